@@ -1,0 +1,534 @@
+//! Temporal alignment: which stretches of a suspect video are which stretches of one episode.
+//!
+//! Input is two sequences of timestamped frame hashes; output is a list of [`Segment`]s, each a
+//! straight line `ref_t = speed * suspect_t + offset` supported by many frame pairs that are
+//! close in Hamming distance. A line, not a fixed offset, because pirates speed episodes up
+//! (1.1–1.5x); a *list* of lines because an upload can hold an episode more than once, or cut
+//! pieces out of it.
+//!
+//! The decision that shapes this crate: **a generalised Hough transform over (speed, offset)**.
+//! Every close frame pair votes, for every candidate speed, for the offset it implies; the
+//! strongest cell is a line many pairs agree on. Pairs that agree with no line (a frame that
+//! happens to look like another: black frames, a shared title card, a static shot) scatter
+//! their votes and lose. Each pair votes once per speed, so the cost is
+//! `pairs x speeds`, independent of how long the episode is, and the accumulator is a dense
+//! array rather than a map. The winning line is then refined by least squares on its inliers,
+//! split into segments where the evidence has gaps, and removed before looking for the next.
+#![deny(missing_docs)]
+
+use reelguard_hash::hamming;
+use serde::{Deserialize, Serialize};
+
+/// A frame of a registered episode.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RefFrame {
+    /// Seconds from the start of the episode.
+    pub t: f64,
+    /// pHash.
+    pub hash: u64,
+    /// Structure, 0–255.
+    pub quality: u8,
+}
+
+/// A frame of a suspect upload.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueryFrame {
+    /// Seconds from the start of the suspect.
+    pub t: f64,
+    /// pHash.
+    pub hash: u64,
+    /// pHash of the mirrored frame.
+    pub mirrored: u64,
+    /// Structure, 0–255.
+    pub quality: u8,
+}
+
+/// One matched stretch. Invariants: `suspect_start_s <= suspect_end_s`,
+/// `ref_start_s <= ref_end_s`, `speed` within the configured range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Where the stretch starts in the suspect.
+    pub suspect_start_s: f64,
+    /// Where it ends in the suspect.
+    pub suspect_end_s: f64,
+    /// Where it starts in the episode.
+    pub ref_start_s: f64,
+    /// Where it ends in the episode.
+    pub ref_end_s: f64,
+    /// Episode seconds per suspect second (1.25 = the suspect plays 1.25x fast).
+    pub speed: f64,
+    /// The suspect shows the episode mirrored left-right.
+    pub mirrored: bool,
+    /// Suspect frames that matched on the line.
+    pub matched_frames: usize,
+    /// Mean Hamming distance of the matched pairs.
+    pub mean_distance: f64,
+    /// Share of the suspect's usable frames inside the stretch that matched, 0–1.
+    pub coverage: f64,
+    /// `coverage x (1 - mean_distance / 32)`: 1 for an identical copy, 0 for noise.
+    pub score: f64,
+    /// Sum of per-pair similarity: how much evidence the stretch rests on.
+    pub evidence: f64,
+}
+
+/// Tuning of the alignment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Largest Hamming distance for a frame pair to count at all.
+    pub max_distance: u32,
+    /// Frames below this quality (flat, black) are ignored on both sides.
+    pub min_quality: u8,
+    /// Slowest speed searched.
+    pub min_speed: f64,
+    /// Fastest speed searched.
+    pub max_speed: f64,
+    /// Step of the speed grid.
+    pub speed_step: f64,
+    /// Width of an offset cell in seconds.
+    pub offset_bin_s: f64,
+    /// How far from the fitted line a pair may sit and still count.
+    pub inlier_tolerance_s: f64,
+    /// A gap in the evidence longer than this splits a segment.
+    pub max_gap_s: f64,
+    /// Best matching reference frames kept per suspect frame and orientation.
+    pub pairs_per_frame: usize,
+    /// Fewest matched frames a segment needs.
+    pub min_frames: usize,
+    /// Shortest segment reported.
+    pub min_duration_s: f64,
+    /// Lowest score reported.
+    pub min_score: f64,
+    /// Most segments found per episode.
+    pub max_segments: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            max_distance: 22,
+            min_quality: reelguard_hash::MIN_USEFUL_QUALITY,
+            min_speed: 0.7,
+            max_speed: 1.6,
+            speed_step: 0.01,
+            offset_bin_s: 0.5,
+            inlier_tolerance_s: 0.5,
+            max_gap_s: 4.0,
+            pairs_per_frame: 3,
+            min_frames: 6,
+            min_duration_s: 2.0,
+            min_score: 0.2,
+            max_segments: 8,
+        }
+    }
+}
+
+/// A close pair: suspect frame `query` (at `query_t`), reference frame at `ref_t`.
+#[derive(Debug, Clone, Copy)]
+struct Pair {
+    query: usize,
+    query_t: f64,
+    ref_t: f64,
+    distance: u32,
+    mirrored: bool,
+}
+
+/// Finds every segment of `query` that shows part of `reference`, best evidence first.
+pub fn align(query: &[QueryFrame], reference: &[RefFrame], params: &Params) -> Vec<Segment> {
+    let usable_refs: Vec<&RefFrame> = reference
+        .iter()
+        .filter(|r| r.quality >= params.min_quality)
+        .collect();
+    if usable_refs.is_empty() || query.is_empty() {
+        return Vec::new();
+    }
+    let ref_duration = reference.iter().map(|r| r.t).fold(0.0, f64::max);
+    let query_duration = query.iter().map(|q| q.t).fold(0.0, f64::max);
+    let spacing = median_spacing(query);
+    let mut pairs = close_pairs(query, &usable_refs, params);
+    let usable_query: Vec<bool> = query
+        .iter()
+        .map(|q| q.quality >= params.min_quality)
+        .collect();
+
+    let grid = Grid::new(params, ref_duration, query_duration);
+    let mut segments = Vec::new();
+    while segments.len() < params.max_segments && !pairs.is_empty() {
+        let Some((speed, offset, mirrored)) = grid.strongest_line(&pairs) else {
+            break;
+        };
+        let (speed, offset, inliers) = refine(&pairs, speed, offset, mirrored, params);
+        if inliers.len() < params.min_frames {
+            break;
+        }
+        let mut found_any = false;
+        for run in split_runs(&inliers, query, params.max_gap_s) {
+            let segment = describe(
+                &run,
+                query,
+                &usable_query,
+                (speed, offset, mirrored),
+                (spacing, query_duration, ref_duration),
+            );
+            // Whatever the verdict, these suspect frames are explained by this line.
+            let (start, end) = (segment.suspect_start_s, segment.suspect_end_s);
+            pairs.retain(|p| {
+                let t = query[p.query].t;
+                t < start - 1e-9 || t > end + 1e-9
+            });
+            if run.len() >= params.min_frames
+                && segment.suspect_end_s - segment.suspect_start_s >= params.min_duration_s
+                && segment.score >= params.min_score
+            {
+                segments.push(segment);
+                found_any = true;
+            }
+        }
+        if !found_any {
+            // The strongest line left is not a match: nothing weaker will be.
+            break;
+        }
+    }
+    segments.sort_by(|a, b| b.evidence.total_cmp(&a.evidence));
+    segments
+}
+
+fn median_spacing(query: &[QueryFrame]) -> f64 {
+    let mut gaps: Vec<f64> = query
+        .windows(2)
+        .map(|w| w[1].t - w[0].t)
+        .filter(|g| *g > 0.0)
+        .collect();
+    if gaps.is_empty() {
+        return 0.2;
+    }
+    gaps.sort_by(f64::total_cmp);
+    gaps[gaps.len() / 2]
+}
+
+/// For every usable suspect frame and orientation, its closest reference frames.
+fn close_pairs(query: &[QueryFrame], refs: &[&RefFrame], params: &Params) -> Vec<Pair> {
+    let keep = params.pairs_per_frame.max(1);
+    let mut pairs = Vec::new();
+    let mut best: Vec<(u32, f64)> = Vec::with_capacity(keep + 1);
+    for (index, frame) in query.iter().enumerate() {
+        if frame.quality < params.min_quality {
+            continue;
+        }
+        for (hash, mirrored) in [(frame.hash, false), (frame.mirrored, true)] {
+            best.clear();
+            for r in refs {
+                let d = hamming(hash, r.hash);
+                if d > params.max_distance {
+                    continue;
+                }
+                if best.len() < keep || d < best[best.len() - 1].0 {
+                    let at = best.partition_point(|&(bd, _)| bd <= d);
+                    best.insert(at, (d, r.t));
+                    best.truncate(keep);
+                }
+            }
+            pairs.extend(best.iter().map(|&(distance, ref_t)| Pair {
+                query: index,
+                query_t: frame.t,
+                ref_t,
+                distance,
+                mirrored,
+            }));
+        }
+    }
+    pairs
+}
+
+fn similarity(distance: u32, params: &Params) -> f64 {
+    1.0 - distance as f64 / (params.max_distance + 1) as f64
+}
+
+/// The (speed, offset) accumulator.
+struct Grid {
+    speeds: Vec<f64>,
+    min_offset: f64,
+    bins: usize,
+    bin_s: f64,
+    params: Params,
+}
+
+impl Grid {
+    fn new(params: &Params, ref_duration: f64, query_duration: f64) -> Self {
+        let steps = ((params.max_speed - params.min_speed) / params.speed_step).round() as usize;
+        let speeds = (0..=steps)
+            .map(|i| params.min_speed + i as f64 * params.speed_step)
+            .collect();
+        // offset = ref_t - speed * query_t lies in [-max_speed * Q, R].
+        let min_offset = -params.max_speed * query_duration - params.offset_bin_s;
+        let span = ref_duration - min_offset + params.offset_bin_s;
+        let bins = (span / params.offset_bin_s).ceil().max(1.0) as usize + 1;
+        Grid {
+            speeds,
+            min_offset,
+            bins,
+            bin_s: params.offset_bin_s,
+            params: params.clone(),
+        }
+    }
+
+    /// The line most pairs agree on, as (speed, offset at the cell centre, mirrored).
+    fn strongest_line(&self, pairs: &[Pair]) -> Option<(f64, f64, bool)> {
+        let plane = self.speeds.len() * self.bins;
+        let mut votes = vec![0f32; plane * 2];
+        for pair in pairs {
+            let weight = similarity(pair.distance, &self.params) as f32;
+            let base = if pair.mirrored { plane } else { 0 };
+            let query_t = pair.query_t;
+            for (s, speed) in self.speeds.iter().enumerate() {
+                let offset = pair.ref_t - speed * query_t;
+                let bin = ((offset - self.min_offset) / self.bin_s) as usize;
+                if bin < self.bins {
+                    votes[base + s * self.bins + bin] += weight;
+                }
+            }
+        }
+        let (best, &weight) = votes
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))?;
+        if weight <= 0.0 {
+            return None;
+        }
+        let mirrored = best >= plane;
+        let cell = best % plane;
+        let (s, bin) = (cell / self.bins, cell % self.bins);
+        let offset = self.min_offset + (bin as f64 + 0.5) * self.bin_s;
+        Some((self.speeds[s], offset, mirrored))
+    }
+}
+
+/// Least-squares refinement of a line on its inliers, twice with a shrinking tolerance.
+/// Returns the refined line and the best inlier pair per suspect frame, in suspect order.
+fn refine(
+    pairs: &[Pair],
+    speed: f64,
+    offset: f64,
+    mirrored: bool,
+    params: &Params,
+) -> (f64, f64, Vec<Pair>) {
+    let (mut speed, mut offset) = (speed, offset);
+    let mut inliers = Vec::new();
+    for tolerance in [params.offset_bin_s + params.inlier_tolerance_s, params.inlier_tolerance_s] {
+        inliers = best_inliers(pairs, speed, offset, mirrored, tolerance);
+        if inliers.len() >= 2 {
+            if let Some((s, o)) = fit_line(&inliers) {
+                if (params.min_speed..=params.max_speed).contains(&s) {
+                    speed = s;
+                    offset = o;
+                }
+            }
+        }
+    }
+    let inliers = best_inliers(pairs, speed, offset, mirrored, params.inlier_tolerance_s);
+    (speed, offset, inliers)
+}
+
+fn best_inliers(pairs: &[Pair], speed: f64, offset: f64, mirrored: bool, tolerance: f64) -> Vec<Pair> {
+    let mut inliers: Vec<Pair> = Vec::new();
+    for pair in pairs.iter().filter(|p| p.mirrored == mirrored) {
+        let residual = (pair.ref_t - (speed * pair.query_t + offset)).abs();
+        if residual > tolerance {
+            continue;
+        }
+        match inliers.last_mut() {
+            Some(last) if last.query == pair.query => {
+                let last_residual = (last.ref_t - (speed * last.query_t + offset)).abs();
+                if (pair.distance, residual) < (last.distance, last_residual) {
+                    *last = *pair;
+                }
+            }
+            _ => inliers.push(*pair),
+        }
+    }
+    inliers
+}
+
+fn fit_line(inliers: &[Pair]) -> Option<(f64, f64)> {
+    let n = inliers.len() as f64;
+    let (mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0);
+    for p in inliers {
+        let (x, y) = (p.query_t, p.ref_t);
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+    }
+    let denominator = n * sxx - sx * sx;
+    if denominator.abs() < 1e-9 {
+        return None;
+    }
+    let slope = (n * sxy - sx * sy) / denominator;
+    Some((slope, (sy - slope * sx) / n))
+}
+
+fn split_runs(inliers: &[Pair], query: &[QueryFrame], max_gap_s: f64) -> Vec<Vec<Pair>> {
+    let mut runs: Vec<Vec<Pair>> = Vec::new();
+    for pair in inliers {
+        let t = query[pair.query].t;
+        match runs.last_mut() {
+            Some(run) if t - query[run[run.len() - 1].query].t <= max_gap_s => run.push(*pair),
+            _ => runs.push(vec![*pair]),
+        }
+    }
+    runs
+}
+
+fn describe(
+    run: &[Pair],
+    query: &[QueryFrame],
+    usable: &[bool],
+    (speed, offset, mirrored): (f64, f64, bool),
+    (spacing, query_duration, ref_duration): (f64, f64, f64),
+) -> Segment {
+    let first = query[run[0].query].t;
+    let last = query[run[run.len() - 1].query].t;
+    // A sample stands for the half-interval around it.
+    let start = (first - spacing / 2.0).max(0.0);
+    let end = (last + spacing / 2.0).min(query_duration + spacing / 2.0);
+    let eligible = query
+        .iter()
+        .zip(usable)
+        .filter(|(q, &ok)| ok && q.t >= first - 1e-9 && q.t <= last + 1e-9)
+        .count()
+        .max(run.len());
+    let mean_distance = run.iter().map(|p| p.distance as f64).sum::<f64>() / run.len() as f64;
+    let coverage = run.len() as f64 / eligible as f64;
+    let evidence = run.iter().map(|p| 1.0 - p.distance as f64 / 32.0).sum();
+    let ref_at = |t: f64| (speed * t + offset).clamp(0.0, ref_duration + spacing);
+    Segment {
+        suspect_start_s: start,
+        suspect_end_s: end,
+        ref_start_s: ref_at(start),
+        ref_end_s: ref_at(end),
+        speed,
+        mirrored,
+        matched_frames: run.len(),
+        mean_distance,
+        coverage,
+        score: coverage * (1.0 - mean_distance / 32.0).max(0.0),
+        evidence,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic pseudo-random hashes standing in for an episode's frames at 5 fps.
+    fn episode(seed: u64, seconds: f64) -> Vec<RefFrame> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..(seconds * 5.0) as usize)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                RefFrame {
+                    t: i as f64 / 5.0,
+                    hash: state,
+                    quality: 100,
+                }
+            })
+            .collect()
+    }
+
+    /// Flips `bits` low-order-varying bits, deterministically per frame.
+    fn noisy(hash: u64, bits: u32, salt: u64) -> u64 {
+        let mut out = hash;
+        for k in 0..bits as u64 {
+            out ^= 1 << ((salt * 7 + k * 13) % 64);
+        }
+        out
+    }
+
+    /// A suspect showing `reference[from..to]` at `speed`, sampled at 5 fps, with noise.
+    fn copy_of(reference: &[RefFrame], from: f64, to: f64, speed: f64, lead_in: f64) -> Vec<QueryFrame> {
+        let mut frames = Vec::new();
+        let mut t = 0.0;
+        while lead_in + (to - from) / speed > t {
+            let ref_t = from + (t - lead_in) * speed;
+            let hash = if t < lead_in {
+                noisy(0xDEAD_BEEF_F00D_CAFE, (t * 10.0) as u32 % 20, 3)
+            } else {
+                let nearest = reference
+                    .iter()
+                    .min_by(|a, b| (a.t - ref_t).abs().total_cmp(&(b.t - ref_t).abs()))
+                    .expect("reference not empty");
+                noisy(nearest.hash, 6, frames.len() as u64)
+            };
+            frames.push(QueryFrame {
+                t,
+                hash,
+                mirrored: !hash,
+                quality: 100,
+            });
+            t += 0.2;
+        }
+        frames
+    }
+
+    #[test]
+    fn finds_a_sped_up_excerpt_with_its_boundaries() {
+        let reference = episode(1, 60.0);
+        let query = copy_of(&reference, 10.0, 40.0, 1.25, 3.0);
+        let segments = align(&query, &reference, &Params::default());
+        assert_eq!(segments.len(), 1, "{segments:?}");
+        let s = segments[0];
+        assert!((s.speed - 1.25).abs() < 0.02, "{s:?}");
+        assert!((s.suspect_start_s - 3.0).abs() < 0.5, "{s:?}");
+        assert!((s.suspect_end_s - 27.0).abs() < 0.5, "{s:?}");
+        assert!((s.ref_start_s - 10.0).abs() < 0.6, "{s:?}");
+        assert!((s.ref_end_s - 40.0).abs() < 0.6, "{s:?}");
+        assert!(!s.mirrored);
+    }
+
+    #[test]
+    fn mirrored_copies_are_flagged() {
+        let reference = episode(2, 30.0);
+        let query: Vec<QueryFrame> = copy_of(&reference, 0.0, 30.0, 1.0, 0.0)
+            .into_iter()
+            .map(|q| QueryFrame {
+                hash: q.mirrored,
+                mirrored: q.hash,
+                ..q
+            })
+            .collect();
+        let segments = align(&query, &reference, &Params::default());
+        assert_eq!(segments.len(), 1);
+        assert!(segments[0].mirrored);
+    }
+
+    #[test]
+    fn unrelated_sequences_do_not_align() {
+        let reference = episode(3, 60.0);
+        let other = episode(4, 60.0);
+        let query = copy_of(&other, 0.0, 60.0, 1.0, 0.0);
+        assert!(align(&query, &reference, &Params::default()).is_empty());
+    }
+
+    #[test]
+    fn an_episode_shown_twice_gives_two_segments() {
+        let reference = episode(5, 20.0);
+        let mut query = copy_of(&reference, 0.0, 20.0, 1.0, 0.0);
+        let second = copy_of(&reference, 0.0, 20.0, 1.0, 0.0);
+        let shift = query.len() as f64 * 0.2 + 5.0;
+        query.extend(second.into_iter().map(|q| QueryFrame { t: q.t + shift, ..q }));
+        let segments = align(&query, &reference, &Params::default());
+        assert_eq!(segments.len(), 2, "{segments:?}");
+    }
+
+    #[test]
+    fn flat_frames_never_count() {
+        let reference: Vec<RefFrame> = (0..100)
+            .map(|i| RefFrame { t: i as f64 * 0.2, hash: 0, quality: 0 })
+            .collect();
+        let query: Vec<QueryFrame> = (0..100)
+            .map(|i| QueryFrame { t: i as f64 * 0.2, hash: 0, mirrored: 0, quality: 0 })
+            .collect();
+        assert!(align(&query, &reference, &Params::default()).is_empty());
+    }
+}

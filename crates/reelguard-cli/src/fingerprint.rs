@@ -1,0 +1,120 @@
+//! `reelguard fingerprint FILE... [--json] [--keyframes]`
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use reelguard_media::{fingerprint_files, DecodeMode, Fingerprint, MediaError, Options};
+use serde_json::json;
+
+use crate::progress::VideoProgress;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Video files to fingerprint.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// One JSON object per file and line, with every hash and its timestamp.
+    #[arg(long)]
+    json: bool,
+    /// Decode key frames only (fast first pass).
+    #[arg(long)]
+    keyframes: bool,
+    /// Frames sampled per second of video.
+    #[arg(long, default_value_t = reelguard_media::DEFAULT_SAMPLE_FPS)]
+    fps: f64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let options = Options {
+        sample_fps: args.fps,
+        mode: if args.keyframes {
+            DecodeMode::Keyframes
+        } else {
+            DecodeMode::Full
+        },
+        ..Options::default()
+    };
+    let progress = VideoProgress::new("fingerprinting");
+    let results = fingerprint_files(&args.files, &options, &|p| progress.report(p));
+    progress.finish();
+    let mut out = std::io::stdout().lock();
+    let mut failed = 0;
+    for (file, result) in args.files.iter().zip(&results) {
+        if result.is_err() {
+            failed += 1;
+        }
+        if args.json {
+            writeln!(out, "{}", json_line(file, result))?;
+        } else {
+            writeln!(out, "{}", table_line(file, result))?;
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn error_json(file: &std::path::Path, error: &MediaError) -> serde_json::Value {
+    json!({"file": file.display().to_string(), "error": error.to_string(), "error_kind": error.kind()})
+}
+
+fn json_line(file: &std::path::Path, result: &Result<Fingerprint, MediaError>) -> serde_json::Value {
+    match result {
+        Err(error) => error_json(file, error),
+        Ok(fp) => {
+            let decode_fps = fp.stats.frames_decoded as f64 / fp.stats.seconds.max(1e-9);
+            json!({
+                "file": file.display().to_string(),
+                "duration_s": fp.duration_s,
+                "width": fp.width,
+                "height": fp.height,
+                "codec": fp.codec,
+                "mode": fp.mode,
+                "frames_hashed": fp.frames.len(),
+                "region": fp.main_region(),
+                "regions": fp.regions,
+                "decode": {
+                    "frames_decoded": fp.stats.frames_decoded,
+                    "packets_failed": fp.stats.packets_failed,
+                    "seconds": fp.stats.seconds,
+                    "frames_per_second": decode_fps,
+                    "realtime_factor": fp.realtime_factor(),
+                },
+                "hashes": fp.frames.iter().map(|f| json!({
+                    "t": (f.t * 1000.0).round() / 1000.0,
+                    "hash": format!("{:016x}", f.hash),
+                    "mirrored": format!("{:016x}", f.mirrored),
+                    "quality": f.quality,
+                })).collect::<Vec<_>>(),
+            })
+        }
+    }
+}
+
+fn table_line(file: &std::path::Path, result: &Result<Fingerprint, MediaError>) -> String {
+    match result {
+        Err(error) => format!("error  {error}"),
+        Ok(fp) => {
+            let region = fp.main_region();
+            format!(
+                "ok     {}  {:.1} s  {}x{} {}  {} frames hashed  region {}x{}+{}+{} ({:?})  decode {:.0} fps ({:.1}x real time)",
+                file.display(),
+                fp.duration_s,
+                fp.width,
+                fp.height,
+                fp.codec,
+                fp.frames.len(),
+                region.width,
+                region.height,
+                region.x,
+                region.y,
+                region.kind,
+                fp.stats.frames_decoded as f64 / fp.stats.seconds.max(1e-9),
+                fp.realtime_factor(),
+            )
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The `reelguard` command: wires the library crates to a command line and nothing more.
+//!
+//! Each subcommand lives in its own module; all of them print machine-readable JSON with
+//! `--json` and a table otherwise, and show progress only when stderr is a terminal.
+
+mod fingerprint;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Finds pirated copies of registered short-drama episodes.
+#[derive(Parser)]
+#[command(name = "reelguard", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode files and print their perceptual frame hashes.
+    Fingerprint(fingerprint::Args),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("REELGUARD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Fingerprint(args) => fingerprint::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("reelguard: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The catalogue on disk: works, episodes and their frame-hash sequences.
+//!
+//! # Format
+//! A data directory holds:
+//! - `frames.bin`: append-only frame records, 13 bytes each (`hash: u64 LE`, `t: f32 LE`
+//!   seconds, `quality: u8`). An episode owns one contiguous run of records, in time order.
+//!   Records are never rewritten; a withdrawn episode's records stay (and stop being read).
+//! - `catalogue.json`: the manifest: works, episodes (with their run in `frames.bin`),
+//!   id counters, the committed length of `frames.bin`, and a `generation` number.
+//! - `index/`: the tantivy band index ([`crate::lsh`]), whose commit payload is the
+//!   generation of the manifest it belongs to.
+//!
+//! # Crash safety
+//! One operation (add a work with episodes, add episodes, withdraw) is committed as:
+//! 1. append records to `frames.bin`, `fsync`;
+//! 2. write the new manifest (generation `g + 1`) to `catalogue.json.next`, `fsync`;
+//! 3. commit the tantivy index with payload `g + 1` — **the commit point**;
+//! 4. rename `catalogue.json.next` over `catalogue.json`, `fsync` the directory.
+//!
+//! On open, a `catalogue.json.next` whose generation equals the index payload is rolled
+//! forward (the crash came after the commit point); any other is deleted (before it). Bytes of
+//! `frames.bin` past the manifest's committed length are truncated, and tantivy drops
+//! uncommitted segments by itself. So after a kill at any instant, the catalogue shows the last
+//! completed operation whole, or not at all.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::IndexError;
+
+/// Bytes per frame record in `frames.bin`.
+pub const FRAME_RECORD_BYTES: u64 = 13;
+const MANIFEST: &str = "catalogue.json";
+const MANIFEST_NEXT: &str = "catalogue.json.next";
+const FRAMES: &str = "frames.bin";
+const FORMAT: u32 = 1;
+
+/// A frame of a registered episode as stored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredFrame {
+    /// Seconds from the start of the episode.
+    pub t: f32,
+    /// pHash.
+    pub hash: u64,
+    /// Structure, 0–255.
+    pub quality: u8,
+}
+
+/// A registered episode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Episode {
+    /// Catalogue-wide id (also the tantivy document key).
+    pub id: u64,
+    /// Episode number within its work, from 1.
+    pub number: u32,
+    /// Where the episode was registered from.
+    pub file: String,
+    /// Seconds.
+    pub duration_s: f64,
+    /// First record in `frames.bin`.
+    pub first_frame: u64,
+    /// Number of records.
+    pub frame_count: u64,
+    /// Withdrawn episodes never match.
+    #[serde(default)]
+    pub withdrawn: bool,
+}
+
+/// A registered work (a drama).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Work {
+    /// Stable id, e.g. `w000017`.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Rights holder.
+    pub owner: Option<String>,
+    /// The owner's own reference for the work.
+    pub external_id: Option<String>,
+    /// Episodes in number order.
+    pub episodes: Vec<Episode>,
+    /// Withdrawn works never match.
+    #[serde(default)]
+    pub withdrawn: bool,
+}
+
+/// The manifest, as committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// On-disk format version.
+    pub format: u32,
+    /// Incremented by every committed operation; equals the index's commit payload.
+    pub generation: u64,
+    /// Committed length of `frames.bin` in bytes.
+    pub frames_len: u64,
+    /// Next episode id to hand out.
+    pub next_episode_id: u64,
+    /// Next work number to hand out.
+    pub next_work_number: u64,
+    /// Works in registration order.
+    pub works: Vec<Work>,
+}
+
+impl Default for Manifest {
+    fn default() -> Self {
+        Manifest {
+            format: FORMAT,
+            generation: 0,
+            frames_len: 0,
+            next_episode_id: 1,
+            next_work_number: 1,
+            works: Vec::new(),
+        }
+    }
+}
+
+impl Manifest {
+    /// The work with this id.
+    pub fn work(&self, id: &str) -> Option<&Work> {
+        self.works.iter().find(|w| w.id == id)
+    }
+
+    /// The work and episode with this episode id.
+    pub fn episode(&self, id: u64) -> Option<(&Work, &Episode)> {
+        self.works
+            .iter()
+            .find_map(|w| w.episodes.iter().find(|e| e.id == id).map(|e| (w, e)))
+    }
+}
+
+/// Fails an operation at a named step when `REELGUARD_CRASH_AT` names it, by aborting the
+/// process: how the crash-safety tests kill a writer at each step of the protocol.
+pub(crate) fn crash_point(step: &str) {
+    if std::env::var("REELGUARD_CRASH_AT").is_ok_and(|v| v == step) {
+        std::process::abort();
+    }
+}
+
+/// The files of a catalogue: manifest and frame records.
+pub(crate) struct Files {
+    dir: PathBuf,
+    frames: File,
+}
+
+fn io(path: &Path, source: std::io::Error) -> IndexError {
+    IndexError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Files {
+    pub(crate) fn open(dir: &Path) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let path = dir.join(FRAMES);
+        let frames = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io(&path, e))?;
+        Ok(Files {
+            dir: dir.to_path_buf(),
+            frames,
+        })
+    }
+
+    fn read_manifest_file(&self, name: &str) -> Result<Option<Manifest>, IndexError> {
+        let path = self.dir.join(name);
+        let mut text = String::new();
+        match File::open(&path) {
+            Ok(mut file) => file.read_to_string(&mut text).map_err(|e| io(&path, e))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&path, e)),
+        };
+        let manifest: Manifest =
+            serde_json::from_str(&text).map_err(|e| IndexError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        if manifest.format != FORMAT {
+            return Err(IndexError::Corrupt {
+                path,
+                reason: format!("unsupported format {}", manifest.format),
+            });
+        }
+        Ok(Some(manifest))
+    }
+
+    /// Loads the committed manifest, finishing or undoing an interrupted commit.
+    pub(crate) fn recover(&self, index_generation: u64) -> Result<Manifest, IndexError> {
+        let mut manifest = self.read_manifest_file(MANIFEST)?.unwrap_or_default();
+        let next_path = self.dir.join(MANIFEST_NEXT);
+        // A `.next` that does not even parse was cut off before its fsync: before the commit.
+        let next = self.read_manifest_file(MANIFEST_NEXT).unwrap_or(None);
+        match next {
+            Some(next) if next.generation == index_generation => {
+                tracing::info!(generation = next.generation, "rolling catalogue commit forward");
+                self.install_next()?;
+                manifest = next;
+            }
+            _ if next_path.exists() => {
+                tracing::info!("discarding uncommitted catalogue change");
+                std::fs::remove_file(&next_path).map_err(|e| io(&next_path, e))?;
+            }
+            _ => {}
+        }
+        if manifest.generation != index_generation {
+            return Err(IndexError::Corrupt {
+                path: self.dir.join(MANIFEST),
+                reason: format!(
+                    "manifest generation {} but index generation {}",
+                    manifest.generation, index_generation
+                ),
+            });
+        }
+        let frames_path = self.dir.join(FRAMES);
+        let len = self.frames.metadata().map_err(|e| io(&frames_path, e))?.len();
+        if len < manifest.frames_len {
+            return Err(IndexError::Corrupt {
+                path: frames_path,
+                reason: format!("{len} bytes, manifest needs {}", manifest.frames_len),
+            });
+        }
+        if len > manifest.frames_len {
+            self.frames
+                .set_len(manifest.frames_len)
+                .map_err(|e| io(&frames_path, e))?;
+        }
+        Ok(manifest)
+    }
+
+    /// Step 1: appends records and makes them durable. Returns the index of the first record.
+    pub(crate) fn append_frames(
+        &mut self,
+        manifest: &Manifest,
+        frames: &[StoredFrame],
+    ) -> Result<u64, IndexError> {
+        let path = self.dir.join(FRAMES);
+        let mut bytes = Vec::with_capacity(frames.len() * FRAME_RECORD_BYTES as usize);
+        for f in frames {
+            bytes.extend_from_slice(&f.hash.to_le_bytes());
+            bytes.extend_from_slice(&f.t.to_le_bytes());
+            bytes.push(f.quality);
+        }
+        // Appending after the committed length: anything past it is an aborted operation's.
+        self.frames
+            .set_len(manifest.frames_len)
+            .map_err(|e| io(&path, e))?;
+        self.frames.write_all(&bytes).map_err(|e| io(&path, e))?;
+        self.frames.sync_data().map_err(|e| io(&path, e))?;
+        Ok(manifest.frames_len / FRAME_RECORD_BYTES)
+    }
+
+    /// Step 2: the next manifest, durable but not yet in force.
+    pub(crate) fn stage_manifest(&self, manifest: &Manifest) -> Result<(), IndexError> {
+        let path = self.dir.join(MANIFEST_NEXT);
+        let text = serde_json::to_vec(manifest).map_err(|e| IndexError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut file = File::create(&path).map_err(|e| io(&path, e))?;
+        file.write_all(&text).map_err(|e| io(&path, e))?;
+        file.sync_all().map_err(|e| io(&path, e))?;
+        Ok(())
+    }
+
+    /// Step 4: the staged manifest becomes the manifest.
+    pub(crate) fn install_next(&self) -> Result<(), IndexError> {
+        let from = self.dir.join(MANIFEST_NEXT);
+        let to = self.dir.join(MANIFEST);
+        std::fs::rename(&from, &to).map_err(|e| io(&from, e))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io(&self.dir, e))?;
+        Ok(())
+    }
+
+    /// Reads an episode's frames.
+    pub(crate) fn read_frames(&self, episode: &Episode) -> Result<Vec<StoredFrame>, IndexError> {
+        let path = self.dir.join(FRAMES);
+        let mut bytes = vec![0u8; (episode.frame_count * FRAME_RECORD_BYTES) as usize];
+        self.frames
+            .read_exact_at(&mut bytes, episode.first_frame * FRAME_RECORD_BYTES)
+            .map_err(|e| io(&path, e))?;
+        Ok(bytes
+            .chunks_exact(FRAME_RECORD_BYTES as usize)
+            .map(|r| {
+                let mut hash = [0u8; 8];
+                hash.copy_from_slice(&r[0..8]);
+                let mut t = [0u8; 4];
+                t.copy_from_slice(&r[8..12]);
+                StoredFrame {
+                    hash: u64::from_le_bytes(hash),
+                    t: f32::from_le_bytes(t),
+                    quality: r[12],
+                }
+            })
+            .collect())
+    }
+
+    pub(crate) fn frames_path(&self) -> PathBuf {
+        self.dir.join(FRAMES)
+    }
+}

@@ -1,0 +1,251 @@
+//! Candidate retrieval: a tantivy index used as a multi-index-hashing LSH table.
+//!
+//! # Format
+//! One tantivy document per registered episode, with two fields:
+//! - `band` (u64, indexed, multi-valued): one term per distinct `(band, value)` among the
+//!   episode's usable frames, `band << 16 | bits`, where band `b` is bits `16b..16b+16` of the
+//!   frame's pHash. Four bands: any two hashes within Hamming distance 3 share a band exactly
+//!   (pigeonhole), and pirated frames at distance 8–14 still share one often enough over a few
+//!   seconds of frames;
+//! - `episode` (u64, indexed + fast): the catalogue's episode id, to map hits back and to
+//!   delete the document when the episode is withdrawn.
+//!
+//! A posting list is then "the episodes that contain a frame with this band value", and its
+//! length is the document frequency an IDF weight needs. Frame positions are not indexed:
+//! alignment reads the full sequence from the catalogue, so the index stays a few bytes per
+//! frame. Postings are read directly (`read_postings`), which for this access pattern — many
+//! single-term lookups, no scoring — is far cheaper than tantivy's query layer.
+//!
+//! Adding an episode adds one document; nothing is rebuilt. The commit payload carries the
+//! catalogue generation (see [`crate::catalogue`]).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use tantivy::directory::MmapDirectory;
+use tantivy::schema::{Field, IndexRecordOption, Schema, FAST, INDEXED};
+use tantivy::{DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED};
+
+use crate::IndexError;
+
+/// Bits per band.
+pub const BAND_BITS: u32 = 16;
+/// Bands per 64-bit hash.
+pub const BANDS: u32 = 64 / BAND_BITS;
+
+/// The band terms of a hash.
+pub fn band_terms(hash: u64) -> [u64; BANDS as usize] {
+    let mask = (1u64 << BAND_BITS) - 1;
+    std::array::from_fn(|b| ((b as u64) << BAND_BITS) | ((hash >> (b as u32 * BAND_BITS)) & mask))
+}
+
+/// The tantivy side of the catalogue.
+pub(crate) struct BandIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Option<IndexWriter>,
+    band: Field,
+    episode: Field,
+}
+
+fn tantivy_error(e: impl std::fmt::Display) -> IndexError {
+    IndexError::Tantivy(e.to_string())
+}
+
+impl BandIndex {
+    pub(crate) fn open(dir: &Path, writable: bool) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let mut builder = Schema::builder();
+        let band = builder.add_u64_field("band", INDEXED);
+        let episode = builder.add_u64_field("episode", INDEXED | FAST);
+        let schema = builder.build();
+        let directory = MmapDirectory::open(dir).map_err(tantivy_error)?;
+        let index = Index::open_or_create(directory, schema).map_err(tantivy_error)?;
+        let writer = if writable {
+            // One indexing thread: documents are small, and the matcher wants the other core.
+            Some(
+                index
+                    .writer_with_num_threads(1, 64 * 1024 * 1024)
+                    .map_err(tantivy_error)?,
+            )
+        } else {
+            None
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(tantivy_error)?;
+        Ok(BandIndex {
+            index,
+            reader,
+            writer,
+            band,
+            episode,
+        })
+    }
+
+    /// The catalogue generation of the last commit (0 for a new index).
+    pub(crate) fn generation(&self) -> Result<u64, IndexError> {
+        let metas = self.index.load_metas().map_err(tantivy_error)?;
+        Ok(metas
+            .payload
+            .as_deref()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0))
+    }
+
+    fn writer(&mut self) -> Result<&mut IndexWriter, IndexError> {
+        self.writer.as_mut().ok_or(IndexError::ReadOnly)
+    }
+
+    pub(crate) fn add_episode(&mut self, id: u64, hashes: impl Iterator<Item = u64>) -> Result<(), IndexError> {
+        let (band, episode) = (self.band, self.episode);
+        let mut terms: Vec<u64> = hashes.flat_map(band_terms).collect();
+        terms.sort_unstable();
+        terms.dedup();
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(episode, id);
+        for term in terms {
+            doc.add_u64(band, term);
+        }
+        self.writer()?.add_document(doc).map_err(tantivy_error)?;
+        Ok(())
+    }
+
+    pub(crate) fn delete_episode(&mut self, id: u64) -> Result<(), IndexError> {
+        let term = Term::from_field_u64(self.episode, id);
+        self.writer()?.delete_term(term);
+        Ok(())
+    }
+
+    /// The commit point of a catalogue operation.
+    pub(crate) fn commit(&mut self, generation: u64) -> Result<(), IndexError> {
+        let writer = self.writer()?;
+        let mut prepared = writer.prepare_commit().map_err(tantivy_error)?;
+        prepared.set_payload(&generation.to_string());
+        prepared.commit().map_err(tantivy_error)?;
+        self.reader.reload().map_err(tantivy_error)?;
+        Ok(())
+    }
+
+    /// Drops changes not yet committed (after a failed operation).
+    pub(crate) fn rollback(&mut self) -> Result<(), IndexError> {
+        if let Some(writer) = self.writer.as_mut() {
+            writer.rollback().map_err(tantivy_error)?;
+        }
+        Ok(())
+    }
+
+    /// A snapshot for lookups.
+    pub(crate) fn snapshot(&self) -> Result<Snapshot, IndexError> {
+        let searcher = self.reader.searcher();
+        let mut segments = Vec::new();
+        for segment in searcher.segment_readers() {
+            let column = segment
+                .fast_fields()
+                .u64("episode")
+                .map_err(tantivy_error)?;
+            let episodes: Vec<u64> = (0..segment.max_doc())
+                .map(|doc| {
+                    if segment.is_deleted(doc) {
+                        u64::MAX
+                    } else {
+                        column.first(doc).unwrap_or(u64::MAX)
+                    }
+                })
+                .collect();
+            let postings = segment.inverted_index(self.band).map_err(tantivy_error)?;
+            segments.push((postings, episodes));
+        }
+        Ok(Snapshot {
+            band: self.band,
+            segments,
+            documents: searcher.num_docs(),
+        })
+    }
+
+    /// Bytes the index takes on disk.
+    pub(crate) fn disk_bytes(dir: &Path) -> u64 {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .filter_map(|e| e.metadata().ok())
+                    .filter(|m| m.is_file())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+}
+
+/// A consistent view of the postings, with each segment's doc → episode map.
+pub(crate) struct Snapshot {
+    band: Field,
+    segments: Vec<(std::sync::Arc<tantivy::InvertedIndexReader>, Vec<u64>)>,
+    documents: u64,
+}
+
+impl Snapshot {
+    /// Number of live episode documents.
+    pub(crate) fn documents(&self) -> u64 {
+        self.documents
+    }
+
+    /// Episodes whose frames contain this band term.
+    pub(crate) fn episodes_with(&self, term: u64, out: &mut Vec<u64>) -> Result<(), IndexError> {
+        out.clear();
+        let term = Term::from_field_u64(self.band, term);
+        for (postings, episodes) in &self.segments {
+            let Some(mut list) = postings
+                .read_postings(&term, IndexRecordOption::Basic)
+                .map_err(tantivy_error)?
+            else {
+                continue;
+            };
+            let mut doc = list.doc();
+            while doc != TERMINATED {
+                if let Some(&episode) = episodes.get(doc as usize) {
+                    if episode != u64::MAX {
+                        out.push(episode);
+                    }
+                }
+                doc = list.advance();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-query cache of posting lists: a suspect's frames repeat band values a lot.
+pub(crate) struct PostingCache<'a> {
+    snapshot: &'a Snapshot,
+    cache: HashMap<u64, Vec<u64>>,
+}
+
+impl<'a> PostingCache<'a> {
+    pub(crate) fn new(snapshot: &'a Snapshot) -> Self {
+        PostingCache {
+            snapshot,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Distinct terms looked up so far.
+    pub(crate) fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    pub(crate) fn episodes(&mut self, term: u64) -> Result<&[u64], IndexError> {
+        if !self.cache.contains_key(&term) {
+            let mut list = Vec::new();
+            self.snapshot.episodes_with(term, &mut list)?;
+            self.cache.insert(term, list);
+        }
+        Ok(self.cache.get(&term).map_or(&[], |v| v.as_slice()))
+    }
+}

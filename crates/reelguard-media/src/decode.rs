@@ -1,0 +1,466 @@
+//! The FFmpeg side: open, bound, decode, sample, scale, and hand chunks to the hasher.
+
+use std::path::Path;
+use std::sync::Once;
+use std::time::Instant;
+
+use ffmpeg_next as ffmpeg;
+use ffmpeg::format::Pixel;
+use ffmpeg::media::Type;
+use ffmpeg::software::scaling;
+use ffmpeg::util::frame::Video as VideoFrame;
+use ffmpeg::{Discard, Rational};
+use reelguard_hash::hash_thumb;
+
+use crate::region::{self, GreyImage, Region};
+use crate::thumb::region_thumb;
+use crate::{
+    DecodeMode, DecodeStats, Fingerprint, MediaError, Options, Progress, RegionSpan, SampledFrame,
+};
+
+/// Longer side of the grey analysis image region detection and thumbnails are cut from.
+/// 160 keeps a reframed strip (a third of a 16:9 canvas) about 50 pixels wide.
+const ANALYSIS_SIDE: u32 = 160;
+/// Samples per region-detection chunk (about 10 s at the default rate).
+const CHUNK_SAMPLES: usize = 48;
+/// Consecutive demuxer errors after which the file is given up as unreadable.
+const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
+/// A stream that decodes to less than this fraction of its declared duration is truncated.
+const TRUNCATED_FRACTION: f64 = 0.85;
+/// More than this fraction of failed packets makes the file corrupt rather than damaged.
+const CORRUPT_FRACTION: f64 = 0.25;
+
+fn init_ffmpeg() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        // Errors come back typed; FFmpeg's own log lines would only be noise on stderr.
+        if ffmpeg::init().is_ok() {
+            ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Quiet);
+        }
+    });
+}
+
+fn seconds(ts: i64, time_base: Rational) -> f64 {
+    ts as f64 * f64::from(time_base)
+}
+
+/// Fingerprints one file. Never panics on any input; all failures are [`MediaError`]s.
+pub fn fingerprint_file(
+    path: &Path,
+    options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Fingerprint, MediaError> {
+    init_ffmpeg();
+    let started = Instant::now();
+    let path_buf = path.to_path_buf();
+    let metadata = std::fs::metadata(path).map_err(|source| MediaError::Io {
+        path: path_buf.clone(),
+        source,
+    })?;
+    if metadata.len() == 0 {
+        return Err(MediaError::Empty { path: path_buf });
+    }
+    if !metadata.is_file() {
+        return Err(MediaError::Io {
+            path: path_buf,
+            source: std::io::Error::other("not a regular file"),
+        });
+    }
+    let limits = options.limits;
+    let deadline = started + limits.max_decode_time;
+    let timeout = || MediaError::Timeout {
+        path: path_buf.clone(),
+        limit_s: limits.max_decode_time.as_secs_f64(),
+    };
+    // The interrupt callback makes FFmpeg's own I/O (probing included) give up at the deadline.
+    let mut input = ffmpeg::format::input_with_interrupt(path, move || Instant::now() > deadline)
+        .map_err(|e| {
+            if Instant::now() > deadline {
+                timeout()
+            } else {
+                MediaError::Unrecognized {
+                    path: path_buf.clone(),
+                    reason: e.to_string(),
+                }
+            }
+        })?;
+
+    let stream = input
+        .streams()
+        .filter(|s| s.parameters().medium() == Type::Video)
+        // Cover art in audio files is a "video" stream of one picture: not a video.
+        .filter(|s| {
+            !s.disposition()
+                .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
+        })
+        .max_by_key(|s| {
+            let p = s.parameters();
+            // SAFETY-free proxy for size: prefer the largest picture, as `best` would.
+            unsafe { (*p.as_ptr()).width as i64 * (*p.as_ptr()).height as i64 }
+        })
+        .ok_or_else(|| MediaError::NoVideoStream {
+            path: path_buf.clone(),
+        })?;
+    let stream_index = stream.index();
+    let time_base = stream.time_base();
+    let start_ts = match stream.start_time() {
+        ts if ts == ffmpeg::ffi::AV_NOPTS_VALUE => 0,
+        ts => ts,
+    };
+    let declared_s = if stream.duration() > 0 {
+        seconds(stream.duration(), time_base)
+    } else if input.duration() > 0 {
+        input.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE)
+    } else {
+        0.0
+    };
+    if declared_s > limits.max_duration.as_secs_f64() {
+        return Err(MediaError::TooLong {
+            path: path_buf,
+            duration_s: declared_s,
+            max_s: limits.max_duration.as_secs_f64(),
+        });
+    }
+
+    let context = ffmpeg::codec::context::Context::from_parameters(stream.parameters()).map_err(
+        |e| MediaError::Ffmpeg {
+            path: path_buf.clone(),
+            stage: "reading codec parameters",
+            reason: e.to_string(),
+        },
+    )?;
+    let codec_id = context.id();
+    let codec_name = format!("{codec_id:?}").to_lowercase();
+    let (width, height) = unsafe {
+        let p = stream.parameters();
+        ((*p.as_ptr()).width.max(0) as u32, (*p.as_ptr()).height.max(0) as u32)
+    };
+    check_size(&path_buf, width, height, limits.max_pixels)?;
+    let codec = ffmpeg::decoder::find(codec_id).ok_or_else(|| MediaError::NoDecoder {
+        path: path_buf.clone(),
+        codec: codec_name.clone(),
+    })?;
+    let mut decoder = context.decoder();
+    if options.skip_loop_filter {
+        decoder.skip_loop_filter(Discard::All);
+    }
+    if options.mode == DecodeMode::Keyframes {
+        decoder.skip_frame(Discard::NonKey);
+    }
+    let mut dictionary = ffmpeg::Dictionary::new();
+    dictionary.set("threads", &options.decoder_threads.max(1).to_string());
+    // FFmpeg enforces this for every frame, including resolution changes mid-stream.
+    dictionary.set("max_pixels", &limits.max_pixels.to_string());
+    let mut decoder = decoder
+        .open_as_with(codec, dictionary)
+        .and_then(|opened| opened.video())
+        .map_err(|e| MediaError::Ffmpeg {
+            path: path_buf.clone(),
+            stage: "opening the decoder",
+            reason: e.to_string(),
+        })?;
+    progress(Progress::Opened {
+        duration_s: declared_s,
+    });
+
+    let mut sampler = Sampler::new(options, start_ts, time_base);
+    let mut packets_sent = 0u64;
+    let mut packets_failed = 0u64;
+    let mut frames_decoded = 0u64;
+    let mut consecutive_read_errors = 0u32;
+    let mut last_reported_t = 0.0f64;
+    let mut frame = VideoFrame::empty();
+    let mut packet = ffmpeg::Packet::empty();
+    let mut draining = false;
+    loop {
+        if Instant::now() > deadline {
+            return Err(timeout());
+        }
+        if !draining {
+            match packet.read(&mut input) {
+                Ok(()) => {
+                    consecutive_read_errors = 0;
+                    if packet.stream() != stream_index {
+                        continue;
+                    }
+                    if options.mode == DecodeMode::Keyframes && !packet.is_key() {
+                        continue;
+                    }
+                    packets_sent += 1;
+                    if decoder.send_packet(&packet).is_err() {
+                        packets_failed += 1;
+                        continue;
+                    }
+                }
+                Err(ffmpeg::Error::Eof) => {
+                    draining = true;
+                    let _ = decoder.send_eof();
+                }
+                Err(ffmpeg::Error::Exit) => return Err(timeout()),
+                Err(e) => {
+                    consecutive_read_errors += 1;
+                    if consecutive_read_errors >= MAX_CONSECUTIVE_READ_ERRORS {
+                        // Whatever decoded so far is judged below (truncated / corrupt).
+                        tracing::debug!(path = %path.display(), error = %e, "giving up reading");
+                        draining = true;
+                        let _ = decoder.send_eof();
+                    }
+                    continue;
+                }
+            }
+        }
+        let mut got_frame = false;
+        loop {
+            match decoder.receive_frame(&mut frame) {
+                Ok(()) => {
+                    got_frame = true;
+                    frames_decoded += 1;
+                    check_size(&path_buf, frame.width(), frame.height(), limits.max_pixels)?;
+                    let t = sampler.frame_time(&frame);
+                    if t > limits.max_duration.as_secs_f64() {
+                        return Err(MediaError::TooLong {
+                            path: path_buf,
+                            duration_s: t,
+                            max_s: limits.max_duration.as_secs_f64(),
+                        });
+                    }
+                    sampler.offer(&frame, t).map_err(|e| MediaError::Ffmpeg {
+                        path: path_buf.clone(),
+                        stage: "scaling a frame",
+                        reason: e.to_string(),
+                    })?;
+                    if t - last_reported_t >= 1.0 {
+                        progress(Progress::Decoded {
+                            seconds: t - last_reported_t,
+                        });
+                        last_reported_t = t;
+                    }
+                }
+                Err(ffmpeg::Error::Eof) => break,
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {
+                    break
+                }
+                Err(_) => {
+                    packets_failed += 1;
+                    break;
+                }
+            }
+        }
+        if draining && !got_frame {
+            break;
+        }
+    }
+
+    if packets_sent > 0 && packets_failed as f64 > packets_sent as f64 * CORRUPT_FRACTION {
+        return Err(MediaError::Corrupt {
+            path: path_buf,
+            failed: packets_failed,
+            sent: packets_sent,
+        });
+    }
+    if frames_decoded < 2 {
+        return Err(if packets_failed > 0 {
+            MediaError::Corrupt {
+                path: path_buf,
+                failed: packets_failed,
+                sent: packets_sent,
+            }
+        } else {
+            MediaError::NotAVideo {
+                path: path_buf,
+                frames: frames_decoded,
+            }
+        });
+    }
+    let decoded_s = sampler.last_t + sampler.frame_interval;
+    if declared_s > 1.0 && decoded_s < declared_s * TRUNCATED_FRACTION {
+        return Err(MediaError::Truncated {
+            path: path_buf,
+            decoded_s,
+            declared_s,
+        });
+    }
+    progress(Progress::Decoded {
+        seconds: (decoded_s - last_reported_t).max(0.0),
+    });
+    let (frames, regions) = sampler.finish();
+    Ok(Fingerprint {
+        duration_s: if declared_s > 0.0 { declared_s } else { decoded_s },
+        width,
+        height,
+        codec: codec_name,
+        mode: options.mode,
+        frames,
+        regions,
+        stats: DecodeStats {
+            frames_decoded,
+            packets_failed,
+            seconds: started.elapsed().as_secs_f64(),
+        },
+    })
+}
+
+fn check_size(path: &Path, width: u32, height: u32, max_pixels: u64) -> Result<(), MediaError> {
+    if width as u64 * height as u64 > max_pixels {
+        return Err(MediaError::TooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            max_pixels,
+        });
+    }
+    Ok(())
+}
+
+/// One sampled frame waiting for its chunk's region decision.
+struct Pending {
+    t: f64,
+    grey: Vec<u8>,
+}
+
+/// Picks frames by timestamp, scales them to grey analysis images, and hashes them a chunk at
+/// a time.
+struct Sampler {
+    interval: f64,
+    mode: DecodeMode,
+    start_ts: i64,
+    time_base: Rational,
+    next_t: f64,
+    last_t: f64,
+    /// Typical gap between decoded frames, used to extend the last timestamp to a duration.
+    frame_interval: f64,
+    scaler: Option<(scaling::Context, (Pixel, u32, u32))>,
+    analysis_size: (u32, u32),
+    grey: VideoFrame,
+    chunk: Vec<Pending>,
+    frames: Vec<SampledFrame>,
+    regions: Vec<RegionSpan>,
+    source_size: (u32, u32),
+}
+
+impl Sampler {
+    fn new(options: &Options, start_ts: i64, time_base: Rational) -> Self {
+        Sampler {
+            interval: 1.0 / options.sample_fps.clamp(0.1, 120.0),
+            mode: options.mode,
+            start_ts,
+            time_base,
+            next_t: f64::NEG_INFINITY,
+            last_t: 0.0,
+            frame_interval: 0.0,
+            scaler: None,
+            analysis_size: (0, 0),
+            grey: VideoFrame::empty(),
+            chunk: Vec::with_capacity(CHUNK_SAMPLES),
+            frames: Vec::new(),
+            regions: Vec::new(),
+            source_size: (0, 0),
+        }
+    }
+
+    fn frame_time(&mut self, frame: &VideoFrame) -> f64 {
+        let t = match frame.timestamp() {
+            Some(ts) => seconds(ts - self.start_ts, self.time_base),
+            // No timestamp at all: assume the stream keeps its rhythm.
+            None => self.last_t + self.frame_interval.max(1.0 / 30.0),
+        };
+        let gap = t - self.last_t;
+        if gap > 0.0 && gap < 1.0 {
+            self.frame_interval = gap;
+        }
+        self.last_t = self.last_t.max(t);
+        t
+    }
+
+    fn offer(&mut self, frame: &VideoFrame, t: f64) -> Result<(), ffmpeg::Error> {
+        // In keyframe mode every decoded frame is a key frame worth keeping, up to the rate.
+        if t + 1e-6 < self.next_t {
+            return Ok(());
+        }
+        self.next_t = match self.mode {
+            DecodeMode::Full => ((t / self.interval).floor() + 1.0) * self.interval,
+            DecodeMode::Keyframes => t + self.interval,
+        };
+        let key = (frame.format(), frame.width(), frame.height());
+        if self.scaler.as_ref().map(|(_, k)| *k) != Some(key) {
+            // Resolution change: the previous chunk's region no longer applies.
+            self.flush();
+            let (w, h) = (frame.width().max(1), frame.height().max(1));
+            let scale = ANALYSIS_SIDE as f64 / w.max(h) as f64;
+            let size = if scale < 1.0 {
+                (
+                    ((w as f64 * scale).round() as u32).max(8),
+                    ((h as f64 * scale).round() as u32).max(8),
+                )
+            } else {
+                (w.max(8), h.max(8))
+            };
+            let context = scaling::Context::get(
+                frame.format(),
+                w,
+                h,
+                Pixel::GRAY8,
+                size.0,
+                size.1,
+                scaling::Flags::AREA,
+            )?;
+            self.scaler = Some((context, key));
+            self.analysis_size = size;
+            self.source_size = (w, h);
+        }
+        let Some((scaler, _)) = self.scaler.as_mut() else {
+            return Ok(());
+        };
+        scaler.run(frame, &mut self.grey)?;
+        let (w, h) = (self.analysis_size.0 as usize, self.analysis_size.1 as usize);
+        let stride = self.grey.stride(0);
+        let data = self.grey.data(0);
+        let mut grey = Vec::with_capacity(w * h);
+        for row in data.chunks(stride).take(h) {
+            grey.extend_from_slice(&row[..w.min(row.len())]);
+        }
+        grey.resize(w * h, 0);
+        self.chunk.push(Pending { t, grey });
+        if self.chunk.len() >= CHUNK_SAMPLES {
+            self.flush();
+        }
+        Ok(())
+    }
+
+    /// Decides the region of the pending chunk and hashes its samples.
+    fn flush(&mut self) {
+        if self.chunk.is_empty() {
+            return;
+        }
+        let (w, h) = (self.analysis_size.0 as usize, self.analysis_size.1 as usize);
+        let images: Vec<GreyImage<'_>> = self
+            .chunk
+            .iter()
+            .map(|p| GreyImage {
+                pixels: &p.grey,
+                width: w,
+                height: h,
+            })
+            .collect();
+        let region: Region = region::detect(&images);
+        for (pending, image) in self.chunk.iter().zip(&images) {
+            let hash = hash_thumb(&region_thumb(image, &region));
+            self.frames.push(SampledFrame::new(pending.t, hash));
+        }
+        let (start_t, end_t) = (self.chunk[0].t, self.chunk[self.chunk.len() - 1].t);
+        self.regions.push(RegionSpan {
+            start_t,
+            end_t,
+            region: region.scaled(self.analysis_size, self.source_size),
+        });
+        drop(images);
+        self.chunk.clear();
+    }
+
+    fn finish(mut self) -> (Vec<SampledFrame>, Vec<RegionSpan>) {
+        self.flush();
+        // Decoders may emit frames slightly out of order around seeks and edits.
+        self.frames.sort_by(|a, b| a.t.total_cmp(&b.t));
+        (self.frames, self.regions)
+    }
+}

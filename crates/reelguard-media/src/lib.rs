@@ -1,0 +1,378 @@
+//! Turns a video file into a sequence of timestamped perceptual frame hashes.
+//!
+//! FFmpeg (through `ffmpeg-next`, against the system libraries) demuxes and decodes; frames are
+//! *sampled by timestamp* at a fixed rate, and only sampled frames are converted by swscale,
+//! straight from the decoder's planes to a small grey analysis image. Each chunk of a few
+//! seconds of samples goes through content-region detection ([`region`]), every sample is cut to
+//! its region, box-filtered to 32x32 and hashed by `reelguard-hash`.
+//!
+//! The decision that shapes this crate: **decoding is the cost, so everything else must hide
+//! under it.** The decoder runs with `skip_loop_filter` (deblocking changes nothing a 32x32
+//! thumbnail can see), swscale touches only the sampled frames, and the keyframe-only mode
+//! never hands the decoder a non-key packet at all, so a suspect can be triaged an order of
+//! magnitude faster than it plays.
+//!
+//! Untrusted input is the normal case here (crawlers submit whatever they find), so every file
+//! is bounded in pixels, duration and wall-clock decode time ([`Limits`]), and every way a file
+//! can fail is a [`MediaError`] variant that names the file.
+#![deny(missing_docs)]
+
+mod decode;
+pub mod region;
+pub mod thumb;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rayon::prelude::*;
+use reelguard_hash::FrameHash;
+use serde::{Deserialize, Serialize};
+
+pub use decode::fingerprint_file;
+pub use region::{Region, RegionKind};
+
+/// Which frames the decoder is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecodeMode {
+    /// Every packet is decoded; frames are sampled at [`Options::sample_fps`].
+    Full,
+    /// Only key-frame packets reach the decoder: the fast first pass for suspects.
+    Keyframes,
+}
+
+/// Bounds that keep one hostile file from taking the machine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Largest accepted frame, in pixels (width x height).
+    pub max_pixels: u64,
+    /// Longest accepted declared (or decoded) duration.
+    pub max_duration: Duration,
+    /// Wall-clock budget for opening and decoding one file.
+    pub max_decode_time: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            // 4096x2304 (the largest 16:9 "4K"), so 4096x4096 and up are refused before decoding.
+            max_pixels: 4096 * 2304,
+            // A full-series compilation runs a few hours at most.
+            max_duration: Duration::from_secs(6 * 3600),
+            max_decode_time: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// How to fingerprint a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// Frames sampled per second of video in [`DecodeMode::Full`] (and the most taken per
+    /// second in [`DecodeMode::Keyframes`]).
+    pub sample_fps: f64,
+    /// Which packets are decoded.
+    pub mode: DecodeMode,
+    /// FFmpeg decoder threads for this file; 1 when files are fingerprinted in parallel.
+    pub decoder_threads: usize,
+    /// Skip the in-loop deblocking filter (H.264/HEVC). It sharpens block edges a 32x32
+    /// thumbnail cannot see, and costs ~20% of decode time.
+    pub skip_loop_filter: bool,
+    /// Bounds on input.
+    pub limits: Limits,
+}
+
+/// Default sampling rate. At 5 fps any suspect frame is within 0.1 s of a reference sample;
+/// the fixtures' motion moves a pHash by a median of a few bits in 0.1 s, and 5 fps keeps a
+/// 2-minute episode at 600 hashes (4.8 KB).
+pub const DEFAULT_SAMPLE_FPS: f64 = 5.0;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            sample_fps: DEFAULT_SAMPLE_FPS,
+            mode: DecodeMode::Full,
+            decoder_threads: 1,
+            skip_loop_filter: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// One sampled frame.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SampledFrame {
+    /// Presentation time in seconds from the start of the video stream.
+    pub t: f64,
+    /// pHash of the frame's content region.
+    pub hash: u64,
+    /// pHash of the mirrored content region.
+    pub mirrored: u64,
+    /// Structure in the frame, 0–255 (see `reelguard_hash::MIN_USEFUL_QUALITY`).
+    pub quality: u8,
+}
+
+impl SampledFrame {
+    fn new(t: f64, hash: FrameHash) -> Self {
+        SampledFrame {
+            t,
+            hash: hash.hash,
+            mirrored: hash.mirrored,
+            quality: hash.quality,
+        }
+    }
+}
+
+/// The content region found for a span of the video, in source pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RegionSpan {
+    /// First sample time the region applies to.
+    pub start_t: f64,
+    /// Last sample time the region applies to.
+    pub end_t: f64,
+    /// The region.
+    pub region: Region,
+}
+
+/// What decoding cost.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct DecodeStats {
+    /// Frames the decoder produced.
+    pub frames_decoded: u64,
+    /// Packets that failed to decode (concealed by FFmpeg or dropped).
+    pub packets_failed: u64,
+    /// Wall-clock seconds from open to the last hash.
+    pub seconds: f64,
+}
+
+/// A file reduced to what the matcher needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    /// Seconds of video (declared by the container, or decoded when it declares none).
+    pub duration_s: f64,
+    /// Source frame width.
+    pub width: u32,
+    /// Source frame height.
+    pub height: u32,
+    /// Name of the video codec.
+    pub codec: String,
+    /// Which packets were decoded.
+    pub mode: DecodeMode,
+    /// Samples in time order.
+    pub frames: Vec<SampledFrame>,
+    /// Content regions in time order, one per analysis chunk.
+    pub regions: Vec<RegionSpan>,
+    /// Cost.
+    pub stats: DecodeStats,
+}
+
+impl Fingerprint {
+    /// The region that covers most of the video (what a report shows as "the" region).
+    pub fn main_region(&self) -> Region {
+        let mut best: Option<(Region, f64)> = None;
+        for span in &self.regions {
+            let covered: f64 = self
+                .regions
+                .iter()
+                .filter(|other| other.region == span.region)
+                .map(|other| other.end_t - other.start_t + 1e-3)
+                .sum();
+            if best.is_none_or(|(_, c)| covered > c) {
+                best = Some((span.region, covered));
+            }
+        }
+        best.map_or(Region::full(self.width, self.height), |(r, _)| r)
+    }
+
+    /// Decode speed in multiples of real time.
+    pub fn realtime_factor(&self) -> f64 {
+        if self.stats.seconds > 0.0 {
+            self.duration_s / self.stats.seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Why a file could not be fingerprinted. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    /// The file has no bytes.
+    #[error("{}: file is empty (0 bytes)", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file cannot be opened or read.
+    #[error("{}: cannot read file: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// FFmpeg does not recognise the bytes as a media container.
+    #[error("{}: not a media file FFmpeg can read ({reason})", path.display())]
+    Unrecognized {
+        /// The file.
+        path: PathBuf,
+        /// FFmpeg's reason.
+        reason: String,
+    },
+    /// A media file without a video stream (audio-only, subtitles, cover art only).
+    #[error("{}: no video stream (audio-only or data file)", path.display())]
+    NoVideoStream {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The video codec has no decoder in this FFmpeg build.
+    #[error("{}: no decoder for video codec {codec}", path.display())]
+    NoDecoder {
+        /// The file.
+        path: PathBuf,
+        /// Codec name.
+        codec: String,
+    },
+    /// Frames larger than [`Limits::max_pixels`].
+    #[error("{}: frame size {width}x{height} exceeds the limit of {max_pixels} pixels", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Frame width.
+        width: u32,
+        /// Frame height.
+        height: u32,
+        /// The limit.
+        max_pixels: u64,
+    },
+    /// Longer than [`Limits::max_duration`].
+    #[error("{}: duration {duration_s:.0} s exceeds the limit of {max_s:.0} s", path.display())]
+    TooLong {
+        /// The file.
+        path: PathBuf,
+        /// Declared or decoded duration.
+        duration_s: f64,
+        /// The limit.
+        max_s: f64,
+    },
+    /// Decoding did not finish within [`Limits::max_decode_time`].
+    #[error("{}: decoding exceeded the time limit of {limit_s:.0} s", path.display())]
+    Timeout {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit_s: f64,
+    },
+    /// The video stops well before the duration its container declares.
+    #[error("{}: truncated: video ends at {decoded_s:.1} s of the {declared_s:.1} s declared", path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Last decoded timestamp.
+        decoded_s: f64,
+        /// Declared duration.
+        declared_s: f64,
+    },
+    /// Too much of the video data fails to decode.
+    #[error("{}: corrupt video data: {failed} of {sent} packets failed to decode", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Packets that failed.
+        failed: u64,
+        /// Packets sent to the decoder.
+        sent: u64,
+    },
+    /// Fewer than two frames: a still image, not a video.
+    #[error("{}: not a video: {frames} frame(s) decoded", path.display())]
+    NotAVideo {
+        /// The file.
+        path: PathBuf,
+        /// Frames decoded.
+        frames: u64,
+    },
+    /// Any other FFmpeg failure.
+    #[error("{}: FFmpeg failed while {stage}: {reason}", path.display())]
+    Ffmpeg {
+        /// The file.
+        path: PathBuf,
+        /// What was being done.
+        stage: &'static str,
+        /// FFmpeg's message.
+        reason: String,
+    },
+}
+
+impl MediaError {
+    /// The file the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            MediaError::Empty { path }
+            | MediaError::Io { path, .. }
+            | MediaError::Unrecognized { path, .. }
+            | MediaError::NoVideoStream { path }
+            | MediaError::NoDecoder { path, .. }
+            | MediaError::TooLarge { path, .. }
+            | MediaError::TooLong { path, .. }
+            | MediaError::Timeout { path, .. }
+            | MediaError::Truncated { path, .. }
+            | MediaError::Corrupt { path, .. }
+            | MediaError::NotAVideo { path, .. }
+            | MediaError::Ffmpeg { path, .. } => path,
+        }
+    }
+
+    /// A short stable identifier of the failure kind, for JSON and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MediaError::Empty { .. } => "empty",
+            MediaError::Io { .. } => "io",
+            MediaError::Unrecognized { .. } => "unrecognized",
+            MediaError::NoVideoStream { .. } => "no_video_stream",
+            MediaError::NoDecoder { .. } => "no_decoder",
+            MediaError::TooLarge { .. } => "too_large",
+            MediaError::TooLong { .. } => "too_long",
+            MediaError::Timeout { .. } => "timeout",
+            MediaError::Truncated { .. } => "truncated",
+            MediaError::Corrupt { .. } => "corrupt",
+            MediaError::NotAVideo { .. } => "not_a_video",
+            MediaError::Ffmpeg { .. } => "ffmpeg",
+        }
+    }
+}
+
+/// Progress of one file, reported while it decodes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Progress {
+    /// The file was opened; its declared duration (0 when unknown).
+    Opened {
+        /// Declared seconds.
+        duration_s: f64,
+    },
+    /// More video was decoded.
+    Decoded {
+        /// Seconds of video decoded since the last report.
+        seconds: f64,
+    },
+}
+
+/// Fingerprints many files on the rayon pool, one decoder thread per file so the number of
+/// busy threads never exceeds the pool (sized to the cores). Results keep the input order.
+pub fn fingerprint_files(
+    paths: &[PathBuf],
+    options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Vec<Result<Fingerprint, MediaError>> {
+    let per_file = Options {
+        decoder_threads: if paths.len() == 1 {
+            rayon::current_num_threads()
+        } else {
+            1
+        },
+        ..options.clone()
+    };
+    paths
+        .par_iter()
+        .with_max_len(1)
+        .map(|path| fingerprint_file(path, &per_file, progress))
+        .collect()
+}

@@ -1,0 +1,248 @@
+//! Finding the part of a frame that holds the picture.
+//!
+//! Pirates put an episode on a bigger canvas: black or coloured borders (letterbox,
+//! pillarbox), or the "reframe" in which the vertical episode sits sharp in the middle of a
+//! horizontal canvas filled with a blurred, enlarged copy of itself. Both are *soft*: a
+//! border has no detail at all, a blurred background very little. So the region is found
+//! from a sharpness profile: for every column, the mean absolute *vertical* luma gradient
+//! over all rows and frames of a chunk (and for every row, the horizontal gradient). Using
+//! the gradient along the line, not across it, keeps the hard edge between the sharp strip
+//! and its background from counting as detail on either side.
+//!
+//! The decision is per chunk of frames (a few seconds), not per frame: one frame of a dark
+//! scene would look like a border, a few seconds of video rarely do.
+
+use serde::{Deserialize, Serialize};
+
+/// Where the picture is, in analysis-thumbnail pixels or (after [`Region::scaled`]) in source
+/// pixels. Invariant: `width > 0`, `height > 0`, and the rectangle lies within its frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Region {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// What surrounded the picture.
+    pub kind: RegionKind,
+}
+
+/// What the region detector found around the picture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionKind {
+    /// The picture fills the frame.
+    Full,
+    /// Flat borders (black or a colour) around the picture.
+    Borders,
+    /// A soft but moving surround, typically a blurred enlarged copy of the picture.
+    Reframe,
+}
+
+impl Region {
+    /// The whole frame.
+    pub fn full(width: u32, height: u32) -> Self {
+        Region {
+            x: 0,
+            y: 0,
+            width,
+            height,
+            kind: RegionKind::Full,
+        }
+    }
+
+    /// The same region in a frame of another size (analysis thumbnail to source pixels).
+    pub fn scaled(&self, from: (u32, u32), to: (u32, u32)) -> Region {
+        let sx = to.0 as f64 / from.0.max(1) as f64;
+        let sy = to.1 as f64 / from.1.max(1) as f64;
+        let x = ((self.x as f64 * sx).round() as u32).min(to.0.saturating_sub(1));
+        let y = ((self.y as f64 * sy).round() as u32).min(to.1.saturating_sub(1));
+        let width = ((self.width as f64 * sx).round() as u32).clamp(1, to.0 - x);
+        let height = ((self.height as f64 * sy).round() as u32).clamp(1, to.1 - y);
+        Region {
+            x,
+            y,
+            width,
+            height,
+            kind: self.kind,
+        }
+    }
+}
+
+/// A grey analysis image, row-major, `width * height` bytes.
+pub struct GreyImage<'a> {
+    /// Pixels.
+    pub pixels: &'a [u8],
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+}
+
+/// A side is trimmed only where its sharpness falls below this fraction of the picture's.
+const SOFT_FRACTION: f64 = 0.3;
+/// Trims smaller than this fraction of the side are noise, not a border.
+const MIN_TRIM_FRACTION: f64 = 0.03;
+/// A region smaller than this fraction of a side is more likely a wrong guess than a picture.
+const MIN_KEEP_FRACTION: f64 = 0.2;
+/// Below this mean gradient (in luma levels) the border counts as flat (no motion, no detail).
+const FLAT_GRADIENT: f64 = 0.6;
+
+/// Detects the picture region of a chunk of same-sized analysis frames.
+pub fn detect(frames: &[GreyImage<'_>]) -> Region {
+    let Some(first) = frames.first() else {
+        return Region::full(1, 1);
+    };
+    let (width, height) = (first.width, first.height);
+    if width < 8 || height < 8 {
+        return Region::full(width as u32, height as u32);
+    }
+    let mut column_sharpness = vec![0f64; width];
+    let mut row_sharpness = vec![0f64; height];
+    let mut used = 0usize;
+    for frame in frames
+        .iter()
+        .filter(|f| f.width == width && f.height == height)
+    {
+        used += 1;
+        let p = frame.pixels;
+        for y in 0..height - 1 {
+            let row = &p[y * width..(y + 1) * width];
+            let below = &p[(y + 1) * width..(y + 2) * width];
+            for x in 0..width - 1 {
+                column_sharpness[x] += row[x].abs_diff(below[x]) as f64;
+                row_sharpness[y] += row[x].abs_diff(row[x + 1]) as f64;
+            }
+        }
+    }
+    let column_norm = (used * (height - 1)).max(1) as f64;
+    let row_norm = (used * (width - 1)).max(1) as f64;
+    column_sharpness.iter_mut().for_each(|s| *s /= column_norm);
+    row_sharpness.iter_mut().for_each(|s| *s /= row_norm);
+    // The last column/row has no horizontal/vertical neighbour: copy its neighbour's value.
+    column_sharpness[width - 1] = column_sharpness[width - 2];
+    row_sharpness[height - 1] = row_sharpness[height - 2];
+
+    let (left, right, soft_x) = trim(&column_sharpness);
+    let (top, bottom, soft_y) = trim(&row_sharpness);
+    if (left, right, top, bottom) == (0, width, 0, height) {
+        return Region::full(width as u32, height as u32);
+    }
+    // Flat surround = border; a soft but non-flat one = blurred reframe.
+    let surround = soft_x.into_iter().chain(soft_y).fold(0f64, f64::max);
+    let kind = if surround < FLAT_GRADIENT {
+        RegionKind::Borders
+    } else {
+        RegionKind::Reframe
+    };
+    Region {
+        x: left as u32,
+        y: top as u32,
+        width: (right - left) as u32,
+        height: (bottom - top) as u32,
+        kind,
+    }
+}
+
+/// Trims soft ends off a sharpness profile. Returns `[start, end)` and the mean sharpness of
+/// the trimmed parts (None when nothing was trimmed).
+fn trim(profile: &[f64]) -> (usize, usize, Option<f64>) {
+    let n = profile.len();
+    // Reference sharpness: the median of the central 30%, which any sane framing keeps.
+    let mut centre: Vec<f64> = profile[n * 35 / 100..(n * 65 / 100).max(n * 35 / 100 + 1)].to_vec();
+    centre.sort_by(f64::total_cmp);
+    let reference = centre[centre.len() / 2];
+    if reference <= FLAT_GRADIENT {
+        // A flat picture (fade, title card): nothing to measure against.
+        return (0, n, None);
+    }
+    let threshold = reference * SOFT_FRACTION;
+    // A run of 2 sharp lines marks the edge, so a single noisy line in a border does not.
+    let is_edge = |i: usize, step: isize| -> bool {
+        let j = i as isize + step;
+        profile[i] >= threshold && (0..n as isize).contains(&j) && profile[j as usize] >= threshold
+    };
+    let start = (0..n).find(|&i| is_edge(i, 1)).unwrap_or(0);
+    let end = (0..n).rev().find(|&i| is_edge(i, -1)).map_or(n, |i| i + 1);
+    let min_trim = ((n as f64) * MIN_TRIM_FRACTION).ceil() as usize;
+    let start = if start >= min_trim { start } else { 0 };
+    let end = if n - end >= min_trim { end } else { n };
+    if end <= start || ((end - start) as f64) < n as f64 * MIN_KEEP_FRACTION {
+        return (0, n, None);
+    }
+    let trimmed: Vec<f64> = profile[..start]
+        .iter()
+        .chain(&profile[end..])
+        .copied()
+        .collect();
+    let soft = (!trimmed.is_empty()).then(|| trimmed.iter().sum::<f64>() / trimmed.len() as f64);
+    (start, end, soft)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A textured picture of `w x h` placed at `(x0, y0)` on a canvas filled by `surround`.
+    fn canvas(
+        w: usize,
+        h: usize,
+        inner: (usize, usize, usize, usize),
+        surround: impl Fn(usize, usize) -> u8,
+    ) -> Vec<u8> {
+        let (x0, y0, iw, ih) = inner;
+        let mut pixels = vec![0u8; w * h];
+        for y in 0..h {
+            for x in 0..w {
+                let inside = x >= x0 && x < x0 + iw && y >= y0 && y < y0 + ih;
+                pixels[y * w + x] = if inside {
+                    (((x * 37) ^ (y * 91)) % 200) as u8 + 20
+                } else {
+                    surround(x, y)
+                };
+            }
+        }
+        pixels
+    }
+
+    fn detect_one(pixels: &[u8], width: usize, height: usize) -> Region {
+        detect(&[GreyImage {
+            pixels,
+            width,
+            height,
+        }])
+    }
+
+    #[test]
+    fn a_full_frame_picture_is_full() {
+        let pixels = canvas(90, 160, (0, 0, 90, 160), |_, _| 0);
+        assert_eq!(detect_one(&pixels, 90, 160), Region::full(90, 160));
+    }
+
+    #[test]
+    fn black_pillarbox_is_trimmed_as_borders() {
+        let pixels = canvas(160, 90, (55, 0, 50, 90), |_, _| 16);
+        let region = detect_one(&pixels, 160, 90);
+        assert_eq!((region.x, region.width, region.kind), (55, 50, RegionKind::Borders));
+        assert_eq!((region.y, region.height), (0, 90));
+    }
+
+    #[test]
+    fn blurred_surround_is_trimmed_as_reframe() {
+        // A smooth ramp with a slow wave: soft, but not flat.
+        let pixels = canvas(160, 90, (58, 0, 44, 90), |x, y| {
+            (60.0 + 30.0 * ((x as f64) / 9.0).sin() + y as f64 * 1.1) as u8
+        });
+        let region = detect_one(&pixels, 160, 90);
+        assert_eq!((region.x, region.width, region.kind), (58, 44, RegionKind::Reframe));
+    }
+
+    #[test]
+    fn flat_frames_are_left_alone() {
+        let pixels = vec![0u8; 90 * 160];
+        assert_eq!(detect_one(&pixels, 90, 160), Region::full(90, 160));
+    }
+}
