@@ -312,9 +312,8 @@ fn refine(
     params: &Params,
 ) -> (f64, f64, Vec<Pair>) {
     let (mut speed, mut offset) = (speed, offset);
-    let mut inliers = Vec::new();
     for tolerance in [params.offset_bin_s + params.inlier_tolerance_s, params.inlier_tolerance_s] {
-        inliers = best_inliers(pairs, speed, offset, mirrored, tolerance);
+        let inliers = best_inliers(pairs, speed, offset, mirrored, tolerance);
         if inliers.len() >= 2 {
             if let Some((s, o)) = fit_line(&inliers) {
                 if (params.min_speed..=params.max_speed).contains(&s) {

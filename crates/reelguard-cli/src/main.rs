@@ -5,6 +5,8 @@
 
 mod fingerprint;
 mod progress;
+mod register;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -22,6 +24,10 @@ struct Cli {
 enum Command {
     /// Decode files and print their perceptual frame hashes.
     Fingerprint(fingerprint::Args),
+    /// Register a work's episode files in a catalogue.
+    Register(register::Args),
+    /// Find registered episodes in suspect files.
+    Scan(scan::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +41,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fingerprint(args) => fingerprint::run(args),
+        Command::Register(args) => register::run(args),
+        Command::Scan(args) => scan::run(args),
     };
     match result {
         Ok(code) => code,

@@ -378,7 +378,8 @@ impl Sampler {
             return Ok(());
         }
         self.next_t = match self.mode {
-            DecodeMode::Full => ((t / self.interval).floor() + 1.0) * self.interval,
+            // The epsilon keeps 0.6 / 0.2 = 2.9999… in slot 3, not slot 2.
+            DecodeMode::Full => ((t / self.interval + 1e-6).floor() + 1.0) * self.interval,
             DecodeMode::Keyframes => t + self.interval,
         };
         let key = (frame.format(), frame.width(), frame.height());

@@ -4,10 +4,11 @@
 //! pillarbox), or the "reframe" in which the vertical episode sits sharp in the middle of a
 //! horizontal canvas filled with a blurred, enlarged copy of itself. Both are *soft*: a
 //! border has no detail at all, a blurred background very little. So the region is found
-//! from a sharpness profile: for every column, the mean absolute *vertical* luma gradient
-//! over all rows and frames of a chunk (and for every row, the horizontal gradient). Using
-//! the gradient along the line, not across it, keeps the hard edge between the sharp strip
-//! and its background from counting as detail on either side.
+//! from a sharpness profile: for every column, the mean absolute *second difference* of luma
+//! along the column, over all rows and frames of a chunk (and for every row, along the row).
+//! A second difference, because a blurred background can still have strong smooth gradients
+//! (colour bands) but almost no curvature; along the line, not across it, so the hard edge
+//! between the sharp strip and its background counts as detail on neither side.
 //!
 //! The decision is per chunk of frames (a few seconds), not per frame: one frame of a dark
 //! scene would look like a border, a few seconds of video rarely do.
@@ -109,22 +110,28 @@ pub fn detect(frames: &[GreyImage<'_>]) -> Region {
     {
         used += 1;
         let p = frame.pixels;
-        for y in 0..height - 1 {
-            let row = &p[y * width..(y + 1) * width];
-            let below = &p[(y + 1) * width..(y + 2) * width];
-            for x in 0..width - 1 {
-                column_sharpness[x] += row[x].abs_diff(below[x]) as f64;
-                row_sharpness[y] += row[x].abs_diff(row[x + 1]) as f64;
+        let at = |x: usize, y: usize| p[y * width + x] as i32;
+        for y in 1..height - 1 {
+            for x in 1..width - 1 {
+                let centre = 2 * at(x, y);
+                column_sharpness[x] += (at(x, y - 1) + at(x, y + 1) - centre).unsigned_abs() as f64;
+                row_sharpness[y] += (at(x - 1, y) + at(x + 1, y) - centre).unsigned_abs() as f64;
             }
         }
     }
-    let column_norm = (used * (height - 1)).max(1) as f64;
-    let row_norm = (used * (width - 1)).max(1) as f64;
+    let column_norm = (used * (height - 2)).max(1) as f64;
+    let row_norm = (used * (width - 2)).max(1) as f64;
     column_sharpness.iter_mut().for_each(|s| *s /= column_norm);
     row_sharpness.iter_mut().for_each(|s| *s /= row_norm);
-    // The last column/row has no horizontal/vertical neighbour: copy its neighbour's value.
+    // The outermost lines have no neighbour on one side: copy their neighbour's value.
+    column_sharpness[0] = column_sharpness[1];
     column_sharpness[width - 1] = column_sharpness[width - 2];
+    row_sharpness[0] = row_sharpness[1];
     row_sharpness[height - 1] = row_sharpness[height - 2];
+    if std::env::var_os("REELGUARD_DEBUG_REGION").is_some() {
+        eprintln!("columns {:?}", column_sharpness.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>());
+        eprintln!("rows {:?}", row_sharpness.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>());
+    }
 
     let (left, right, soft_x) = trim(&column_sharpness);
     let (top, bottom, soft_y) = trim(&row_sharpness);
@@ -232,9 +239,9 @@ mod tests {
 
     #[test]
     fn blurred_surround_is_trimmed_as_reframe() {
-        // A smooth ramp with a slow wave: soft, but not flat.
+        // Smooth waves: soft, but not flat.
         let pixels = canvas(160, 90, (58, 0, 44, 90), |x, y| {
-            (60.0 + 30.0 * ((x as f64) / 9.0).sin() + y as f64 * 1.1) as u8
+            (90.0 + 20.0 * (x as f64 / 3.0).sin() + 20.0 * (y as f64 / 3.0).cos()) as u8
         });
         let region = detect_one(&pixels, 160, 90);
         assert_eq!((region.x, region.width, region.kind), (58, 44, RegionKind::Reframe));
