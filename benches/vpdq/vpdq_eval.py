@@ -209,7 +209,12 @@ def hash_all(paths: list[Path], args, version: str, log) -> tuple[dict, dict]:
     cache_dir.mkdir(parents=True, exist_ok=True)
     results, todo = {}, []
     for p in paths:
-        cf = cache_dir / f"{cache_key(p, args.seconds_per_hash, args.downsample, version)}.json"
+        try:
+            cf = cache_dir / f"{cache_key(p, args.seconds_per_hash, args.downsample, version)}.json"
+        except OSError as e:  # vanished since the manifests were read
+            results[p] = {"path": str(p), "features": [], "hash_seconds": 0.0, "duration": None,
+                          "error": f"{type(e).__name__}: {e}"}
+            continue
         if cf.is_file() and not args.no_cache:
             try:
                 results[p] = json.loads(cf.read_text())
@@ -416,6 +421,13 @@ def render(rule: str, rows, pct) -> str:
 # --------------------------------------------------------------------------- main
 
 
+def log_list(what: str, items: list, log, limit: int = 10) -> None:
+    for x in items[:limit]:
+        log(f"warning: {what} {x}")
+    if len(items) > limit:
+        log(f"warning: ... and {len(items) - limit} more ({len(items)} in all)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("fixtures", nargs="?", default="fixtures/out",
@@ -441,6 +453,8 @@ def main(argv=None) -> int:
     ap.add_argument("--verify-threatexchange", type=int, default=0, metavar="N",
                     help="re-score all ground-truth pairs plus N random other pairs with "
                          "threatexchange's match_VPDQ_hash_brute and fail on any difference")
+    ap.add_argument("--allow-errors", action="store_true",
+                    help="score even if some videos fail to hash (they are dropped; default: exit 3)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -457,6 +471,11 @@ def main(argv=None) -> int:
     originals, suspects, warnings = load_fixtures(root)
     for w in warnings:
         log(f"warning: {w}")
+    missing = [w for w in warnings if "file not found" in w]
+    if missing and not args.allow_errors:
+        log(f"error: {len(missing)} manifest entries have no file (fixtures incomplete or being "
+            "regenerated?). Re-run when fixtures/generate is done, or pass --allow-errors.")
+        return 3
     if not originals or not suspects:
         log(f"nothing to evaluate: {len(originals)} originals, {len(suspects)} suspects")
         return 2
@@ -466,8 +485,17 @@ def main(argv=None) -> int:
     s_paths = [s.path for s in suspects if s.path not in set(o_paths)]
     all_paths = list(OrderedDict.fromkeys(o_paths + s_paths))
     hashes, timing = hash_all(all_paths, args, version, log)
-    for p, e in timing["errors"].items():
-        log(f"warning: hashing failed for {p}: {e}")
+    errors = timing["errors"]
+    if errors:
+        log_list("hashing failed for", [f"{p}: {e}" for p, e in errors.items()], log)
+        if not args.allow_errors:
+            log(f"error: {len(errors)} of {len(all_paths)} videos could not be hashed (fixtures changing "
+                "under us?); not scoring. Re-run, or pass --allow-errors to drop them.")
+            return 3
+        # a failed original is unregistered (its ground-truth pairs count as missed);
+        # a failed suspect is left out of the tables
+        originals = OrderedDict((n, p) for n, p in originals.items() if str(p) not in errors)
+        suspects = [s for s in suspects if str(s.path) not in errors]
 
     t0 = time.perf_counter()
     owners, mats, start = [], [], 0
@@ -485,10 +513,8 @@ def main(argv=None) -> int:
         scores[s.path] = score_suspect(q, ref_all, owners, args.distance)
     match_seconds = time.perf_counter() - t0
     empty_refs = [n for n, a, b in owners if a == b]
-    for n in empty_refs:
-        log(f"warning: original {n} has no frame with quality >= {args.quality}: it can match nothing")
-    for p in empty:
-        log(f"warning: suspect {p} has no frame with quality >= {args.quality}: it can match nothing")
+    log_list(f"no frame with quality >= {args.quality} (can match nothing) in original", empty_refs, log)
+    log_list(f"no frame with quality >= {args.quality} (can match nothing) in suspect", empty, log)
 
     verify_bad = None
     if args.verify_threatexchange > 0:
@@ -517,6 +543,8 @@ def main(argv=None) -> int:
     if not quiet_stdout:
         print(f"vPDQ {version} | {args.seconds_per_hash:g} s/hash | frame match: PDQ distance <= "
               f"{args.distance}, quality >= {args.quality} | video match threshold {args.percent:g} %")
+        if errors:
+            print(f"WARNING: {len(errors)} videos failed to hash and were dropped (--allow-errors)")
         print(f"{len(originals)} originals registered, {len(suspects)} suspects "
               f"({timing['video_seconds']:.0f} s of video, {timing['frames_hashed']} frame hashes)")
         print(f"hashing: {timing['hashed_this_run']} videos hashed in {timing['wall_seconds_this_run']:.1f} s wall "

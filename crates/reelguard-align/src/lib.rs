@@ -19,6 +19,10 @@
 use reelguard_hash::hamming;
 use serde::{Deserialize, Serialize};
 
+/// The Hamming distance at which a frame pair is as likely chance as a copy: the 5th
+/// percentile of distances between unrelated frames in the fixtures sits just above it.
+pub const EVIDENCE_DISTANCE: f64 = 20.0;
+
 /// A frame of a registered episode.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RefFrame {
@@ -67,7 +71,10 @@ pub struct Segment {
     pub coverage: f64,
     /// `coverage x (1 - mean_distance / 32)`: 1 for an identical copy, 0 for noise.
     pub score: f64,
-    /// Sum of per-pair similarity: how much evidence the stretch rests on.
+    /// `sum(EVIDENCE_DISTANCE - distance)` over matched pairs: pairs closer than chance count
+    /// for the stretch, pairs at chance level against it. Grows with length *and* closeness,
+    /// so a long crop (many pairs at 15 bits) and a short clean excerpt (few at 2 bits) both
+    /// pass while a chance alignment (a dozen pairs at 18–21 bits) does not.
     pub evidence: f64,
 }
 
@@ -98,6 +105,8 @@ pub struct Params {
     pub min_duration_s: f64,
     /// Lowest score reported.
     pub min_score: f64,
+    /// Least [`Segment::evidence`] reported.
+    pub min_evidence: f64,
     /// Most segments found per episode.
     pub max_segments: usize,
 }
@@ -117,6 +126,9 @@ impl Default for Params {
             min_frames: 6,
             min_duration_s: 2.0,
             min_score: 0.2,
+            // Measured on the fixtures: chance alignments of unrelated clips reach at most 24,
+            // the weakest true match (a 15% crop of a synthetic clip) 120.
+            min_evidence: 40.0,
             max_segments: 8,
         }
     }
@@ -178,6 +190,7 @@ pub fn align(query: &[QueryFrame], reference: &[RefFrame], params: &Params) -> V
             if run.len() >= params.min_frames
                 && segment.suspect_end_s - segment.suspect_start_s >= params.min_duration_s
                 && segment.score >= params.min_score
+                && segment.evidence >= params.min_evidence
             {
                 segments.push(segment);
                 found_any = true;
@@ -397,7 +410,10 @@ fn describe(
         .max(run.len());
     let mean_distance = run.iter().map(|p| p.distance as f64).sum::<f64>() / run.len() as f64;
     let coverage = run.len() as f64 / eligible as f64;
-    let evidence = run.iter().map(|p| 1.0 - p.distance as f64 / 32.0).sum();
+    let evidence = run
+        .iter()
+        .map(|p| EVIDENCE_DISTANCE - p.distance as f64)
+        .sum();
     let ref_at = |t: f64| (speed * t + offset).clamp(0.0, ref_duration + spacing);
     Segment {
         suspect_start_s: start,

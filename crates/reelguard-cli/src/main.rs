@@ -3,10 +3,14 @@
 //! Each subcommand lives in its own module; all of them print machine-readable JSON with
 //! `--json` and a table otherwise, and show progress only when stderr is a terminal.
 
+mod admin;
+mod bench;
+mod eval;
 mod fingerprint;
 mod progress;
 mod register;
 mod scan;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -28,6 +32,15 @@ enum Command {
     Register(register::Args),
     /// Find registered episodes in suspect files.
     Scan(scan::Args),
+    /// Measure accuracy on the generated fixtures (per edit family).
+    Eval(eval::Args),
+    /// Measure speed: hashing, fingerprinting against FFmpeg's own decode, matching.
+    Bench(bench::Args),
+    /// Run the HTTP daemon.
+    Serve(serve::Args),
+    /// Offline administration: members and API keys.
+    #[command(subcommand)]
+    Admin(admin::Command),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +56,10 @@ fn main() -> ExitCode {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::Register(args) => register::run(args),
         Command::Scan(args) => scan::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Admin(command) => admin::run(command),
     };
     match result {
         Ok(code) => code,

@@ -81,6 +81,7 @@ fn our_dct_agrees_with_image_hasher_in_its_own_layout() {
         let differing = theirs.iter().zip(&ours).filter(|(a, b)| a != b).count();
         worst = worst.max(differing);
     }
+    eprintln!("ours vs image_hasher in its 16x16 layout: worst {worst} of 256 bits");
     // Only coefficients within float rounding of the median may land differently.
     assert!(worst <= 2, "worst disagreement {worst} of 256 bits");
 }
@@ -104,8 +105,8 @@ fn production_hash_agrees_with_image_hasher_on_shared_coefficients() {
     let median = distances[distances.len() / 2];
     let p95 = distances[distances.len() * 95 / 100];
     eprintln!("ours vs image_hasher on the shared 8x8 block: median {median}, p95 {p95} bits");
-    // Their threshold is the median of 256 coefficients (dominated by near-zero high
-    // frequencies), ours the median of 64: they disagree only on mid-sized coefficients.
-    assert!(median <= 12, "median {median}");
-    assert!(p95 <= 20, "p95 {p95}");
+    // Their threshold is the median of 256 coefficients, ours the median of 64: they can
+    // disagree only on coefficients between the two medians (measured: median 2, p95 5 bits).
+    assert!(median <= 4, "median {median}");
+    assert!(p95 <= 8, "p95 {p95}");
 }

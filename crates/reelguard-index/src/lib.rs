@@ -409,14 +409,32 @@ impl Catalogue {
         query: &[QueryFrame],
         params: &MatchParams,
     ) -> Result<(Vec<Match>, FindStats), IndexError> {
-        let (ranked, mut stats) = self.candidates(query, params)?;
-        let duration_min = query.last().map_or(0.0, |f| f.t) / 60.0;
-        let limit = params.min_candidates + (duration_min * params.candidates_per_minute).ceil() as usize;
-        let candidates: Vec<u64> = ranked.iter().take(limit).map(|&(id, _)| id).collect();
-        stats.aligned = candidates.len();
-        let aligned: Vec<(u64, Vec<Segment>)> = candidates
+        self.find_probes(&[query], params)
+    }
+
+    /// Finds matches for several views of one suspect on the same timeline (the whole frame,
+    /// a picture-in-picture window): every view is aligned with its own candidates, and all
+    /// claims compete for the suspect's time together.
+    pub fn find_probes(
+        &self,
+        probes: &[&[QueryFrame]],
+        params: &MatchParams,
+    ) -> Result<(Vec<Match>, FindStats), IndexError> {
+        let mut stats = FindStats::default();
+        let mut work: Vec<(usize, u64)> = Vec::new();
+        for (probe, query) in probes.iter().enumerate() {
+            let (ranked, probe_stats) = self.candidates(query, params)?;
+            stats.terms += probe_stats.terms;
+            stats.voted += probe_stats.voted;
+            let duration_min = query.last().map_or(0.0, |f| f.t) / 60.0;
+            let limit = params.min_candidates + (duration_min * params.candidates_per_minute).ceil() as usize;
+            work.extend(ranked.iter().take(limit).map(|&(id, _)| (probe, id)));
+        }
+        stats.aligned = work.len();
+        let aligned: Vec<(u64, Vec<Segment>)> = work
             .par_iter()
-            .map(|&id| {
+            .map(|&(probe, id)| {
+                let query = probes[probe];
                 let (_, episode) = self
                     .manifest
                     .episode(id)
@@ -457,7 +475,20 @@ impl Catalogue {
                     .max(0.0)
                 })
                 .sum();
-            if overlap / length <= max_overlap {
+            let keep = overlap / length <= max_overlap;
+            tracing::debug!(
+                episode = id,
+                keep,
+                start = segment.suspect_start_s,
+                end = segment.suspect_end_s,
+                speed = segment.speed,
+                frames = segment.matched_frames,
+                distance = segment.mean_distance,
+                coverage = segment.coverage,
+                score = segment.score,
+                "claim"
+            );
+            if keep {
                 accepted.push((id, segment));
             }
         }

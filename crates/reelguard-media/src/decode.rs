@@ -172,6 +172,9 @@ pub fn fingerprint_file(
     let mut frame = VideoFrame::empty();
     let mut packet = ffmpeg::Packet::empty();
     let mut draining = false;
+    // End of the last demuxed video packet: how much video the file really holds, whichever
+    // packets were decoded (key-frame mode decodes few).
+    let mut demuxed_s = 0.0f64;
     loop {
         if Instant::now() > deadline {
             return Err(timeout());
@@ -182,6 +185,10 @@ pub fn fingerprint_file(
                     consecutive_read_errors = 0;
                     if packet.stream() != stream_index {
                         continue;
+                    }
+                    if let Some(pts) = packet.pts() {
+                        let end = seconds(pts - start_ts + packet.duration().max(0), time_base);
+                        demuxed_s = demuxed_s.max(end);
                     }
                     if options.mode == DecodeMode::Keyframes && !packet.is_key() {
                         continue;
@@ -258,7 +265,13 @@ pub fn fingerprint_file(
             sent: packets_sent,
         });
     }
-    if frames_decoded < 2 {
+    // One key frame can be a legitimate key-frame pass of a short clip; a video has at least
+    // two frames.
+    let min_frames = match options.mode {
+        DecodeMode::Full => 2,
+        DecodeMode::Keyframes => 1,
+    };
+    if frames_decoded < min_frames {
         return Err(if packets_failed > 0 {
             MediaError::Corrupt {
                 path: path_buf,
@@ -272,7 +285,7 @@ pub fn fingerprint_file(
             }
         });
     }
-    let decoded_s = sampler.last_t + sampler.frame_interval;
+    let decoded_s = demuxed_s.max(sampler.last_t + sampler.frame_interval);
     if declared_s > 1.0 && decoded_s < declared_s * TRUNCATED_FRACTION {
         return Err(MediaError::Truncated {
             path: path_buf,
@@ -283,7 +296,7 @@ pub fn fingerprint_file(
     progress(Progress::Decoded {
         seconds: (decoded_s - last_reported_t).max(0.0),
     });
-    let (frames, regions) = sampler.finish();
+    let (frames, regions, inset_frames, insets) = sampler.finish();
     Ok(Fingerprint {
         duration_s: if declared_s > 0.0 { declared_s } else { decoded_s },
         width,
@@ -292,6 +305,8 @@ pub fn fingerprint_file(
         mode: options.mode,
         frames,
         regions,
+        inset_frames,
+        insets,
         stats: DecodeStats {
             frames_decoded,
             packets_failed,
@@ -335,6 +350,9 @@ struct Sampler {
     chunk: Vec<Pending>,
     frames: Vec<SampledFrame>,
     regions: Vec<RegionSpan>,
+    detect_insets: bool,
+    inset_frames: Vec<SampledFrame>,
+    insets: Vec<RegionSpan>,
     source_size: (u32, u32),
 }
 
@@ -354,6 +372,9 @@ impl Sampler {
             chunk: Vec::with_capacity(CHUNK_SAMPLES),
             frames: Vec::new(),
             regions: Vec::new(),
+            detect_insets: options.detect_insets,
+            inset_frames: Vec::new(),
+            insets: Vec::new(),
             source_size: (0, 0),
         }
     }
@@ -454,14 +475,28 @@ impl Sampler {
             end_t,
             region: region.scaled(self.analysis_size, self.source_size),
         });
+        if self.detect_insets {
+            if let Some(inset) = region::detect_inset(&images) {
+                for (pending, image) in self.chunk.iter().zip(&images) {
+                    let hash = hash_thumb(&region_thumb(image, &inset));
+                    self.inset_frames.push(SampledFrame::new(pending.t, hash));
+                }
+                self.insets.push(RegionSpan {
+                    start_t,
+                    end_t,
+                    region: inset.scaled(self.analysis_size, self.source_size),
+                });
+            }
+        }
         drop(images);
         self.chunk.clear();
     }
 
-    fn finish(mut self) -> (Vec<SampledFrame>, Vec<RegionSpan>) {
+    fn finish(mut self) -> (Vec<SampledFrame>, Vec<RegionSpan>, Vec<SampledFrame>, Vec<RegionSpan>) {
         self.flush();
         // Decoders may emit frames slightly out of order around seeks and edits.
         self.frames.sort_by(|a, b| a.t.total_cmp(&b.t));
-        (self.frames, self.regions)
+        self.inset_frames.sort_by(|a, b| a.t.total_cmp(&b.t));
+        (self.frames, self.regions, self.inset_frames, self.insets)
     }
 }

@@ -77,6 +77,9 @@ pub struct Options {
     /// Skip the in-loop deblocking filter (H.264/HEVC). It sharpens block edges a 32x32
     /// thumbnail cannot see, and costs ~20% of decode time.
     pub skip_loop_filter: bool,
+    /// Also look for a picture-in-picture window and hash it as a second probe
+    /// ([`Fingerprint::inset_frames`]). For suspects; registered episodes are whole frames.
+    pub detect_insets: bool,
     /// Bounds on input.
     pub limits: Limits,
 }
@@ -93,6 +96,7 @@ impl Default for Options {
             mode: DecodeMode::Full,
             decoder_threads: 1,
             skip_loop_filter: true,
+            detect_insets: false,
             limits: Limits::default(),
         }
     }
@@ -161,6 +165,10 @@ pub struct Fingerprint {
     pub frames: Vec<SampledFrame>,
     /// Content regions in time order, one per analysis chunk.
     pub regions: Vec<RegionSpan>,
+    /// Samples of the picture-in-picture window, where one was found (empty otherwise).
+    pub inset_frames: Vec<SampledFrame>,
+    /// Where picture-in-picture windows were found.
+    pub insets: Vec<RegionSpan>,
     /// Cost.
     pub stats: DecodeStats,
 }

@@ -41,6 +41,8 @@ pub enum RegionKind {
     Borders,
     /// A soft but moving surround, typically a blurred enlarged copy of the picture.
     Reframe,
+    /// A picture-in-picture window over other footage (see [`detect_inset`]).
+    Inset,
 }
 
 impl Region {
@@ -187,6 +189,129 @@ fn trim(profile: &[f64]) -> (usize, usize, Option<f64>) {
         .collect();
     let soft = (!trimmed.is_empty()).then(|| trimmed.iter().sum::<f64>() / trimmed.len() as f64);
     (start, end, soft)
+}
+
+/// Luma step that counts as an edge for inset detection.
+const INSET_EDGE: u8 = 10;
+/// An inset side must run along at least this fraction of the frame's side.
+const INSET_MIN_SIDE: f64 = 0.2;
+/// An inset smaller than this fraction of the frame area is too small to hash.
+const INSET_MIN_AREA: f64 = 0.08;
+/// Lines considered per direction (the strongest ones).
+const MAX_INSET_LINES: usize = 40;
+/// An inset larger than this is the frame itself.
+const INSET_MAX_AREA: f64 = 0.8;
+
+/// Finds a picture-in-picture window: a rectangle whose four sides are edges present in
+/// *every* frame of the chunk, at the same place.
+///
+/// Content edges move or fade from frame to frame, so the per-pixel *minimum* edge strength
+/// over the chunk keeps only edges that never move: the frame of an overlaid window, and
+/// static scenery. Among rectangles whose sides are such persistent lines, the one whose sides
+/// are most completely covered wins (ties: the larger). Callers hash the window *in addition*
+/// to the whole frame, so a wrong guess costs a probe, never a match.
+pub fn detect_inset(frames: &[GreyImage<'_>]) -> Option<Region> {
+    let first = frames.first()?;
+    let (w, h) = (first.width, first.height);
+    let usable: Vec<&GreyImage<'_>> = frames.iter().filter(|f| f.width == w && f.height == h).collect();
+    if usable.len() < 4 || w < 16 || h < 16 {
+        return None;
+    }
+    // Persistent vertical edges (between x and x+1) and horizontal ones (between y and y+1).
+    let mut vertical = vec![u8::MAX; w * h];
+    let mut horizontal = vec![u8::MAX; w * h];
+    for frame in &usable {
+        let p = frame.pixels;
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                let v = if x + 1 < w { p[i].abs_diff(p[i + 1]) } else { 0 };
+                let hz = if y + 1 < h { p[i].abs_diff(p[i + w]) } else { 0 };
+                vertical[i] = vertical[i].min(v);
+                horizontal[i] = horizontal[i].min(hz);
+            }
+        }
+    }
+    // A line at x is "on" for y where the persistent edge is strong at x (or x±1: the window
+    // frame may straddle two analysis pixels).
+    let column_on = |x: usize, y: usize| {
+        (x.saturating_sub(1)..=(x + 1).min(w - 1)).any(|xx| vertical[y * w + xx] >= INSET_EDGE)
+    };
+    let row_on = |x: usize, y: usize| {
+        (y.saturating_sub(1)..=(y + 1).min(h - 1)).any(|yy| horizontal[yy * w + x] >= INSET_EDGE)
+    };
+    let min_w = ((w as f64) * INSET_MIN_SIDE).ceil() as usize;
+    let min_h = ((h as f64) * INSET_MIN_SIDE).ceil() as usize;
+    // Prefix counts of "on" pixels along every column and row line, so the coverage of any
+    // rectangle's sides is O(1).
+    let mut column_prefix = vec![0u32; w * (h + 1)];
+    for x in 0..w {
+        for y in 0..h {
+            column_prefix[x * (h + 1) + y + 1] = column_prefix[x * (h + 1) + y] + u32::from(column_on(x, y));
+        }
+    }
+    let mut row_prefix = vec![0u32; h * (w + 1)];
+    for y in 0..h {
+        for x in 0..w {
+            row_prefix[y * (w + 1) + x + 1] = row_prefix[y * (w + 1) + x] + u32::from(row_on(x, y));
+        }
+    }
+    let column_count = |x: usize, y0: usize, y1: usize| column_prefix[x * (h + 1) + y1 + 1] - column_prefix[x * (h + 1) + y0];
+    let row_count = |y: usize, x0: usize, x1: usize| row_prefix[y * (w + 1) + x1 + 1] - row_prefix[y * (w + 1) + x0];
+    // The strongest lines only: a static scene has many persistent edges, a window has four.
+    let strongest = |mut lines: Vec<(usize, u32)>, min: usize| -> Vec<usize> {
+        lines.retain(|&(_, n)| n as usize >= min);
+        lines.sort_by(|a, b| b.1.cmp(&a.1));
+        lines.truncate(MAX_INSET_LINES);
+        let mut positions: Vec<usize> = lines.into_iter().map(|(i, _)| i).collect();
+        positions.sort_unstable();
+        positions
+    };
+    let candidate_columns = strongest((1..w - 1).map(|x| (x, column_count(x, 0, h - 1))).collect(), min_h);
+    let candidate_rows = strongest((1..h - 1).map(|y| (y, row_count(y, 0, w - 1))).collect(), min_w);
+    let coverage = |x0: usize, x1: usize, y0: usize, y1: usize| -> f64 {
+        let covered = column_count(x0, y0, y1) + column_count(x1, y0, y1) + row_count(y0, x0, x1) + row_count(y1, x0, x1);
+        covered as f64 / (2 * (y1 - y0 + 1) + 2 * (x1 - x0 + 1)) as f64
+    };
+    let frame_area = (w * h) as f64;
+    let mut best: Option<(f64, usize, Region)> = None;
+    for (i, &x0) in candidate_columns.iter().enumerate() {
+        for &x1 in &candidate_columns[i + 1..] {
+            if x1 - x0 < min_w {
+                continue;
+            }
+            for (j, &y0) in candidate_rows.iter().enumerate() {
+                for &y1 in &candidate_rows[j + 1..] {
+                    if y1 - y0 < min_h {
+                        continue;
+                    }
+                    let area = ((x1 - x0) * (y1 - y0)) as f64 / frame_area;
+                    if !(INSET_MIN_AREA..=INSET_MAX_AREA).contains(&area) {
+                        continue;
+                    }
+                    let covered = coverage(x0, x1, y0, y1);
+                    if covered < 0.9 {
+                        continue;
+                    }
+                    let better = best.as_ref().is_none_or(|(c, a, _)| {
+                        covered > *c + 1e-9 || ((covered - *c).abs() <= 1e-9 && x1 - x0 + y1 - y0 > *a)
+                    });
+                    if better {
+                        // The window's interior, inside its frame line.
+                        let region = Region {
+                            x: (x0 + 2) as u32,
+                            y: (y0 + 2) as u32,
+                            width: (x1 - x0).saturating_sub(3).max(1) as u32,
+                            height: (y1 - y0).saturating_sub(3).max(1) as u32,
+                            kind: RegionKind::Inset,
+                        };
+                        best = Some((covered, x1 - x0 + y1 - y0, region));
+                    }
+                }
+            }
+        }
+    }
+    best.map(|(_, _, region)| region)
 }
 
 #[cfg(test)]

@@ -95,8 +95,16 @@ impl Default for ScanOptions {
 
 /// The suspect-side view of a fingerprint.
 pub fn query_frames(fingerprint: &Fingerprint) -> Vec<QueryFrame> {
-    fingerprint
-        .frames
+    to_query(&fingerprint.frames)
+}
+
+/// The suspect-side view of a fingerprint's picture-in-picture window (empty if none).
+pub fn inset_query_frames(fingerprint: &Fingerprint) -> Vec<QueryFrame> {
+    to_query(&fingerprint.inset_frames)
+}
+
+fn to_query(frames: &[reelguard_media::SampledFrame]) -> Vec<QueryFrame> {
+    frames
         .iter()
         .map(|f| QueryFrame {
             t: f.t,
@@ -162,10 +170,21 @@ pub fn scan_file(
         }
         passes = Passes::KeyframesThenFull;
     }
-    let full = fingerprint_file(path, &options.media, progress)?;
+    let full_options = Options {
+        detect_insets: true,
+        ..options.media.clone()
+    };
+    let full = fingerprint_file(path, &full_options, progress)?;
     decode_seconds += full.stats.seconds;
     let started = std::time::Instant::now();
-    let matches = catalogue.find(&query_frames(&full), &options.matching)?;
+    let whole = query_frames(&full);
+    let inset = inset_query_frames(&full);
+    let probes: Vec<&[QueryFrame]> = if inset.is_empty() {
+        vec![&whole]
+    } else {
+        vec![&whole, &inset]
+    };
+    let (matches, _) = catalogue.find_probes(&probes, &options.matching)?;
     Ok(ScanReport {
         duration_s: full.duration_s,
         matches,

@@ -1,0 +1,129 @@
+//! `reelguard admin ...`: offline administration of members and API keys, straight on the
+//! store in the data directory (safe while the daemon runs: SQLite serialises the writers).
+//! Every change is written to the audit log as done by `cli:$USER`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use reelguard_store::{AuditEntry, Role, Store};
+use serde_json::json;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create an API key and print it on stdout (it is stored only as a hash and cannot be shown
+    /// again). The member is created if needed.
+    CreateKey {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Member name.
+        #[arg(long)]
+        member: String,
+        /// admin, member, crawler or reviewer.
+        #[arg(long)]
+        role: String,
+        /// Print a JSON object (key, id, member, role) instead of the bare key.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a member.
+    CreateMember {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Member name.
+        name: String,
+    },
+    /// List members (JSON lines).
+    ListMembers {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// List API keys (JSON lines; prefixes only, never the keys).
+    ListKeys {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Revoke an API key by id.
+    RevokeKey {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Key id (see list-keys).
+        id: i64,
+    },
+}
+
+fn open(data: &Path) -> anyhow::Result<Store> {
+    Store::open_in(data).with_context(|| format!("opening the store in {}", data.display()))
+}
+
+fn audit(store: &mut Store, action: &str, target: String) -> anyhow::Result<()> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_string());
+    store
+        .audit(&AuditEntry {
+            actor: format!("cli:{user}"),
+            action: format!("admin {action}"),
+            target,
+            ..AuditEntry::default()
+        })
+        .context("writing the audit log")?;
+    Ok(())
+}
+
+pub fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::CreateKey {
+            data,
+            member,
+            role,
+            json,
+        } => {
+            let role: Role = role.parse().map_err(|_| {
+                anyhow::anyhow!("unknown role {role:?} (admin, member, crawler or reviewer)")
+            })?;
+            let mut store = open(&data)?;
+            let member = store.ensure_member(&member)?;
+            let (info, key) = store.create_key(member.id, role)?;
+            audit(
+                &mut store,
+                "create-key",
+                format!("key {} member {} role {role}", info.id, member.name),
+            )?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"key": key, "id": info.id, "member": member.name, "role": role})
+                );
+            } else {
+                println!("{key}");
+            }
+        }
+        Command::CreateMember { data, name } => {
+            let mut store = open(&data)?;
+            let member = store.create_member(&name)?;
+            audit(&mut store, "create-member", format!("member {}", member.id))?;
+            println!("{}", serde_json::to_string(&member)?);
+        }
+        Command::ListMembers { data } => {
+            for member in open(&data)?.members()? {
+                println!("{}", serde_json::to_string(&member)?);
+            }
+        }
+        Command::ListKeys { data } => {
+            for key in open(&data)?.keys()? {
+                println!("{}", serde_json::to_string(&key)?);
+            }
+        }
+        Command::RevokeKey { data, id } => {
+            let mut store = open(&data)?;
+            store.revoke_key(id)?;
+            audit(&mut store, "revoke-key", format!("key {id}"))?;
+            println!("{}", json!({"id": id, "revoked": true}));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,310 @@
+//! `reelguard eval [--fixtures DIR] [--json]`: accuracy per edit family on the fixtures.
+//!
+//! Registers every drama of `originals/MANIFEST.tsv` as a work (episodes in number order) in a
+//! temporary catalogue, scans every suspect of `variants/`, `compilations/` and `unrelated/`
+//! exactly as `reelguard scan` does, and compares with the ground truth the fixture generator
+//! wrote: recall of the right (work, episode), matches to anything not in the suspect,
+//! boundary error of the matched segment, speed error and the mirrored flag.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use rayon::prelude::*;
+use reelguard_index::{Catalogue, Match, NewWork};
+use reelguard_media::{fingerprint_files, Options};
+use reelguard_pipeline::{new_episode, scan_file, ScanOptions};
+use serde::Serialize;
+
+use crate::progress::VideoProgress;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Fixtures directory made by `fixtures/generate`.
+    #[arg(long, default_value = "fixtures/out")]
+    fixtures: PathBuf,
+    /// Print the table as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Always decode suspects fully (skip the key-frame first pass).
+    #[arg(long)]
+    full: bool,
+}
+
+/// What a suspect should match: original name → truth.
+#[derive(Debug, Clone)]
+struct Truth {
+    original: String,
+    suspect_start_s: f64,
+    suspect_end_s: f64,
+    ref_start_s: f64,
+    ref_end_s: f64,
+    speed: f64,
+    mirrored: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    family: String,
+    file: PathBuf,
+    truths: Vec<Truth>,
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FamilyRow {
+    pub family: String,
+    pub cases: usize,
+    pub expected: usize,
+    pub found: usize,
+    pub recall: f64,
+    pub wrong: usize,
+    pub median_boundary_error_s: Option<f64>,
+    pub max_speed_error: Option<f64>,
+    pub mirrored_right: usize,
+    pub failed_scans: usize,
+    pub median_scan_ms: f64,
+}
+
+fn read_tsv(path: &Path) -> anyhow::Result<Vec<HashMap<String, String>>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().context("empty manifest")?.split('\t').collect();
+    Ok(lines
+        .map(|l| {
+            header
+                .iter()
+                .map(|h| h.to_string())
+                .zip(l.split('\t').map(str::to_string))
+                .collect()
+        })
+        .collect())
+}
+
+fn field<'a>(row: &'a HashMap<String, String>, key: &str) -> anyhow::Result<&'a str> {
+    row.get(key)
+        .map(String::as_str)
+        .with_context(|| format!("manifest row without {key}: {row:?}"))
+}
+
+fn number(row: &HashMap<String, String>, key: &str) -> anyhow::Result<f64> {
+    field(row, key)?
+        .parse()
+        .with_context(|| format!("{key} is not a number in {row:?}"))
+}
+
+fn truth(row: &HashMap<String, String>) -> anyhow::Result<Truth> {
+    Ok(Truth {
+        original: field(row, "original")?.to_string(),
+        suspect_start_s: number(row, "suspect_start_s")?,
+        suspect_end_s: number(row, "suspect_end_s")?,
+        ref_start_s: number(row, "ref_start_s")?,
+        ref_end_s: number(row, "ref_end_s")?,
+        speed: number(row, "speed")?,
+        mirrored: field(row, "mirrored")? == "true",
+    })
+}
+
+fn cases(fixtures: &Path) -> anyhow::Result<Vec<Case>> {
+    let mut cases = Vec::new();
+    for row in read_tsv(&fixtures.join("variants/MANIFEST.tsv"))? {
+        cases.push(Case {
+            family: field(&row, "variant")?.to_string(),
+            file: fixtures.join(field(&row, "file")?),
+            truths: vec![truth(&row)?],
+        });
+    }
+    let mut compilations: BTreeMap<String, Vec<Truth>> = BTreeMap::new();
+    for row in read_tsv(&fixtures.join("compilations/MANIFEST.tsv"))? {
+        compilations
+            .entry(field(&row, "file")?.to_string())
+            .or_default()
+            .push(truth(&row)?);
+    }
+    for (file, truths) in compilations {
+        cases.push(Case {
+            family: "compilation".into(),
+            file: fixtures.join(file),
+            truths,
+        });
+    }
+    for row in read_tsv(&fixtures.join("unrelated/MANIFEST.tsv"))? {
+        cases.push(Case {
+            family: "unrelated".into(),
+            file: fixtures.join("unrelated").join(format!("{}.mp4", field(&row, "name")?)),
+            truths: Vec::new(),
+        });
+    }
+    Ok(cases)
+}
+
+/// Registers the fixture dramas; returns original name → (work id, episode number).
+fn register(fixtures: &Path, catalogue: &mut Catalogue) -> anyhow::Result<HashMap<String, (String, u32)>> {
+    let mut dramas: BTreeMap<String, Vec<(u32, String)>> = BTreeMap::new();
+    for row in read_tsv(&fixtures.join("originals/MANIFEST.tsv"))? {
+        let episode: u32 = field(&row, "episode")?.parse().context("episode number")?;
+        dramas
+            .entry(field(&row, "drama")?.to_string())
+            .or_default()
+            .push((episode, field(&row, "name")?.to_string()));
+    }
+    let progress = VideoProgress::new("registering fixtures");
+    let mut ids = HashMap::new();
+    for (drama, mut episodes) in dramas {
+        episodes.sort();
+        let files: Vec<PathBuf> = episodes
+            .iter()
+            .map(|(_, name)| fixtures.join("originals").join(format!("{name}.mp4")))
+            .collect();
+        let fingerprints = fingerprint_files(&files, &Options::default(), &|p| progress.report(p));
+        let mut new_episodes = Vec::new();
+        for (file, fp) in files.iter().zip(fingerprints) {
+            new_episodes.push(new_episode(&file.display().to_string(), &fp?));
+        }
+        let work = catalogue.add_work(
+            NewWork {
+                title: drama.clone(),
+                owner: Some("fixtures".into()),
+                external_id: None,
+            },
+            new_episodes,
+        )?;
+        for ((_, name), episode) in episodes.iter().zip(&work.episodes) {
+            ids.insert(name.clone(), (work.id.clone(), episode.number));
+        }
+    }
+    progress.finish();
+    Ok(ids)
+}
+
+/// The segment of `m` that overlaps the truth's suspect span most.
+fn best_segment<'a>(m: &'a Match, truth: &Truth) -> Option<&'a reelguard_align::Segment> {
+    m.segments.iter().max_by(|a, b| {
+        let overlap = |s: &reelguard_align::Segment| {
+            (s.suspect_end_s.min(truth.suspect_end_s) - s.suspect_start_s.max(truth.suspect_start_s)).max(0.0)
+        };
+        overlap(a).total_cmp(&overlap(b))
+    })
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some(values[values.len() / 2])
+}
+
+/// Runs the evaluation and returns one row per family, in a stable order.
+pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Vec<FamilyRow>> {
+    if !fixtures.join("variants/MANIFEST.tsv").exists() {
+        bail!("{} has no fixtures: run fixtures/generate first", fixtures.display());
+    }
+    let data = tempfile::tempdir()?;
+    let mut catalogue = Catalogue::open(data.path())?;
+    let ids = register(fixtures, &mut catalogue)?;
+    let cases = cases(fixtures)?;
+    let options = ScanOptions {
+        keyframes_first: !full,
+        ..ScanOptions::default()
+    };
+    let progress = VideoProgress::new("scanning fixtures");
+    let results: Vec<_> = cases
+        .par_iter()
+        .with_max_len(1)
+        .map(|case| {
+            let started = std::time::Instant::now();
+            let report = scan_file(&catalogue, &case.file, &options, &|p| progress.report(p));
+            (report, started.elapsed().as_secs_f64() * 1000.0)
+        })
+        .collect();
+    progress.finish();
+
+    let mut rows: BTreeMap<String, (FamilyRow, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    for (case, (report, ms)) in cases.iter().zip(results) {
+        let (row, boundaries, times) = rows.entry(case.family.clone()).or_default();
+        row.family = case.family.clone();
+        row.cases += 1;
+        times.push(ms);
+        let report = match report {
+            Ok(report) => report,
+            Err(error) => {
+                tracing::warn!(file = %case.file.display(), %error, "scan failed");
+                row.failed_scans += 1;
+                row.expected += case.truths.len();
+                continue;
+            }
+        };
+        let expected: Vec<(&Truth, &(String, u32))> = case
+            .truths
+            .iter()
+            .filter_map(|t| ids.get(&t.original).map(|id| (t, id)))
+            .collect();
+        row.expected += expected.len();
+        for m in &report.matches {
+            let Some((truth, _)) = expected
+                .iter()
+                .find(|(_, (work, episode))| *work == m.work_id && *episode == m.episode)
+            else {
+                row.wrong += 1;
+                tracing::info!(file = %case.file.display(), work = %m.title, episode = m.episode, "wrong match");
+                continue;
+            };
+            row.found += 1;
+            if let Some(segment) = best_segment(m, truth) {
+                boundaries.extend([
+                    (segment.suspect_start_s - truth.suspect_start_s).abs(),
+                    (segment.suspect_end_s - truth.suspect_end_s).abs(),
+                    (segment.ref_start_s - truth.ref_start_s).abs(),
+                    (segment.ref_end_s - truth.ref_end_s).abs(),
+                ]);
+                let speed_error = (segment.speed - truth.speed).abs();
+                row.max_speed_error = Some(row.max_speed_error.unwrap_or(0.0).max(speed_error));
+                if segment.mirrored == truth.mirrored {
+                    row.mirrored_right += 1;
+                }
+            }
+        }
+    }
+    Ok(rows
+        .into_values()
+        .map(|(mut row, mut boundaries, mut times)| {
+            row.recall = if row.expected == 0 {
+                1.0
+            } else {
+                row.found.min(row.expected) as f64 / row.expected as f64
+            };
+            row.median_boundary_error_s = median(&mut boundaries);
+            row.median_scan_ms = median(&mut times).unwrap_or(0.0);
+            row
+        })
+        .collect())
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rows = evaluate(&args.fixtures, args.full)?;
+    if args.json {
+        println!("{}", serde_json::json!({ "families": rows }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<13} {:>5} {:>7} {:>6} {:>9} {:>9} {:>8} {:>7}",
+        "family", "cases", "recall", "wrong", "bound.err", "speed.err", "mirror", "scan.ms"
+    );
+    for row in &rows {
+        let opt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
+        println!(
+            "{:<13} {:>5} {:>7.3} {:>6} {:>9} {:>9} {:>8} {:>7.0}",
+            row.family,
+            row.cases,
+            row.recall,
+            row.wrong,
+            opt(row.median_boundary_error_s, 2),
+            opt(row.max_speed_error, 3),
+            format!("{}/{}", row.mirrored_right, row.found),
+            row.median_scan_ms,
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,234 @@
+//! Configuration: built-in defaults, then a TOML file, then `REELGUARD_*` environment variables,
+//! then command-line flags (applied by the caller), each overriding the one before.
+//!
+//! Every key of [`Config`] can be set from the environment as `REELGUARD_` + the key in upper
+//! case (`queue_limit` → `REELGUARD_QUEUE_LIMIT`). The value is read as a TOML value when it
+//! parses as one (`2`, `true`) and as a string otherwise (`127.0.0.1:8080`, a path). See
+//! `systemd/reelguard.toml` in the repository for a documented example.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file or an environment variable does not describe a valid configuration.
+    #[error("{origin}: {message}")]
+    Invalid {
+        /// The file, or "environment".
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The daemon's settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where everything lives: the store (`reelguard.sqlite3`), the catalogue (`catalogue/`)
+    /// and uploads (`uploads/`). Default: `$STATE_DIRECTORY` (set by systemd's
+    /// `StateDirectory=`) or `./reelguard-data`.
+    pub data_dir: PathBuf,
+    /// Address and port to listen on. Port 0 picks a free port (the bound address is printed).
+    pub listen: SocketAddr,
+    /// Files may be registered or submitted by path only from inside this directory.
+    /// Unset: registration by path is refused.
+    pub ingest_dir: Option<PathBuf>,
+    /// Largest accepted upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// Most unfinished (queued or running) jobs; past it, submissions get 429.
+    pub queue_limit: u64,
+    /// Seconds a client is told to wait (`Retry-After`) when the queue is full.
+    pub retry_after_secs: u64,
+    /// Jobs processed at once; 0 means one per CPU core.
+    pub workers: usize,
+    /// Attempts per job before it fails for good.
+    pub max_attempts: u32,
+    /// Wait before the first retry of a failed attempt, in seconds; doubled for each further one.
+    pub retry_backoff_secs: u64,
+    /// On SIGTERM, how long running jobs may take to finish before they are re-queued.
+    pub shutdown_grace_secs: u64,
+    /// Scan suspects' key frames first and skip the full decode when nothing is related.
+    pub keyframes_first: bool,
+    /// Wall-clock budget for decoding one file, in seconds.
+    pub max_decode_secs: u64,
+    /// Keep suspect files after their scan (as evidence); otherwise they are deleted.
+    pub keep_suspect_files: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: std::env::var_os("STATE_DIRECTORY")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("reelguard-data")),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            ingest_dir: None,
+            max_upload_bytes: 4 << 30,
+            queue_limit: 10_000,
+            retry_after_secs: 30,
+            workers: 0,
+            max_attempts: 3,
+            retry_backoff_secs: 30,
+            shutdown_grace_secs: 20,
+            keyframes_first: true,
+            max_decode_secs: 30 * 60,
+            keep_suspect_files: true,
+        }
+    }
+}
+
+/// The keys of [`Config`], for environment overrides.
+const KEYS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "ingest_dir",
+    "max_upload_bytes",
+    "queue_limit",
+    "retry_after_secs",
+    "workers",
+    "max_attempts",
+    "retry_backoff_secs",
+    "shutdown_grace_secs",
+    "keyframes_first",
+    "max_decode_secs",
+    "keep_suspect_files",
+];
+
+impl Config {
+    /// Defaults, overridden by `file` (if any), overridden by the environment as `env` reports
+    /// it (pass `|k| std::env::var(k).ok()`).
+    pub fn load(
+        file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut table =
+            toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Invalid {
+                origin: "defaults".into(),
+                message: e.to_string(),
+            })?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+            let from_file: toml::Table =
+                text.parse()
+                    .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                        origin: path.display().to_string(),
+                        message: e.to_string(),
+                    })?;
+            for (key, value) in from_file {
+                if !KEYS.contains(&key.as_str()) {
+                    return Err(ConfigError::Invalid {
+                        origin: path.display().to_string(),
+                        message: format!("unknown key {key:?} (known: {})", KEYS.join(", ")),
+                    });
+                }
+                table.insert(key, value);
+            }
+        }
+        for key in KEYS {
+            let var = format!("REELGUARD_{}", key.to_uppercase());
+            if let Some(raw) = env(&var) {
+                let value = format!("v = {raw}")
+                    .parse::<toml::Table>()
+                    .ok()
+                    .and_then(|mut t| t.remove("v"))
+                    .unwrap_or(toml::Value::String(raw));
+                table.insert((*key).to_string(), value);
+            }
+        }
+        let config: Config =
+            table
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    origin: "configuration".into(),
+                    message: e.to_string(),
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: &str| {
+            Err(ConfigError::Invalid {
+                origin: "configuration".into(),
+                message: message.to_string(),
+            })
+        };
+        if self.max_attempts == 0 {
+            return invalid("max_attempts must be at least 1");
+        }
+        if self.queue_limit == 0 {
+            return invalid("queue_limit must be at least 1");
+        }
+        if self.max_upload_bytes == 0 {
+            return invalid("max_upload_bytes must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Jobs processed at once.
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            self.workers
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_overrides_the_file_and_the_file_the_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("reelguard.toml");
+        std::fs::write(
+            &file,
+            "queue_limit = 5\nworkers = 3\nlisten = \"0.0.0.0:9000\"\n",
+        )
+        .expect("write");
+        let env = |k: &str| match k {
+            "REELGUARD_WORKERS" => Some("1".to_string()),
+            "REELGUARD_LISTEN" => Some("127.0.0.1:9001".to_string()),
+            "REELGUARD_KEYFRAMES_FIRST" => Some("false".to_string()),
+            _ => None,
+        };
+        let config = Config::load(Some(&file), &env).expect("load");
+        assert_eq!(config.queue_limit, 5);
+        assert_eq!(config.workers, 1);
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 9001)));
+        assert!(!config.keyframes_first);
+        assert_eq!(config.max_attempts, Config::default().max_attempts);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("reelguard.toml");
+        std::fs::write(&file, "queue_limt = 5\n").expect("write");
+        assert!(Config::load(Some(&file), &|_| None).is_err());
+    }
+
+    #[test]
+    fn the_example_config_is_valid() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../systemd/reelguard.toml");
+        let config = Config::load(Some(&example), &|_| None).expect("example config");
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+    }
+}

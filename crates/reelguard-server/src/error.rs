@@ -1,0 +1,109 @@
+//! Every way a request fails, mapped to HTTP in one place.
+//!
+//! The body is always `{"error": {"code": "...", "message": "..."}}`, where `code` is a short
+//! stable identifier clients can branch on.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use reelguard_store::StoreError;
+use serde_json::json;
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No key, or not a valid one.
+    #[error("a valid API key is required (Authorization: Bearer KEY)")]
+    Unauthorized,
+    /// The key's role may not use this route.
+    #[error("this key's role may not do this")]
+    Forbidden,
+    /// No such thing, or not the caller's to see.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// The body exceeds the upload limit.
+    #[error("the body exceeds the limit of {0} bytes")]
+    TooLarge(u64),
+    /// The job queue is full.
+    #[error("the job queue is full; retry in {retry_after} s")]
+    QueueFull {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// The daemon is not ready, or stopping.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A bug or an environment failure; the details are logged, not shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable code in the body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooLarge(_) => "too_large",
+            ApiError::QueueFull { .. } => "queue_full",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    /// Maps a store failure; `retry_after` is what a full queue tells the client.
+    pub fn from_store(error: StoreError, retry_after: u64) -> ApiError {
+        match error {
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::Conflict(what) => ApiError::Conflict(what),
+            StoreError::Invalid(what) => ApiError::BadRequest(what),
+            StoreError::QueueFull { .. } => ApiError::QueueFull { retry_after },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(%detail, "internal error");
+        }
+        let status = self.status();
+        let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::QueueFull { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
+        }
+        response
+    }
+}

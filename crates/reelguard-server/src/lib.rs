@@ -1,0 +1,177 @@
+//! The daemon: an HTTP API for members, crawlers and reviewers, in front of a durable job
+//! runner that fingerprints and matches files.
+//!
+//! The decision that shapes this crate: **the async side never does CPU or disk work itself.**
+//! Handlers are thin (auth and access are decided once, in [`auth`]; errors become HTTP once, in
+//! [`error`]), store calls go to the blocking pool, and every decode, hash and match runs as a
+//! job on the rayon pool, handed over by a fixed number of workers ([`runner`]) — so a flood
+//! of uploads can fill the queue (and get 429) but never stall the server. The queue itself is
+//! in the store, so accepted work survives a crash; the catalogue is single-writer behind an
+//! `RwLock` (scans read, registrations write).
+//!
+//! Data directory layout: `reelguard.sqlite3` (the store), `catalogue/` (the
+//! `reelguard_index::Catalogue`), `uploads/` (see [`upload`]).
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod notify;
+pub mod routes;
+pub mod runner;
+pub mod state;
+pub mod upload;
+pub mod work;
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use reelguard_index::Catalogue;
+use reelguard_store::Store;
+use tokio::sync::watch;
+
+pub use config::{Config, ConfigError};
+
+/// Why the daemon could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// File system or socket failure.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The store failed to open.
+    #[error("store: {0}")]
+    Store(#[from] reelguard_store::StoreError),
+    /// The catalogue failed to open.
+    #[error("catalogue: {0}")]
+    Catalogue(#[from] reelguard_index::IndexError),
+    /// The configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServerError {
+    let what = what.into();
+    move |source| ServerError::Io { what, source }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT. `on_listening` is called with the bound address
+/// once the socket is bound (before the first request is served).
+pub fn run(
+    config: Config,
+    on_listening: impl FnOnce(SocketAddr) + Send,
+) -> Result<(), ServerError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("reelguard-io")
+        .build()
+        .map_err(io("starting the runtime"))?;
+    let result = runtime.block_on(serve(config, on_listening));
+    // A blocking task still waiting (say, on a scan that outlived the grace period) must not
+    // hold the process: its job is already re-queued.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
+}
+
+async fn serve(
+    config: Config,
+    on_listening: impl FnOnce(SocketAddr) + Send,
+) -> Result<(), ServerError> {
+    let data = config.data_dir.clone();
+    std::fs::create_dir_all(&data).map_err(io(format!("creating {}", data.display())))?;
+    let ingest_dir = match &config.ingest_dir {
+        Some(dir) => Some(
+            dir.canonicalize()
+                .map_err(|e| ServerError::Config(format!("ingest_dir {}: {e}", dir.display())))?,
+        ),
+        None => None,
+    };
+    let uploads = data.join("uploads");
+    let (store, catalogue) = {
+        let data = data.clone();
+        let uploads = uploads.clone();
+        tokio::task::spawn_blocking(move || -> Result<(Store, Catalogue), ServerError> {
+            upload::prepare(&uploads).map_err(io("preparing uploads"))?;
+            let mut store = Store::open_in(&data)?;
+            let (requeued, failed) = store.recover_interrupted()?;
+            if requeued + failed > 0 {
+                tracing::warn!(requeued, failed, "recovered jobs interrupted by a crash");
+            }
+            let catalogue = Catalogue::open(&data.join("catalogue"))?;
+            Ok((store, catalogue))
+        })
+        .await
+        .map_err(|e| ServerError::Config(format!("startup task: {e}")))??
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(io(format!("binding {}", config.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(io("reading the bound address"))?;
+    let state = Arc::new(state::AppState::new(
+        config, store, catalogue, uploads, ingest_dir,
+    ));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers = runner::spawn_workers(Arc::clone(&state), stop_rx);
+    let app = api::router(Arc::clone(&state));
+    on_listening(addr);
+    tracing::info!(%addr, workers = workers.len(), "serving");
+    state.ready.store(true, Ordering::SeqCst);
+    notify::notify("READY=1");
+    let shutdown_state = Arc::clone(&state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: no new requests or jobs");
+        shutdown_state.ready.store(false, Ordering::SeqCst);
+        notify::notify("STOPPING=1");
+        let _ = stop_tx.send(true);
+    })
+    .await
+    .map_err(io("serving"))?;
+    for worker in workers {
+        let _ = worker.await;
+    }
+    // Every catalogue operation commits as it completes; waiting for the write lock makes sure
+    // no registration is half-way through its commit when the process exits.
+    // A scan that outlived the grace period still holds a read lock; it is not waited for.
+    let catalogue = Arc::clone(&state.catalogue);
+    let wait = tokio::task::spawn_blocking(move || drop(catalogue.write()));
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), wait).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM");
+            std::future::pending::<()>().await;
+            return;
+        }
+    };
+    let mut int = match signal(SignalKind::interrupt()) {
+        Ok(s) => s,
+        Err(_) => {
+            term.recv().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,215 @@
+//! Prometheus metrics, kept in memory and rendered as text on `GET /metrics`.
+//!
+//! Counters and histograms are process-local (they restart from zero with the daemon); job
+//! counts by state and the queue depth are read from the store at scrape time, so they are
+//! exact across restarts.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+use reelguard_store::JobCount;
+
+/// A fixed-bucket histogram of seconds.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    inner: Mutex<HistogramInner>,
+}
+
+#[derive(Debug, Default)]
+struct HistogramInner {
+    buckets: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+const LATENCY_BOUNDS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Histogram {
+            bounds,
+            inner: Mutex::new(HistogramInner {
+                buckets: vec![0; bounds.len()],
+                ..HistogramInner::default()
+            }),
+        }
+    }
+
+    /// Records one observation.
+    pub fn observe(&self, seconds: f64) {
+        if let Ok(mut h) = self.inner.lock() {
+            for (i, bound) in self.bounds.iter().enumerate() {
+                if seconds <= *bound {
+                    h.buckets[i] += 1;
+                }
+            }
+            h.sum += seconds;
+            h.count += 1;
+        }
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str, labels: &str) {
+        let Ok(h) = self.inner.lock() else { return };
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, count) in self.bounds.iter().zip(&h.buckets) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {count}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
+        let braces = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                format!("{{{s}}}")
+            }
+        };
+        let _ = writeln!(out, "{name}_sum{} {}", braces(labels), h.sum);
+        let _ = writeln!(out, "{name}_count{} {}", braces(labels), h.count);
+    }
+}
+
+/// The daemon's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    http: Mutex<BTreeMap<(String, String, u16), u64>>,
+    jobs_finished: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
+    video_seconds: Mutex<f64>,
+    decode_seconds: Mutex<f64>,
+    /// Time to match a fingerprinted suspect against the catalogue.
+    pub match_latency: Histogram,
+    /// Time from a job's claim to its result.
+    pub job_latency: Histogram,
+    /// Time to answer an HTTP request.
+    pub http_latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            http: Mutex::default(),
+            jobs_finished: Mutex::default(),
+            video_seconds: Mutex::new(0.0),
+            decode_seconds: Mutex::new(0.0),
+            match_latency: Histogram::new(LATENCY_BOUNDS),
+            job_latency: Histogram::new(LATENCY_BOUNDS),
+            http_latency: Histogram::new(LATENCY_BOUNDS),
+        }
+    }
+}
+
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl Metrics {
+    /// Counts an answered request by method, route template and status.
+    pub fn http_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        if let Ok(mut m) = self.http.lock() {
+            *m.entry((method.to_string(), route.to_string(), status))
+                .or_insert(0) += 1;
+        }
+        self.http_latency.observe(seconds);
+    }
+
+    /// Counts a finished job by kind and outcome (`succeeded`, `failed`, `retried`).
+    pub fn job_finished(&self, kind: &'static str, outcome: &'static str, seconds: f64) {
+        if let Ok(mut m) = self.jobs_finished.lock() {
+            *m.entry((kind, outcome)).or_insert(0) += 1;
+        }
+        self.job_latency.observe(seconds);
+    }
+
+    /// Adds fingerprinting work: seconds of video decoded in `decode_seconds` of wall time.
+    pub fn fingerprinted(&self, video_seconds: f64, decode_seconds: f64) {
+        if let Ok(mut v) = self.video_seconds.lock() {
+            *v += video_seconds;
+        }
+        if let Ok(mut d) = self.decode_seconds.lock() {
+            *d += decode_seconds;
+        }
+    }
+
+    /// The Prometheus text exposition, with job counts read from the store.
+    pub fn render(&self, jobs: &[JobCount], queue_depth: u64) -> String {
+        let mut out = String::new();
+        out += "# HELP reelguard_jobs Jobs in the store by kind and state.\n# TYPE reelguard_jobs gauge\n";
+        for kind in reelguard_store::JobKind::ALL {
+            for state in reelguard_store::JobState::ALL {
+                let count: u64 = jobs
+                    .iter()
+                    .filter(|j| j.kind == Some(*kind) && j.state == Some(*state))
+                    .map(|j| j.count)
+                    .sum();
+                let _ = writeln!(
+                    out,
+                    "reelguard_jobs{{kind=\"{kind}\",state=\"{state}\"}} {count}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP reelguard_queue_depth Unfinished (queued or running) jobs.\n\
+             # TYPE reelguard_queue_depth gauge\nreelguard_queue_depth {queue_depth}"
+        );
+        out +=
+            "# HELP reelguard_jobs_finished_total Job attempts finished since start, by outcome.\n\
+                # TYPE reelguard_jobs_finished_total counter\n";
+        if let Ok(m) = self.jobs_finished.lock() {
+            for ((kind, outcome), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "reelguard_jobs_finished_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        let video = self.video_seconds.lock().map_or(0.0, |v| *v);
+        let decode = self.decode_seconds.lock().map_or(0.0, |v| *v);
+        let _ = writeln!(
+            out,
+            "# HELP reelguard_fingerprint_video_seconds_total Seconds of video fingerprinted.\n\
+             # TYPE reelguard_fingerprint_video_seconds_total counter\n\
+             reelguard_fingerprint_video_seconds_total {video}\n\
+             # HELP reelguard_fingerprint_decode_seconds_total Wall-clock seconds spent fingerprinting.\n\
+             # TYPE reelguard_fingerprint_decode_seconds_total counter\n\
+             reelguard_fingerprint_decode_seconds_total {decode}"
+        );
+        self.match_latency.render(
+            &mut out,
+            "reelguard_match_seconds",
+            "Time to match one fingerprinted suspect against the catalogue.",
+            "",
+        );
+        self.job_latency.render(
+            &mut out,
+            "reelguard_job_seconds",
+            "Time from claiming a job to its outcome.",
+            "",
+        );
+        self.http_latency.render(
+            &mut out,
+            "reelguard_http_request_seconds",
+            "Time to answer an HTTP request.",
+            "",
+        );
+        out += "# HELP reelguard_http_requests_total HTTP requests by method, route and status.\n\
+                # TYPE reelguard_http_requests_total counter\n";
+        if let Ok(m) = self.http.lock() {
+            for ((method, route, status), n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "reelguard_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {n}",
+                    escape(method),
+                    escape(route)
+                );
+            }
+        }
+        out
+    }
+}

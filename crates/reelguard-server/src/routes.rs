@@ -1,0 +1,216 @@
+//! The route table: every route, who may call it, and what it does. The router, the access
+//! guard, the OpenAPI document's test and the role matrix test all follow this one table.
+//!
+//! Access is decided in a fixed order, the same for every route: no valid key → 401; a role
+//! the route does not admit → 403; a resource that exists but belongs to another member (or
+//! lies outside a reviewer's scope) → 404, exactly as if it did not exist.
+
+use reelguard_store::Role;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a key.
+    Public,
+    /// Any valid key.
+    AnyKey,
+    /// Valid keys of these roles.
+    Roles(&'static [Role]),
+}
+
+/// One route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// HTTP method.
+    pub method: &'static str,
+    /// Path template, as axum and OpenAPI spell it.
+    pub path: &'static str,
+    /// Who may call it.
+    pub access: Access,
+    /// What it does.
+    pub summary: &'static str,
+}
+
+const ADMIN: Access = Access::Roles(&[Role::Admin]);
+const MEMBER: Access = Access::Roles(&[Role::Member]);
+const CRAWLER: Access = Access::Roles(&[Role::Crawler]);
+const REVIEWER: Access = Access::Roles(&[Role::Reviewer]);
+const READERS: Access = Access::Roles(&[Role::Member, Role::Reviewer]);
+const SUBMITTERS: Access = Access::Roles(&[Role::Admin, Role::Member, Role::Crawler]);
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    summary: &'static str,
+) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        access,
+        summary,
+    }
+}
+
+/// Every route the daemon serves.
+pub const ROUTES: &[RouteSpec] = &[
+    route(
+        "GET",
+        "/healthz",
+        Access::Public,
+        "Liveness: 200 while the process serves.",
+    ),
+    route(
+        "GET",
+        "/readyz",
+        Access::Public,
+        "Readiness: 200 once serving, 503 while starting or stopping.",
+    ),
+    route("GET", "/metrics", Access::AnyKey, "Prometheus metrics."),
+    route(
+        "GET",
+        "/v1/openapi.json",
+        Access::Public,
+        "This API's OpenAPI document.",
+    ),
+    route(
+        "GET",
+        "/v1/whoami",
+        Access::AnyKey,
+        "The calling key's member and role.",
+    ),
+    // Administration.
+    route("POST", "/v1/members", ADMIN, "Create a member."),
+    route("GET", "/v1/members", ADMIN, "List members."),
+    route(
+        "PUT",
+        "/v1/members/{name}/review-scope",
+        ADMIN,
+        "Limit a reviewer member to some members' matches.",
+    ),
+    route("POST", "/v1/keys", ADMIN, "Create an API key (shown once)."),
+    route(
+        "GET",
+        "/v1/keys",
+        ADMIN,
+        "List API keys (never the keys themselves).",
+    ),
+    route("DELETE", "/v1/keys/{id}", ADMIN, "Revoke an API key."),
+    route("GET", "/v1/audit", ADMIN, "Read the audit log."),
+    // Works and episodes (members, own works only).
+    route("POST", "/v1/works", MEMBER, "Create a work."),
+    route("GET", "/v1/works", MEMBER, "List the caller's works."),
+    route(
+        "GET",
+        "/v1/works/{work_id}",
+        MEMBER,
+        "One of the caller's works, with its episodes.",
+    ),
+    route(
+        "DELETE",
+        "/v1/works/{work_id}",
+        MEMBER,
+        "Withdraw a work: it never matches again.",
+    ),
+    route(
+        "POST",
+        "/v1/works/{work_id}/episodes",
+        MEMBER,
+        "Upload an episode (raw body); queues its registration.",
+    ),
+    route(
+        "POST",
+        "/v1/works/{work_id}/episodes/ingest",
+        MEMBER,
+        "Register an episode file from the ingest directory.",
+    ),
+    route(
+        "DELETE",
+        "/v1/works/{work_id}/episodes/{number}",
+        MEMBER,
+        "Withdraw one episode.",
+    ),
+    // Suspects (crawlers).
+    route(
+        "POST",
+        "/v1/suspects",
+        CRAWLER,
+        "Submit a suspect (raw body, source metadata in the query); queues a scan.",
+    ),
+    route(
+        "POST",
+        "/v1/suspects/ingest",
+        CRAWLER,
+        "Submit a suspect file from the ingest directory.",
+    ),
+    // Jobs.
+    route(
+        "GET",
+        "/v1/jobs",
+        SUBMITTERS,
+        "List jobs the caller may see, by state.",
+    ),
+    route(
+        "GET",
+        "/v1/jobs/{id}",
+        SUBMITTERS,
+        "A job's state, progress, error and result.",
+    ),
+    // Matches, review, notices.
+    route(
+        "GET",
+        "/v1/matches",
+        READERS,
+        "List matches: by state, member, platform, age.",
+    ),
+    route(
+        "GET",
+        "/v1/matches/{id}",
+        READERS,
+        "One match, with segments and sources.",
+    ),
+    route(
+        "POST",
+        "/v1/matches/{id}/decision",
+        REVIEWER,
+        "Confirm or reject a match; confirming issues a notice.",
+    ),
+    route("GET", "/v1/notices", READERS, "List takedown notices."),
+    route("GET", "/v1/notices/{id}", READERS, "One takedown notice."),
+];
+
+/// The route for a method and matched path template.
+pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    ROUTES.iter().find(|r| r.method == method && r.path == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_lists_every_route() {
+        let doc: serde_json::Value =
+            serde_json::from_str(crate::api::OPENAPI).expect("openapi.json parses");
+        for r in ROUTES {
+            let op = &doc["paths"][r.path][r.method.to_lowercase()];
+            assert!(
+                op.is_object(),
+                "{} {} is missing from openapi.json",
+                r.method,
+                r.path
+            );
+        }
+        let listed: usize = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .map(|p| p.as_object().map_or(0, |o| o.len()))
+            .sum();
+        assert_eq!(
+            listed,
+            ROUTES.len(),
+            "openapi.json lists routes that do not exist"
+        );
+    }
+}

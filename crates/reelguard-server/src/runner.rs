@@ -1,0 +1,276 @@
+//! The job runner: a fixed number of async workers, each taking one due job at a time from the
+//! store and handing its CPU work ([`crate::work`]) to the rayon pool. The runtime never waits
+//! on CPU work; at most `workers` jobs are in flight, so the pool never holds more than that.
+//!
+//! Retries: a failure the file itself causes (corrupt, not a video, a panic it triggers)
+//! fails the job at once; other failures are retried after `retry_backoff_secs`, doubling,
+//! up to `max_attempts`. A job that was running when the process died is queued again at
+//! start (the interrupted attempt counts, so a file that crashes the daemon fails eventually).
+//!
+//! Shutdown: workers stop taking jobs; a running job gets `shutdown_grace_secs` to finish and
+//! is otherwise re-queued without counting the attempt.
+
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reelguard_media::{Limits, Options, Progress};
+use reelguard_pipeline::ScanOptions;
+use reelguard_store::{Job, JobKind, JobState, NewMatch};
+use serde_json::{json, Value};
+use tokio::sync::{oneshot, watch};
+
+use crate::api::{round, segments_json};
+use crate::state::Shared;
+use crate::work::{self, JobError, Registered, Scanned};
+
+enum Outcome {
+    Scanned(Scanned),
+    Registered(Registered),
+}
+
+/// Starts the workers; they return when `stop` turns true (after the grace period).
+pub fn spawn_workers(
+    state: Shared,
+    stop: watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..state.config.worker_count())
+        .map(|n| tokio::spawn(worker(n, Arc::clone(&state), stop.clone())))
+        .collect()
+}
+
+async fn worker(n: usize, state: Shared, mut stop: watch::Receiver<bool>) {
+    tracing::debug!(worker = n, "worker started");
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        match state.db(|s| s.claim_job()).await {
+            Ok(Some(job)) => run_job(&state, job, &mut stop).await,
+            Ok(None) => {
+                let wait = match state.db(|s| s.next_due()).await {
+                    Ok(Some(due)) => (due - reelguard_store::now()).clamp(0, 5) as u64,
+                    _ => 5,
+                };
+                tokio::select! {
+                    _ = state.wake.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(wait.max(1))) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "claiming a job failed");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+    tracing::debug!(worker = n, "worker stopped");
+}
+
+/// Progress as the CPU side reports it: declared duration and seconds decoded, as f64 bits.
+#[derive(Default)]
+struct ProgressCell {
+    total: AtomicU64,
+    done: AtomicU64,
+}
+
+impl ProgressCell {
+    fn report(&self, p: Progress) {
+        match p {
+            Progress::Opened { duration_s } => {
+                self.total.store(duration_s.to_bits(), Ordering::Relaxed);
+                self.done.store(0f64.to_bits(), Ordering::Relaxed);
+            }
+            Progress::Decoded { seconds } => {
+                let done = f64::from_bits(self.done.load(Ordering::Relaxed)) + seconds;
+                self.done.store(done.to_bits(), Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn fraction(&self) -> f64 {
+        let total = f64::from_bits(self.total.load(Ordering::Relaxed));
+        let done = f64::from_bits(self.done.load(Ordering::Relaxed));
+        if total > 0.0 {
+            (done / total).clamp(0.0, 0.99)
+        } else {
+            0.0
+        }
+    }
+}
+
+fn media_options(state: &Shared) -> Options {
+    Options {
+        limits: Limits {
+            max_decode_time: Duration::from_secs(state.config.max_decode_secs),
+            ..Limits::default()
+        },
+        ..Options::default()
+    }
+}
+
+async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
+    let started = Instant::now();
+    tracing::info!(job = job.id, kind = %job.kind, attempt = job.attempts, "job started");
+    let progress = Arc::new(ProgressCell::default());
+    let (tx, mut rx) = oneshot::channel::<Result<Outcome, JobError>>();
+    {
+        let catalogue = Arc::clone(&state.catalogue);
+        let progress = Arc::clone(&progress);
+        let path = PathBuf::from(&job.file_path);
+        let media = media_options(state);
+        let keyframes_first = state.config.keyframes_first;
+        let kind = job.kind;
+        let work_id = job.work_id.clone().unwrap_or_default();
+        let source = work::episode_source(job.id, &job.file_name);
+        rayon::spawn(move || {
+            let report = |p: Progress| progress.report(p);
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| match kind {
+                JobKind::Scan => {
+                    let options = ScanOptions {
+                        media,
+                        keyframes_first,
+                        ..ScanOptions::default()
+                    };
+                    work::scan(&catalogue, &path, &options, &report).map(Outcome::Scanned)
+                }
+                JobKind::Register => {
+                    work::register(&catalogue, &path, &work_id, &source, &media, &report)
+                        .map(Outcome::Registered)
+                }
+            }))
+            .unwrap_or_else(|panic| {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".to_string());
+                Err(JobError::Panic(message))
+            });
+            let _ = tx.send(result);
+        });
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let outcome = loop {
+        tokio::select! {
+            result = &mut rx => break Some(result),
+            _ = tick.tick() => {
+                let p = progress.fraction();
+                let id = job.id;
+                if let Err(error) = state.db(move |s| s.set_progress(id, p)).await {
+                    tracing::warn!(job = id, %error, "recording progress failed");
+                }
+            }
+            _ = stop.changed(), if deadline.is_none() => {
+                deadline = Some(tokio::time::Instant::now()
+                    + Duration::from_secs(state.config.shutdown_grace_secs));
+            }
+            _ = async { if let Some(d) = deadline { tokio::time::sleep_until(d).await } }, if deadline.is_some() => {
+                break None;
+            }
+        }
+    };
+    let id = job.id;
+    let kind = job.kind.as_str();
+    let seconds = started.elapsed().as_secs_f64();
+    let Some(result) = outcome else {
+        tracing::warn!(job = id, "shutting down: job re-queued");
+        if let Err(error) = state.db(move |s| s.requeue(id)).await {
+            tracing::error!(job = id, %error, "re-queueing failed");
+        }
+        return;
+    };
+    let result = result.unwrap_or_else(|_| Err(JobError::Panic("the worker vanished".into())));
+    match result {
+        Ok(outcome) => {
+            let (value, matches) = describe(state, &job, outcome);
+            match state
+                .db(move |s| s.complete_job(id, &value, &matches))
+                .await
+            {
+                Ok(_) => {
+                    state.metrics.job_finished(kind, "succeeded", seconds);
+                    tracing::info!(job = id, seconds, "job succeeded");
+                    // Registered episodes live on as fingerprints; suspects are kept as
+                    // evidence unless configured otherwise.
+                    if job.kind == JobKind::Register || !state.config.keep_suspect_files {
+                        crate::upload::discard(std::path::Path::new(&job.file_path)).await;
+                    }
+                }
+                Err(error) => tracing::error!(job = id, %error, "recording the result failed"),
+            }
+        }
+        Err(error) => {
+            let retry = error.retryable().then(|| {
+                let exp = job.attempts.saturating_sub(1).min(16);
+                (state.config.retry_backoff_secs << exp) as i64
+            });
+            let error_kind = error.kind();
+            let message = error.to_string();
+            tracing::warn!(job = id, error_kind, %message, "job attempt failed");
+            match state
+                .db(move |s| s.fail_job(id, error_kind, &message, retry))
+                .await
+            {
+                Ok(JobState::Queued) => state.metrics.job_finished(kind, "retried", seconds),
+                Ok(_) => {
+                    state.metrics.job_finished(kind, "failed", seconds);
+                    if job.kind == JobKind::Register {
+                        crate::upload::discard(std::path::Path::new(&job.file_path)).await;
+                    }
+                }
+                Err(error) => tracing::error!(job = id, %error, "recording the failure failed"),
+            }
+        }
+    }
+}
+
+/// The stored result and matches of a successful job (and its metrics).
+fn describe(state: &Shared, job: &Job, outcome: Outcome) -> (Value, Vec<NewMatch>) {
+    match outcome {
+        Outcome::Scanned(scanned) => {
+            let report = &scanned.report;
+            state
+                .metrics
+                .fingerprinted(report.duration_s, report.decode_seconds);
+            state.metrics.match_latency.observe(report.match_seconds);
+            let matches: Vec<NewMatch> = scanned
+                .found
+                .iter()
+                .map(|f| NewMatch {
+                    work_id: f.found.work_id.clone(),
+                    episode: f.found.episode,
+                    episode_id: f.found.episode_id,
+                    score: round(f.found.score, 3),
+                    segments: segments_json(&f.found.segments),
+                    transformation: work::transformation(f),
+                })
+                .collect();
+            let value = json!({
+                "suspect_id": job.suspect_id,
+                "duration_s": round(report.duration_s, 3),
+                "passes": report.passes,
+                "matches": matches.len(),
+                "decode_seconds": round(report.decode_seconds, 3),
+                "match_seconds": round(report.match_seconds, 4),
+            });
+            (value, matches)
+        }
+        Outcome::Registered(r) => {
+            state.metrics.fingerprinted(r.duration_s, r.decode_seconds);
+            let value = json!({
+                "work_id": r.work.id,
+                "episode": r.number,
+                "frames": r.frames,
+                "duration_s": round(r.duration_s, 3),
+            });
+            (value, Vec::new())
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Schema migrations: numbered, applied in order, each in one transaction, never edited once
+//! released (a change is a new migration).
+//!
+//! Conventions: timestamps are `BIGINT` Unix seconds; enums are `TEXT` with a `CHECK`; JSON is
+//! `TEXT`; booleans do not appear (states are enums). `{ID}` is the dialect's identity column.
+
+use rusqlite::Connection;
+
+use crate::{dialect, now, StoreError};
+
+/// `(version, SQL)`, in order.
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+
+const V1: &str = "
+CREATE TABLE members (
+    id {ID},
+    name TEXT NOT NULL UNIQUE,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id {ID},
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'crawler', 'reviewer')),
+    key_sha256 TEXT NOT NULL UNIQUE,
+    prefix TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT
+);
+
+-- A reviewer member sees the matches of these members only; none listed = all members.
+CREATE TABLE review_scopes (
+    reviewer_member_id BIGINT NOT NULL REFERENCES members (id),
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    PRIMARY KEY (reviewer_member_id, member_id)
+);
+
+-- Ownership of catalogue works (the catalogue itself lives in <data>/catalogue/).
+CREATE TABLE works (
+    work_id TEXT PRIMARY KEY,
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    title TEXT NOT NULL,
+    external_id TEXT,
+    created_at BIGINT NOT NULL,
+    withdrawn_at BIGINT
+);
+CREATE INDEX works_member ON works (member_id);
+
+-- One row per distinct content (sha256); every submission of it is a suspect_sources row.
+CREATE TABLE suspects (
+    id {ID},
+    sha256 TEXT NOT NULL UNIQUE,
+    size_bytes BIGINT NOT NULL,
+    file_path TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE suspect_sources (
+    id {ID},
+    suspect_id BIGINT NOT NULL REFERENCES suspects (id),
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    platform TEXT,
+    url TEXT,
+    uploader TEXT,
+    title_seen TEXT,
+    found_at BIGINT,
+    submitted_at BIGINT NOT NULL
+);
+CREATE INDEX suspect_sources_suspect ON suspect_sources (suspect_id);
+CREATE INDEX suspect_sources_member ON suspect_sources (member_id);
+
+CREATE TABLE jobs (
+    id {ID},
+    kind TEXT NOT NULL CHECK (kind IN ('scan', 'register')),
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed')),
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    suspect_id BIGINT REFERENCES suspects (id),
+    work_id TEXT REFERENCES works (work_id),
+    file_path TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    max_attempts BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+    error_kind TEXT,
+    error TEXT,
+    result TEXT,
+    created_at BIGINT NOT NULL,
+    started_at BIGINT,
+    finished_at BIGINT
+);
+CREATE INDEX jobs_state ON jobs (state, next_attempt_at);
+CREATE INDEX jobs_member ON jobs (member_id);
+
+CREATE TABLE matches (
+    id {ID},
+    suspect_id BIGINT NOT NULL REFERENCES suspects (id),
+    job_id BIGINT NOT NULL REFERENCES jobs (id),
+    work_id TEXT NOT NULL REFERENCES works (work_id),
+    episode BIGINT NOT NULL,
+    episode_id BIGINT NOT NULL,
+    score DOUBLE PRECISION NOT NULL,
+    segments TEXT NOT NULL,
+    transformation TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending_review', 'confirmed', 'rejected')),
+    created_at BIGINT NOT NULL,
+    decided_at BIGINT,
+    UNIQUE (suspect_id, episode_id)
+);
+CREATE INDEX matches_state ON matches (state, created_at);
+CREATE INDEX matches_work ON matches (work_id);
+
+CREATE TABLE decisions (
+    id {ID},
+    match_id BIGINT NOT NULL REFERENCES matches (id),
+    reviewer_member_id BIGINT NOT NULL REFERENCES members (id),
+    key_id BIGINT NOT NULL REFERENCES api_keys (id),
+    decision TEXT NOT NULL CHECK (decision IN ('confirmed', 'rejected')),
+    reason TEXT NOT NULL,
+    decided_at BIGINT NOT NULL
+);
+
+CREATE TABLE notices (
+    id {ID},
+    match_id BIGINT NOT NULL UNIQUE REFERENCES matches (id),
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE audit_log (
+    id {ID},
+    at BIGINT NOT NULL,
+    member_id BIGINT,
+    key_id BIGINT,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status BIGINT NOT NULL,
+    remote_addr TEXT
+);
+";
+
+/// Brings the schema up to the latest version. Safe against a concurrent migration by another
+/// process (the daemon and `reelguard admin` may start together): the version is read inside the
+/// write transaction that applies the next step.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version BIGINT PRIMARY KEY,
+             applied_at BIGINT NOT NULL
+         )",
+    )?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let current = version(&tx)?;
+        if current > latest {
+            return Err(StoreError::Invalid(format!(
+                "the store has schema version {current}, newer than this build's {latest}"
+            )));
+        }
+        let Some(&(next, sql)) = MIGRATIONS.iter().find(|m| m.0 > current) else {
+            return Ok(());
+        };
+        tx.execute_batch(&dialect::ddl(sql))?;
+        if next == 1 {
+            tx.execute_batch(dialect::AUDIT_APPEND_ONLY)?;
+        }
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            (next, now()),
+        )?;
+        tx.commit()?;
+        tracing::info!(version = next, "store migrated");
+    }
+}
+
+/// The schema version in force.
+pub fn version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?)
+}

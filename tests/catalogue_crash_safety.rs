@@ -1,0 +1,119 @@
+//! The catalogue's crash-safety guarantee: a writer killed at any point leaves the catalogue
+//! and its index consistent, with the last operation there whole or not at all.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reelguard_index::{Catalogue, MatchParams};
+use reelguard_media::{fingerprint_file, Options};
+use reelguard_pipeline::query_frames;
+use support::{fixtures, reelguard};
+
+fn original(name: &str) -> String {
+    fixtures().join("originals").join(format!("{name}.mp4")).display().to_string()
+}
+
+fn register_args<'a>(data: &'a str, title: &'a str, files: &'a [String]) -> Vec<&'a str> {
+    let mut args = vec!["register", "--data", data, "--work", title];
+    args.extend(files.iter().map(String::as_str));
+    args
+}
+
+/// Opens the catalogue and checks it is internally consistent: every episode's frames read
+/// back, and each registered work is found by a copy of its first episode.
+fn check_consistent(data: &Path) -> Vec<(String, usize)> {
+    let catalogue = Catalogue::open_read_only(data).expect("catalogue opens after a crash");
+    let quiet = |_: reelguard_media::Progress| {};
+    let mut works = Vec::new();
+    for work in &catalogue.manifest().works {
+        for episode in &work.episodes {
+            let frames = catalogue.episode_frames(episode).expect("frames readable");
+            assert_eq!(frames.len() as u64, episode.frame_count);
+        }
+        let first = work.episodes.first().expect("a work has episodes");
+        let fp = fingerprint_file(Path::new(&first.file), &Options::default(), &quiet).expect("fingerprint");
+        let found = catalogue.find(&query_frames(&fp), &MatchParams::default()).expect("find");
+        assert!(
+            found.iter().any(|m| m.work_id == work.id && m.episode == first.number),
+            "work {} is in the manifest but not matchable",
+            work.title
+        );
+        works.push((work.title.clone(), work.episodes.len()));
+    }
+    works
+}
+
+#[test]
+fn a_crash_at_each_commit_step_keeps_the_operation_whole_or_absent() {
+    let first = [original("synth_e1")];
+    let second = [original("synth_e2"), original("synth_e3")];
+    for (step, survives) in [("after-frames", false), ("after-stage", false), ("after-index-commit", true)] {
+        let data = tempfile::tempdir().expect("temp dir");
+        let dir = data.path().display().to_string();
+        let output = reelguard(&register_args(&dir, "First", &first), Duration::from_secs(120));
+        assert!(output.status.success());
+
+        let status = Command::new(env!("CARGO_BIN_EXE_reelguard"))
+            .args(register_args(&dir, "Second", &second))
+            .env("REELGUARD_CRASH_AT", step)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("running register");
+        assert!(!status.success(), "{step}: the writer should have died");
+
+        let works = check_consistent(data.path());
+        let expected: Vec<(String, usize)> = if survives {
+            vec![("First".into(), 1), ("Second".into(), 2)]
+        } else {
+            vec![("First".into(), 1)]
+        };
+        assert_eq!(works, expected, "after a crash {step}");
+
+        // The catalogue keeps working: the next registration lands whole.
+        let output = reelguard(&register_args(&dir, "Third", &second), Duration::from_secs(120));
+        assert!(output.status.success(), "{step}: {}", String::from_utf8_lossy(&output.stderr));
+        let works = check_consistent(data.path());
+        assert_eq!(works.last(), Some(&("Third".to_string(), 2)), "after recovery from {step}");
+    }
+}
+
+#[test]
+fn sigkill_at_random_moments_never_leaves_a_half_written_catalogue() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let dir = data.path().display().to_string();
+    let files = [original("synth_e2"), original("synth_e3")];
+    let mut registered = 0usize;
+    // Deterministic spread of kill delays across the whole run (decode, append, commit).
+    for delay_ms in [50u64, 150, 300, 450, 600, 800, 1100, 1500] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_reelguard"))
+            .args(register_args(&dir, "Drama", &files))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn register");
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(delay_ms) {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = child.kill(); // SIGKILL
+        let status = child.wait().expect("reap");
+        let works = check_consistent(data.path());
+        assert!(
+            works.len() == registered || works.len() == registered + 1,
+            "kill after {delay_ms} ms: {} works, {registered} before",
+            works.len()
+        );
+        assert!(works.iter().all(|(_, episodes)| *episodes == 2), "a work with missing episodes: {works:?}");
+        if works.len() > registered {
+            registered += 1;
+        }
+        let _ = status;
+    }
+}

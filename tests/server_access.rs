@@ -1,0 +1,381 @@
+//! Tenancy and roles: every route, called by every kind of caller, answers with exactly the
+//! status the table below says. No route but the three public ones is reachable without a
+//! valid key; a role a route does not admit gets 403; another member's resource is 404.
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{call, create_key, fixtures, upload, wait_job, Daemon, Reply};
+
+const JOB_LIMIT: Duration = Duration::from_secs(120);
+
+/// The callers, in the order of the table's columns.
+const CALLERS: [&str; 7] = [
+    "none", "bad key", "admin", "member", "foreign", "crawler", "reviewer",
+];
+
+/// How a row sends its body.
+#[derive(Clone, Copy)]
+enum Body {
+    None,
+    Json(&'static str),
+    Raw,
+}
+
+/// `(method, path, body, expected status per caller)`. Paths use placeholders filled from
+/// the setup: {W} the member's work (episode 1 registered), {W2} a second work of the member,
+/// {JR} the member's registration job, {JS} the crawler's scan job, {M} a pending match
+/// against {W}, {M2} another pending match against {W}, {N} the notice of a confirmed
+/// match, {K} a spare key. Rows run in order; the ones that change state come last.
+#[rustfmt::skip]
+const TABLE: &[(&str, &str, Body, [u16; 7])] = &[
+    //                                                             none bad  adm  mem  for  crw  rev
+    ("GET",    "/healthz",                          Body::None,   [200, 200, 200, 200, 200, 200, 200]),
+    ("GET",    "/readyz",                           Body::None,   [200, 200, 200, 200, 200, 200, 200]),
+    ("GET",    "/v1/openapi.json",                  Body::None,   [200, 200, 200, 200, 200, 200, 200]),
+    ("GET",    "/metrics",                          Body::None,   [401, 401, 200, 200, 200, 200, 200]),
+    ("GET",    "/v1/whoami",                        Body::None,   [401, 401, 200, 200, 200, 200, 200]),
+    ("GET",    "/v1/members",                       Body::None,   [401, 401, 200, 403, 403, 403, 403]),
+    ("GET",    "/v1/keys",                          Body::None,   [401, 401, 200, 403, 403, 403, 403]),
+    ("GET",    "/v1/audit",                         Body::None,   [401, 401, 200, 403, 403, 403, 403]),
+    ("GET",    "/v1/works",                         Body::None,   [401, 401, 403, 200, 200, 403, 403]),
+    ("GET",    "/v1/works/{W}",                     Body::None,   [401, 401, 403, 200, 404, 403, 403]),
+    ("GET",    "/v1/jobs",                          Body::None,   [401, 401, 200, 200, 200, 200, 403]),
+    ("GET",    "/v1/jobs/{JR}",                     Body::None,   [401, 401, 200, 200, 404, 404, 403]),
+    ("GET",    "/v1/jobs/{JS}",                     Body::None,   [401, 401, 200, 404, 404, 200, 403]),
+    ("GET",    "/v1/matches",                       Body::None,   [401, 401, 403, 200, 200, 403, 200]),
+    ("GET",    "/v1/matches/{M}",                   Body::None,   [401, 401, 403, 200, 404, 403, 200]),
+    ("GET",    "/v1/notices",                       Body::None,   [401, 401, 403, 200, 200, 403, 200]),
+    ("GET",    "/v1/notices/{N}",                   Body::None,   [401, 401, 403, 200, 404, 403, 200]),
+    ("POST",   "/v1/members",                       Body::Json(r#"{"name": "matrix"}"#),
+                                                                  [401, 401, 201, 403, 403, 403, 403]),
+    ("PUT",    "/v1/members/review-team/review-scope", Body::Json(r#"{"members": []}"#),
+                                                                  [401, 401, 200, 403, 403, 403, 403]),
+    ("POST",   "/v1/keys",                          Body::Json(r#"{"member": "matrix", "role": "crawler"}"#),
+                                                                  [401, 401, 201, 403, 403, 403, 403]),
+    ("POST",   "/v1/works",                         Body::Json(r#"{"title": "Another"}"#),
+                                                                  [401, 401, 403, 201, 201, 403, 403]),
+    ("POST",   "/v1/works/{W}/episodes",            Body::Raw,    [401, 401, 403, 202, 404, 403, 403]),
+    ("POST",   "/v1/works/{W}/episodes/ingest",     Body::Json(r#"{"path": "junk.mp4"}"#),
+                                                                  [401, 401, 403, 202, 404, 403, 403]),
+    ("POST",   "/v1/suspects",                      Body::Raw,    [401, 401, 403, 403, 403, 202, 403]),
+    ("POST",   "/v1/suspects/ingest",               Body::Json(r#"{"path": "junk.mp4"}"#),
+                                                                  [401, 401, 403, 403, 403, 202, 403]),
+    ("POST",   "/v1/matches/{M2}/decision",         Body::Json(r#"{"decision": "reject", "reason": "parody"}"#),
+                                                                  [401, 401, 403, 403, 403, 403, 200]),
+    ("DELETE", "/v1/works/{W}/episodes/1",          Body::None,   [401, 401, 403, 200, 404, 403, 403]),
+    ("DELETE", "/v1/works/{W2}",                    Body::None,   [401, 401, 403, 200, 404, 403, 403]),
+    ("DELETE", "/v1/keys/{K}",                      Body::None,   [401, 401, 200, 403, 403, 403, 403]),
+];
+
+fn send(
+    daemon: &Daemon,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: Body,
+    junk: &std::path::Path,
+) -> Reply {
+    let url = daemon.url(path);
+    match body {
+        Body::None => call(method, &url, key, None),
+        Body::Json(text) => {
+            let value: Value = serde_json::from_str(text).expect("row body is JSON");
+            call(method, &url, key, Some(&value))
+        }
+        Body::Raw => upload(&url, key, junk),
+    }
+}
+
+fn key_of(daemon: &Daemon, admin: &str, name: &str, role: &str) -> String {
+    let r = call(
+        "POST",
+        &daemon.url("/v1/members"),
+        Some(admin),
+        Some(&json!({"name": name})),
+    );
+    assert!(r.status == 201 || r.status == 409, "{}", r.text);
+    let r = call(
+        "POST",
+        &daemon.url("/v1/keys"),
+        Some(admin),
+        Some(&json!({"member": name, "role": role})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.json["key"].as_str().expect("key").to_string()
+}
+
+fn submit(daemon: &Daemon, crawler: &str, file: &std::path::Path) -> i64 {
+    let r = upload(
+        &daemon.url("/v1/suspects?platform=test"),
+        Some(crawler),
+        file,
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    r.json["job_id"].as_i64().expect("job id")
+}
+
+#[test]
+fn every_route_answers_every_caller_with_the_status_in_the_table() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let ingest = tmp.path().join("ingest");
+    std::fs::create_dir_all(&ingest).expect("ingest");
+    let junk = ingest.join("junk.mp4");
+    std::fs::write(&junk, b"not a video").expect("junk");
+    let admin = create_key(&data, "ops", "admin");
+    let daemon = Daemon::start(&data, &["--ingest-dir", ingest.to_str().expect("utf-8")]);
+    let member = key_of(&daemon, &admin, "studio", "member");
+    let foreign = key_of(&daemon, &admin, "rival", "member");
+    let crawler = key_of(&daemon, &admin, "crawler-co", "crawler");
+    let reviewer = key_of(&daemon, &admin, "review-team", "reviewer");
+    let spare = call(
+        "POST",
+        &daemon.url("/v1/keys"),
+        Some(&admin),
+        Some(&json!({"member": "studio", "role": "crawler"})),
+    );
+    let spare_key = spare.json["key"].as_str().expect("spare key").to_string();
+
+    // Setup: a work with one episode, a second work, two matches (one confirmed: a notice).
+    let mut ids: HashMap<&str, String> = HashMap::new();
+    for (name, title) in [("{W}", "Street"), ("{W2}", "Spare")] {
+        let r = call(
+            "POST",
+            &daemon.url("/v1/works"),
+            Some(&member),
+            Some(&json!({"title": title})),
+        );
+        assert_eq!(r.status, 201, "{}", r.text);
+        ids.insert(name, r.json["work_id"].as_str().expect("id").to_string());
+    }
+    let r = upload(
+        &daemon.url(&format!("/v1/works/{}/episodes", ids["{W}"])),
+        Some(&member),
+        &fixtures().join("originals/street_e1.mp4"),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    let register = r.json["job_id"].as_i64().expect("job");
+    assert_eq!(
+        wait_job(&daemon, &member, register, JOB_LIMIT)["state"],
+        "succeeded"
+    );
+    let variants = fixtures().join("variants/street_e1");
+    let scans = [
+        submit(&daemon, &crawler, &variants.join("mirror.mp4")),
+        submit(
+            &daemon,
+            &crawler,
+            &fixtures().join("originals/street_e1.mp4"),
+        ),
+    ];
+    let mut matches = Vec::new();
+    for job in scans {
+        let job = wait_job(&daemon, &crawler, job, JOB_LIMIT);
+        assert_eq!(job["state"], "succeeded", "{job}");
+        let suspect = job["suspect_id"].as_i64().expect("suspect");
+        let r = call(
+            "GET",
+            &daemon.url(&format!("/v1/matches?suspect_id={suspect}")),
+            Some(&reviewer),
+            None,
+        );
+        matches.push(r.json["matches"][0]["id"].as_i64().expect("a match"));
+    }
+    let r = call(
+        "POST",
+        &daemon.url(&format!("/v1/matches/{}/decision", matches[0])),
+        Some(&reviewer),
+        Some(&json!({"decision": "confirm", "reason": "copy"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    ids.insert("{N}", r.json["notice"]["id"].to_string());
+    ids.insert("{M}", matches[0].to_string());
+    ids.insert("{M2}", matches[1].to_string());
+    ids.insert("{JR}", register.to_string());
+    ids.insert("{JS}", scans[0].to_string());
+    ids.insert("{K}", spare.json["id"].to_string());
+
+    let bad = format!("rgk_{}", "0".repeat(64));
+    let keys: [Option<&str>; 7] = [
+        None,
+        Some(&bad),
+        Some(&admin),
+        Some(&member),
+        Some(&foreign),
+        Some(&crawler),
+        Some(&reviewer),
+    ];
+    let mut failures = Vec::new();
+    for (method, template, body, expected) in TABLE {
+        let mut path = template.to_string();
+        for (placeholder, id) in &ids {
+            path = path.replace(placeholder, id);
+        }
+        for (i, key) in keys.iter().enumerate() {
+            let r = send(&daemon, method, &path, *key, *body, &junk);
+            if r.status != expected[i] {
+                failures.push(format!(
+                    "{method} {template} as {}: expected {}, got {} ({})",
+                    CALLERS[i], expected[i], r.status, r.text
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // The table covers every route the daemon documents.
+    let doc = call("GET", &daemon.url("/v1/openapi.json"), None, None).json;
+    let documented: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .expect("operations")
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let generic = |p: &str| {
+        let mut out = p.to_string();
+        for (from, to) in [
+            ("{W2}", "{work_id}"),
+            ("{W}", "{work_id}"),
+            ("{JR}", "{id}"),
+            ("{JS}", "{id}"),
+            ("{M2}", "{id}"),
+            ("{M}", "{id}"),
+            ("{N}", "{id}"),
+            ("{K}", "{id}"),
+            ("/episodes/1", "/episodes/{number}"),
+            ("/members/review-team/", "/members/{name}/"),
+        ] {
+            out = out.replace(from, to);
+        }
+        out
+    };
+    let tested: BTreeSet<(String, String)> = TABLE
+        .iter()
+        .map(|(m, p, _, _)| (m.to_string(), generic(p)))
+        .collect();
+    let missing: Vec<_> = documented.difference(&tested).collect();
+    assert!(
+        missing.is_empty(),
+        "routes missing from the table: {missing:?}"
+    );
+
+    // A revoked key ({K}, revoked in the last row) authenticates nothing.
+    assert_eq!(
+        call("GET", &daemon.url("/v1/whoami"), Some(&spare_key), None).status,
+        401
+    );
+    // Refused state-changing requests are audited too.
+    let log = call(
+        "GET",
+        &daemon.url("/v1/audit?limit=1000"),
+        Some(&admin),
+        None,
+    )
+    .json;
+    let entries = log["entries"].as_array().expect("entries");
+    assert!(entries
+        .iter()
+        .any(|e| e["status"] == 401 && e["actor"] == "anonymous"));
+    assert!(entries
+        .iter()
+        .any(|e| e["status"] == 403 && e["actor"] == "rival/member"));
+}
+
+#[test]
+fn a_reviewer_limited_to_some_members_sees_nothing_of_the_others() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let admin = create_key(&data, "ops", "admin");
+    let daemon = Daemon::start(&data, &[]);
+    let member = key_of(&daemon, &admin, "studio", "member");
+    let _other = key_of(&daemon, &admin, "rival", "member");
+    let crawler = key_of(&daemon, &admin, "crawler-co", "crawler");
+    let reviewer = key_of(&daemon, &admin, "review-team", "reviewer");
+    let r = call(
+        "POST",
+        &daemon.url("/v1/works"),
+        Some(&member),
+        Some(&json!({"title": "Street"})),
+    );
+    let work = r.json["work_id"].as_str().expect("work").to_string();
+    let r = upload(
+        &daemon.url(&format!("/v1/works/{work}/episodes")),
+        Some(&member),
+        &fixtures().join("originals/street_e1.mp4"),
+    );
+    assert_eq!(
+        wait_job(
+            &daemon,
+            &member,
+            r.json["job_id"].as_i64().expect("job"),
+            JOB_LIMIT
+        )["state"],
+        "succeeded"
+    );
+    let job = submit(
+        &daemon,
+        &crawler,
+        &fixtures().join("variants/street_e1/mirror.mp4"),
+    );
+    assert_eq!(
+        wait_job(&daemon, &crawler, job, JOB_LIMIT)["state"],
+        "succeeded"
+    );
+    let r = call("GET", &daemon.url("/v1/matches"), Some(&reviewer), None);
+    let id = r.json["matches"][0]["id"]
+        .as_i64()
+        .expect("the reviewer sees the match");
+
+    let scope = daemon.url("/v1/members/review-team/review-scope");
+    let r = call(
+        "PUT",
+        &scope,
+        Some(&admin),
+        Some(&json!({"members": ["rival"]})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = call("GET", &daemon.url("/v1/matches"), Some(&reviewer), None);
+    assert_eq!(r.json["matches"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        call(
+            "GET",
+            &daemon.url(&format!("/v1/matches/{id}")),
+            Some(&reviewer),
+            None
+        )
+        .status,
+        404
+    );
+    let decide = daemon.url(&format!("/v1/matches/{id}/decision"));
+    let body = json!({"decision": "confirm", "reason": "x"});
+    assert_eq!(
+        call("POST", &decide, Some(&reviewer), Some(&body)).status,
+        404
+    );
+
+    let r = call(
+        "PUT",
+        &scope,
+        Some(&admin),
+        Some(&json!({"members": ["studio"]})),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        call("POST", &decide, Some(&reviewer), Some(&body)).status,
+        200
+    );
+}

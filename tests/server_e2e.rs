@@ -1,0 +1,327 @@
+//! The daemon end to end, as its users drive it over HTTP: a member registers a drama's
+//! episodes, a crawler submits a pirated copy, a reviewer confirms the match, and the notice
+//! record is there to read.
+
+mod support;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::{call, create_key, fixtures, upload, wait_job, Daemon};
+
+const JOB_LIMIT: Duration = Duration::from_secs(120);
+
+fn original(n: u32) -> PathBuf {
+    fixtures().join(format!("originals/street_e{n}.mp4"))
+}
+
+fn mirror_of_e1() -> PathBuf {
+    fixtures().join("variants/street_e1/mirror.mp4")
+}
+
+/// Creates a member with a key of `role` over HTTP, as the admin.
+fn member_key(daemon: &Daemon, admin: &str, name: &str, role: &str) -> String {
+    let r = call(
+        "POST",
+        &daemon.url("/v1/members"),
+        Some(admin),
+        Some(&json!({"name": name})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = call(
+        "POST",
+        &daemon.url("/v1/keys"),
+        Some(admin),
+        Some(&json!({"member": name, "role": role})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.json["key"].as_str().expect("key").to_string()
+}
+
+#[test]
+fn a_pirated_episode_goes_from_crawl_to_a_takedown_notice() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let admin = create_key(&data, "ops", "admin");
+    let daemon = Daemon::start(&data, &[]);
+
+    let studio = member_key(&daemon, &admin, "studio", "member");
+    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
+    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
+
+    // The member registers the drama's first two episodes by upload.
+    let r = call(
+        "POST",
+        &daemon.url("/v1/works"),
+        Some(&studio),
+        Some(&json!({"title": "Street", "external_id": "ST-001"})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let work_id = r.json["work_id"].as_str().expect("work_id").to_string();
+    let mut jobs = Vec::new();
+    for n in [1, 2] {
+        let url = daemon.url(&format!(
+            "/v1/works/{work_id}/episodes?filename=street_e{n}.mp4"
+        ));
+        let r = upload(&url, Some(&studio), &original(n));
+        assert_eq!(r.status, 202, "{}", r.text);
+        jobs.push(r.json["job_id"].as_i64().expect("job_id"));
+    }
+    for (n, job) in jobs.iter().enumerate() {
+        let job = wait_job(&daemon, &studio, *job, JOB_LIMIT);
+        assert_eq!(job["state"], "succeeded", "{job}");
+        assert_eq!(
+            job["result"]["episode"],
+            n + 1,
+            "episodes are numbered in upload order"
+        );
+    }
+    let r = call(
+        "GET",
+        &daemon.url(&format!("/v1/works/{work_id}")),
+        Some(&studio),
+        None,
+    );
+    assert_eq!(r.status, 200);
+    let files: Vec<&str> = r.json["episodes"]
+        .as_array()
+        .expect("episodes")
+        .iter()
+        .map(|e| e["file"].as_str().expect("file"))
+        .collect();
+    assert_eq!(files, ["street_e1.mp4", "street_e2.mp4"]);
+
+    // A crawler submits a mirrored re-upload of episode 1 and gets a job at once.
+    let meta = "platform=douyin&url=https%3A%2F%2Fvideo.example%2Fv%2F123&uploader=copycat\
+                &title_seen=Street%20ep1&found_at=1700000000&filename=v123.mp4";
+    let r = upload(
+        &daemon.url(&format!("/v1/suspects?{meta}")),
+        Some(&crawler),
+        &mirror_of_e1(),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert_eq!(r.json["deduplicated"], false);
+    let scan_job = r.json["job_id"].as_i64().expect("job_id");
+    let suspect_id = r.json["suspect_id"].as_i64().expect("suspect_id");
+    let job = wait_job(&daemon, &crawler, scan_job, JOB_LIMIT);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert!(job["result"]["matches"].as_u64() >= Some(1), "{job}");
+
+    // The same bytes seen elsewhere join the same suspect and job.
+    let again = "platform=kuaishou&url=https%3A%2F%2Fother.example%2F9&found_at=1700000100";
+    let r = upload(
+        &daemon.url(&format!("/v1/suspects?{again}")),
+        Some(&crawler),
+        &mirror_of_e1(),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert_eq!(r.json["deduplicated"], true);
+    assert_eq!(r.json["job_id"], scan_job);
+    assert_eq!(r.json["suspect_id"], suspect_id);
+
+    // The reviewer's queue shows the match, with segments, edit and both sightings.
+    let r = call(
+        "GET",
+        &daemon.url("/v1/matches?state=pending_review&platform=douyin"),
+        Some(&reviewer),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let matches = r.json["matches"].as_array().expect("matches").clone();
+    let found: Vec<&Value> = matches
+        .iter()
+        .filter(|m| m["work_id"] == work_id.as_str() && m["episode"] == 1)
+        .collect();
+    assert_eq!(found.len(), 1, "one match for episode 1: {matches:?}");
+    let m = found[0];
+    assert_eq!(m["member"], "studio");
+    assert_eq!(m["suspect"]["id"], suspect_id);
+    assert_eq!(m["suspect"]["sources"].as_array().map(Vec::len), Some(2));
+    assert!(m["score"].as_f64() > Some(0.5), "{m}");
+    let segments = m["segments"].as_array().expect("segments");
+    assert!(!segments.is_empty());
+    assert!(segments.iter().all(|s| s["mirrored"] == true), "{m}");
+    assert!(m["transformation"]
+        .as_array()
+        .expect("transformation")
+        .contains(&json!("mirror")));
+    let match_id = m["id"].as_i64().expect("id");
+
+    // The rights holder sees it too; the reviewer confirms it once.
+    let r = call(
+        "GET",
+        &daemon.url(&format!("/v1/matches/{match_id}")),
+        Some(&studio),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let decision_url = daemon.url(&format!("/v1/matches/{match_id}/decision"));
+    let body = json!({"decision": "confirm", "reason": "same footage, mirrored"});
+    let r = call("POST", &decision_url, Some(&reviewer), Some(&body));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["match"]["state"], "confirmed");
+    let notice_id = r.json["notice"]["id"].as_i64().expect("notice id");
+    let r = call("POST", &decision_url, Some(&reviewer), Some(&body));
+    assert_eq!(r.status, 409, "a decided match cannot be decided again");
+
+    // The notice record names the work, the episode, where the copy was seen and the evidence.
+    let r = call(
+        "GET",
+        &daemon.url(&format!("/v1/notices/{notice_id}")),
+        Some(&studio),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let notice = &r.json["notice"];
+    assert_eq!(notice["kind"], "takedown_request");
+    assert_eq!(notice["rights_holder"], "studio");
+    assert_eq!(notice["work"]["work_id"], work_id.as_str());
+    assert_eq!(notice["episode"], 1);
+    assert_eq!(
+        notice["infringing_copies"][0]["url"],
+        "https://video.example/v/123"
+    );
+    assert_eq!(notice["infringing_copies"][0]["platform"], "douyin");
+    assert_eq!(notice["evidence"]["segments"], m["segments"]);
+    assert_eq!(notice["decision"]["reason"], "same footage, mirrored");
+    let r = call(
+        "GET",
+        &daemon.url("/v1/matches?state=confirmed"),
+        Some(&studio),
+        None,
+    );
+    assert_eq!(r.json["matches"][0]["id"], match_id);
+
+    // Every state-changing request is in the audit log, with who and from where.
+    let r = call(
+        "GET",
+        &daemon.url("/v1/audit?limit=1000"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, 200);
+    let entries = r.json["entries"].as_array().expect("entries");
+    let decision = entries
+        .iter()
+        .find(|e| e["action"] == "POST /v1/matches/{id}/decision" && e["status"] == 200)
+        .expect("the decision is audited");
+    assert_eq!(decision["actor"], "review-team/reviewer");
+    assert!(decision["remote_addr"]
+        .as_str()
+        .is_some_and(|a| a.starts_with("127.0.0.1:")));
+    assert!(decision["target"]
+        .as_str()
+        .is_some_and(|t| t.contains("notice")));
+    assert!(entries
+        .iter()
+        .any(|e| e["actor"].as_str().is_some_and(|a| a.starts_with("cli:"))));
+
+    // Metrics count the work done.
+    let r = call("GET", &daemon.url("/metrics"), Some(&admin), None);
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text
+            .contains("reelguard_jobs{kind=\"scan\",state=\"succeeded\"} 1"),
+        "{}",
+        r.text
+    );
+    assert!(r
+        .text
+        .contains("reelguard_jobs{kind=\"register\",state=\"succeeded\"} 2"));
+    assert!(r.text.contains("reelguard_match_seconds_count 1"));
+    assert!(r.text.contains("reelguard_queue_depth 0"));
+    assert!(r.text.contains(
+        "reelguard_http_requests_total{method=\"POST\",route=\"/v1/matches/{id}/decision\",status=\"409\"} 1"
+    ));
+}
+
+#[test]
+fn a_file_that_is_not_a_video_fails_its_job_with_a_reason_and_the_daemon_carries_on() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let crawler = create_key(&data, "crawler-co", "crawler");
+    let daemon = Daemon::start(&data, &[]);
+    let junk = tmp.path().join("junk.mp4");
+    std::fs::write(
+        &junk,
+        b"\x00\x01 this is not a video file at all \xff".repeat(100),
+    )
+    .expect("write junk");
+    let r = upload(
+        &daemon.url("/v1/suspects?platform=x"),
+        Some(&crawler),
+        &junk,
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    let job = wait_job(
+        &daemon,
+        &crawler,
+        r.json["job_id"].as_i64().expect("id"),
+        JOB_LIMIT,
+    );
+    assert_eq!(job["state"], "failed");
+    assert_eq!(job["attempts"], 1, "a file's own fault is not retried");
+    assert_eq!(job["error_kind"], "unrecognized", "{job}");
+    assert!(job["error"].as_str().is_some_and(|e| !e.is_empty()));
+    assert_eq!(call("GET", &daemon.url("/healthz"), None, None).status, 200);
+    let r = call(
+        "GET",
+        &daemon.url("/v1/jobs?state=failed"),
+        Some(&crawler),
+        None,
+    );
+    assert_eq!(r.json["jobs"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn episodes_are_registered_by_path_only_from_inside_the_ingest_directory() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let ingest = tmp.path().join("ingest");
+    std::fs::create_dir_all(&ingest).expect("ingest dir");
+    std::fs::copy(original(1), ingest.join("ep1.mp4")).expect("copy episode");
+    std::fs::write(tmp.path().join("outside.mp4"), b"secret").expect("outside file");
+    std::os::unix::fs::symlink(tmp.path().join("outside.mp4"), ingest.join("escape.mp4"))
+        .expect("symlink");
+    let studio = create_key(&data, "studio", "member");
+    let ingest_arg = ingest.to_str().expect("utf-8");
+    let daemon = Daemon::start(&data, &["--ingest-dir", ingest_arg]);
+    let r = call(
+        "POST",
+        &daemon.url("/v1/works"),
+        Some(&studio),
+        Some(&json!({"title": "Street"})),
+    );
+    let work_id = r.json["work_id"].as_str().expect("work_id").to_string();
+    let url = daemon.url(&format!("/v1/works/{work_id}/episodes/ingest"));
+    let outside = tmp.path().join("outside.mp4");
+    for refused in [
+        "../outside.mp4",
+        "escape.mp4",
+        outside.to_str().expect("utf-8"),
+        "/etc/passwd",
+    ] {
+        let r = call("POST", &url, Some(&studio), Some(&json!({"path": refused})));
+        assert_eq!(r.status, 400, "{refused}: {}", r.text);
+    }
+    let r = call(
+        "POST",
+        &url,
+        Some(&studio),
+        Some(&json!({"path": "ep1.mp4"})),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    let job = wait_job(
+        &daemon,
+        &studio,
+        r.json["job_id"].as_i64().expect("id"),
+        JOB_LIMIT,
+    );
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"]["episode"], 1);
+    assert!(
+        ingest.join("ep1.mp4").exists(),
+        "the ingest file is copied, not moved"
+    );
+}
