@@ -17,7 +17,12 @@ fn distinct_files(count: usize) -> Vec<PathBuf> {
         let mut found: Vec<PathBuf> = std::fs::read_dir(fixtures().join(dir))
             .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
-        found.retain(|p| p.extension().is_some_and(|e| e == "mp4"));
+        // Skip hidden files: fixtures/generate writes `.NAME.part.mp4` before renaming.
+        found.retain(|p| {
+            p.extension().is_some_and(|e| e == "mp4")
+                && p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+        });
         found.sort();
         files.extend(found);
     }

@@ -23,6 +23,10 @@ use serde::{Deserialize, Serialize};
 /// percentile of distances between unrelated frames in the fixtures sits just above it.
 pub const EVIDENCE_DISTANCE: f64 = 20.0;
 
+/// Reference frames within this many bits of a suspect frame's best partner are equally good
+/// partners for it.
+const TIE_BITS: u32 = 2;
+
 /// A frame of a registered episode.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RefFrame {
@@ -97,7 +101,7 @@ pub struct Params {
     pub inlier_tolerance_s: f64,
     /// A gap in the evidence longer than this splits a segment.
     pub max_gap_s: f64,
-    /// Best matching reference frames kept per suspect frame and orientation.
+    /// Most reference frames paired with one suspect frame and orientation.
     pub pairs_per_frame: usize,
     /// Fewest matched frames a segment needs.
     pub min_frames: usize,
@@ -122,7 +126,7 @@ impl Default for Params {
             offset_bin_s: 0.5,
             inlier_tolerance_s: 0.5,
             max_gap_s: 4.0,
-            pairs_per_frame: 3,
+            pairs_per_frame: 16,
             min_frames: 6,
             min_duration_s: 2.0,
             min_score: 0.2,
@@ -142,6 +146,8 @@ struct Pair {
     ref_t: f64,
     distance: u32,
     mirrored: bool,
+    /// This pair's part of its suspect frame's single vote.
+    share: f32,
 }
 
 /// Finds every segment of `query` that shows part of `reference`, best evidence first.
@@ -222,30 +228,35 @@ fn median_spacing(query: &[QueryFrame]) -> f64 {
 fn close_pairs(query: &[QueryFrame], refs: &[&RefFrame], params: &Params) -> Vec<Pair> {
     let keep = params.pairs_per_frame.max(1);
     let mut pairs = Vec::new();
-    let mut best: Vec<(u32, f64)> = Vec::with_capacity(keep + 1);
+    let mut close: Vec<(u32, f64)> = Vec::new();
     for (index, frame) in query.iter().enumerate() {
         if frame.quality < params.min_quality {
             continue;
         }
         for (hash, mirrored) in [(frame.hash, false), (frame.mirrored, true)] {
-            best.clear();
-            for r in refs {
-                let d = hamming(hash, r.hash);
-                if d > params.max_distance {
-                    continue;
-                }
-                if best.len() < keep || d < best[best.len() - 1].0 {
-                    let at = best.partition_point(|&(bd, _)| bd <= d);
-                    best.insert(at, (d, r.t));
-                    best.truncate(keep);
-                }
-            }
-            pairs.extend(best.iter().map(|&(distance, ref_t)| Pair {
+            close.clear();
+            close.extend(
+                refs.iter()
+                    .map(|r| (hamming(hash, r.hash), r.t))
+                    .filter(|&(d, _)| d <= params.max_distance),
+            );
+            let Some(best) = close.iter().map(|&(d, _)| d).min() else {
+                continue;
+            };
+            // Every reference frame about as close as the best is an equally good partner: in
+            // a still shot there are many, and keeping only the first few would hide the
+            // right one. Keep them all (spread evenly in time when there are too many) and
+            // let them share one vote.
+            close.retain(|&(d, _)| d <= best + TIE_BITS);
+            let step = close.len().div_ceil(keep);
+            let share = 1.0 / close.len().div_ceil(step) as f32;
+            pairs.extend(close.iter().step_by(step).map(|&(distance, ref_t)| Pair {
                 query: index,
                 query_t: frame.t,
                 ref_t,
                 distance,
                 mirrored,
+                share,
             }));
         }
     }
@@ -289,7 +300,7 @@ impl Grid {
         let plane = self.speeds.len() * self.bins;
         let mut votes = vec![0f32; plane * 2];
         for pair in pairs {
-            let weight = similarity(pair.distance, &self.params) as f32;
+            let weight = similarity(pair.distance, &self.params) as f32 * pair.share;
             let base = if pair.mirrored { plane } else { 0 };
             let query_t = pair.query_t;
             for (s, speed) in self.speeds.iter().enumerate() {

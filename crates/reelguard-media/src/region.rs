@@ -135,8 +135,8 @@ pub fn detect(frames: &[GreyImage<'_>]) -> Region {
         eprintln!("rows {:?}", row_sharpness.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>());
     }
 
-    let (left, right, soft_x) = trim(&column_sharpness);
-    let (top, bottom, soft_y) = trim(&row_sharpness);
+    let (left, right, soft_x) = centred_trim(&column_sharpness);
+    let (top, bottom, soft_y) = centred_trim(&row_sharpness);
     if (left, right, top, bottom) == (0, width, 0, height) {
         return Region::full(width as u32, height as u32);
     }
@@ -153,6 +153,29 @@ pub fn detect(frames: &[GreyImage<'_>]) -> Region {
         width: (right - left) as u32,
         height: (bottom - top) as u32,
         kind,
+    }
+}
+
+/// [`trim`], keeping a trim of a soft-but-not-flat surround only when it is centred: a
+/// reframe puts the picture in the middle of its blurred copy, while natural footage with a
+/// soft side (sky, a defocused background, a smooth fractal) is soft on one side only, and
+/// cutting it off would make the region — and so every hash — depend on the scene.
+fn centred_trim(profile: &[f64]) -> (usize, usize, Option<f64>) {
+    let n = profile.len();
+    let (start, end, soft) = trim(profile);
+    let Some(soft) = soft else {
+        return (start, end, soft);
+    };
+    if soft < FLAT_GRADIENT {
+        return (start, end, Some(soft));
+    }
+    let (before, after) = (start, n - end);
+    let larger = before.max(after) as f64;
+    let centred = before > 0 && after > 0 && (before as f64 - after as f64).abs() <= larger * 0.35 + 2.0;
+    if centred {
+        (start, end, Some(soft))
+    } else {
+        (0, n, None)
     }
 }
 

@@ -119,6 +119,7 @@ async fn serve(
     let state = Arc::new(state::AppState::new(
         config, store, catalogue, uploads, ingest_dir,
     ));
+    let stop_requested = shutdown_signal()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = runner::spawn_workers(Arc::clone(&state), stop_rx);
     let app = api::router(Arc::clone(&state));
@@ -132,7 +133,7 @@ async fn serve(
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
-        shutdown_signal().await;
+        stop_requested.await;
         tracing::info!("stopping: no new requests or jobs");
         shutdown_state.ready.store(false, Ordering::SeqCst);
         notify::notify("STOPPING=1");
@@ -153,25 +154,16 @@ async fn serve(
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Installs the SIGTERM and SIGINT handlers (before READY=1 is sent, so a stop request that
+/// follows readiness at once is never lost) and returns the future that resolves on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, ServerError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(error) => {
-            tracing::error!(%error, "cannot listen for SIGTERM");
-            std::future::pending::<()>().await;
-            return;
+    let mut term = signal(SignalKind::terminate()).map_err(io("listening for SIGTERM"))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(io("listening for SIGINT"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    };
-    let mut int = match signal(SignalKind::interrupt()) {
-        Ok(s) => s,
-        Err(_) => {
-            term.recv().await;
-            return;
-        }
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    })
 }

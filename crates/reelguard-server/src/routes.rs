@@ -179,8 +179,9 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/v1/notices/{id}", READERS, "One takedown notice."),
 ];
 
-/// The route for a method and matched path template.
+/// The route for a method and matched path template (HEAD is served, and guarded, as GET).
 pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    let method = if method == "HEAD" { "GET" } else { method };
     ROUTES.iter().find(|r| r.method == method && r.path == path)
 }
 
