@@ -336,7 +336,14 @@ fn refine(
     params: &Params,
 ) -> (f64, f64, Vec<Pair>) {
     let (mut speed, mut offset) = (speed, offset);
-    for tolerance in [params.offset_bin_s + params.inlier_tolerance_s, params.inlier_tolerance_s] {
+    // Shrinking tolerance: the cell centre is only within half a bin of the line; the last
+    // pass keeps pairs within about one sampling interval, so the slope is fitted on the
+    // pairs that really are on it.
+    for tolerance in [
+        params.offset_bin_s + params.inlier_tolerance_s,
+        params.inlier_tolerance_s,
+        params.inlier_tolerance_s * 0.6,
+    ] {
         let inliers = best_inliers(pairs, speed, offset, mirrored, tolerance);
         if inliers.len() >= 2 {
             if let Some((s, o)) = fit_line(&inliers) {
@@ -348,8 +355,28 @@ fn refine(
         }
     }
     let inliers = best_inliers(pairs, speed, offset, mirrored, params.inlier_tolerance_s);
+    // Most copies keep the original speed. When the unchanged speed explains the pairs as
+    // well as the fitted one (noisy pairs from a heavy crop, still shots), the fitted slope
+    // is noise: prefer 1.0.
+    if (speed - 1.0).abs() > 1e-9 && (params.min_speed..=params.max_speed).contains(&1.0) {
+        let centre_query = inliers.iter().map(|p| p.query_t).sum::<f64>() / inliers.len().max(1) as f64;
+        let centre_ref = inliers.iter().map(|p| p.ref_t).sum::<f64>() / inliers.len().max(1) as f64;
+        let unchanged_offset = centre_ref - centre_query;
+        let unchanged = best_inliers(pairs, 1.0, unchanged_offset, mirrored, params.inlier_tolerance_s);
+        if line_support(&unchanged) >= line_support(&inliers) * UNCHANGED_SPEED_PREFERENCE {
+            return (1.0, unchanged_offset, unchanged);
+        }
+    }
     (speed, offset, inliers)
 }
+
+/// How much a set of inliers supports its line: closer pairs count more.
+fn line_support(inliers: &[Pair]) -> f64 {
+    inliers.iter().map(|p| EVIDENCE_DISTANCE - p.distance as f64).sum()
+}
+
+/// The unchanged speed wins when it keeps this fraction of the fitted line's support.
+const UNCHANGED_SPEED_PREFERENCE: f64 = 0.97;
 
 fn best_inliers(pairs: &[Pair], speed: f64, offset: f64, mirrored: bool, tolerance: f64) -> Vec<Pair> {
     let mut inliers: Vec<Pair> = Vec::new();
@@ -361,7 +388,9 @@ fn best_inliers(pairs: &[Pair], speed: f64, offset: f64, mirrored: bool, toleran
         match inliers.last_mut() {
             Some(last) if last.query == pair.query => {
                 let last_residual = (last.ref_t - (speed * last.query_t + offset)).abs();
-                if (pair.distance, residual) < (last.distance, last_residual) {
+                // A frame 0.1 s off the line is worth about one bit of distance.
+                let cost = |distance: u32, residual: f64| distance as f64 + residual * 10.0;
+                if cost(pair.distance, residual) < cost(last.distance, last_residual) {
                     *last = *pair;
                 }
             }
