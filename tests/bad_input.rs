@@ -38,19 +38,32 @@ fn every_bad_file_gets_its_own_error_and_good_files_still_succeed() {
     let mut args = vec!["fingerprint", "--json"];
     args.extend(files.iter().map(String::as_str));
     let output = reelguard(&args, Duration::from_secs(120));
-    assert_eq!(output.status.code(), Some(1), "some files failed, so exit 1");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "some files failed, so exit 1"
+    );
     let lines = json_lines(&output.stdout);
     assert_eq!(lines.len(), CASES.len(), "one line per file, in order");
     for ((name, kinds), line) in CASES.iter().zip(&lines) {
         assert_eq!(line["file"].as_str(), Some(bad(name).as_str()));
         if kinds.is_empty() {
             assert!(line.get("error").is_none(), "{name} should succeed: {line}");
-            assert!(line["frames_hashed"].as_u64().unwrap_or(0) > 0, "{name}: {line}");
+            assert!(
+                line["frames_hashed"].as_u64().unwrap_or(0) > 0,
+                "{name}: {line}"
+            );
         } else {
             let kind = line["error_kind"].as_str().unwrap_or("none");
-            assert!(kinds.contains(&kind), "{name}: expected {kinds:?}, got {line}");
+            assert!(
+                kinds.contains(&kind),
+                "{name}: expected {kinds:?}, got {line}"
+            );
             let message = line["error"].as_str().unwrap_or("");
-            assert!(message.contains(name), "error must name the file: {message}");
+            assert!(
+                message.contains(name),
+                "error must name the file: {message}"
+            );
         }
     }
     assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
@@ -58,7 +71,11 @@ fn every_bad_file_gets_its_own_error_and_good_files_still_succeed() {
 
 #[test]
 fn a_missing_file_is_an_io_error() {
-    let result = fingerprint_file(Path::new("/nonexistent/episode.mp4"), &Options::default(), &quiet);
+    let result = fingerprint_file(
+        Path::new("/nonexistent/episode.mp4"),
+        &Options::default(),
+        &quiet,
+    );
     assert!(matches!(result, Err(MediaError::Io { .. })), "{result:?}");
 }
 
@@ -79,7 +96,10 @@ fn decode_time_is_bounded() {
     };
     let file = fixtures().join("originals/street_e1.mp4");
     let result = fingerprint_file(&file, &options, &quiet);
-    assert!(matches!(result, Err(MediaError::Timeout { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(MediaError::Timeout { .. })),
+        "{result:?}"
+    );
 }
 
 #[test]
@@ -93,14 +113,23 @@ fn duration_is_bounded() {
     };
     let file = fixtures().join("originals/street_e1.mp4");
     let result = fingerprint_file(&file, &options, &quiet);
-    assert!(matches!(result, Err(MediaError::TooLong { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(MediaError::TooLong { .. })),
+        "{result:?}"
+    );
 }
 
 #[test]
 fn pixel_count_is_bounded_before_decoding() {
-    let result = fingerprint_file(&fixtures().join("bad/huge.mp4"), &Options::default(), &quiet);
+    let result = fingerprint_file(
+        &fixtures().join("bad/huge.mp4"),
+        &Options::default(),
+        &quiet,
+    );
     match result {
-        Err(MediaError::TooLarge { width, height, .. }) => assert_eq!((width, height), (4096, 4096)),
+        Err(MediaError::TooLarge { width, height, .. }) => {
+            assert_eq!((width, height), (4096, 4096))
+        }
         other => panic!("expected TooLarge, got {other:?}"),
     }
 }

@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use reelguard_hash::{hamming, MIN_USEFUL_QUALITY};
@@ -14,8 +14,18 @@ use support::{fixtures, percentile, read_tsv};
 
 /// The edit families the fingerprint core must survive frame by frame.
 const FAMILIES: &[&str] = &[
-    "mirror", "crop15", "speed110", "speed125", "speed150", "reframe", "borders",
-    "colorborders", "subs_logo", "color", "lowres", "fps24",
+    "mirror",
+    "crop15",
+    "speed110",
+    "speed125",
+    "speed150",
+    "reframe",
+    "borders",
+    "colorborders",
+    "subs_logo",
+    "color",
+    "lowres",
+    "fps24",
 ];
 
 fn quiet(_: reelguard_media::Progress) {}
@@ -33,7 +43,7 @@ fn resolve(file: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("fixture {file} not found"))
 }
 
-fn fingerprint(path: &PathBuf) -> Fingerprint {
+fn fingerprint(path: &Path) -> Fingerprint {
     fingerprint_file(path, &Options::default(), &quiet)
         .unwrap_or_else(|e| panic!("fingerprinting {}: {e}", path.display()))
 }
@@ -65,7 +75,11 @@ fn pirated_frames_stay_far_closer_than_unrelated_frames() {
         .map(|row| {
             let suspect = fingerprint(&resolve(&row["file"]));
             let original = &originals[&row["original"]];
-            let field = |k: &str| row[k].parse::<f64>().unwrap_or_else(|_| panic!("{k} in {row:?}"));
+            let field = |k: &str| {
+                row[k]
+                    .parse::<f64>()
+                    .unwrap_or_else(|_| panic!("{k} in {row:?}"))
+            };
             let (s0, s1, r0, speed) = (
                 field("suspect_start_s"),
                 field("suspect_end_s"),
@@ -100,7 +114,7 @@ fn pirated_frames_stay_far_closer_than_unrelated_frames() {
         .filter(|p| p.extension().is_some_and(|x| x == "mp4"))
         .collect::<Vec<_>>()
         .par_iter()
-        .map(fingerprint)
+        .map(|path| fingerprint(path))
         .collect();
     let drama = |name: &str| name.split('_').next().unwrap_or(name).to_string();
     let mut unrelated_distances = Vec::new();
@@ -113,7 +127,8 @@ fn pirated_frames_stay_far_closer_than_unrelated_frames() {
         for other in others {
             for a in usable(&original.frames).step_by(3) {
                 for b in usable(&other.frames).step_by(3) {
-                    unrelated_distances.push(hamming(a.hash, b.hash).min(hamming(a.hash, b.mirrored)));
+                    unrelated_distances
+                        .push(hamming(a.hash, b.hash).min(hamming(a.hash, b.mirrored)));
                 }
             }
         }
@@ -133,11 +148,18 @@ fn pirated_frames_stay_far_closer_than_unrelated_frames() {
     for (family, distances) in per_variant {
         by_family.entry(family).or_default().extend(distances);
     }
-    eprintln!("{:<14} {:>6} {:>4} {:>4} {:>4}  margin(p5_unrel - p50)", "family", "n", "p50", "p75", "p90");
+    eprintln!(
+        "{:<14} {:>6} {:>4} {:>4} {:>4}  margin(p5_unrel - p50)",
+        "family", "n", "p50", "p75", "p90"
+    );
     let mut failures = Vec::new();
     for family in FAMILIES {
         let mut distances = by_family.remove(*family).unwrap_or_default();
-        assert!(distances.len() >= 20, "{family}: only {} aligned frames", distances.len());
+        assert!(
+            distances.len() >= 20,
+            "{family}: only {} aligned frames",
+            distances.len()
+        );
         distances.sort_unstable();
         let (p50, p75, p90) = (
             percentile(&distances, 50),
@@ -145,13 +167,21 @@ fn pirated_frames_stay_far_closer_than_unrelated_frames() {
             percentile(&distances, 90),
         );
         let margin = unrelated_p5 as i64 - p50 as i64;
-        eprintln!("{family:<14} {:>6} {p50:>4} {p75:>4} {p90:>4}  {margin}", distances.len());
+        eprintln!(
+            "{family:<14} {:>6} {p50:>4} {p75:>4} {p90:>4}  {margin}",
+            distances.len()
+        );
         // The median pirated frame must be at least 6 bits closer than all but 5% of
         // unrelated frames: enough that a handful of frames decide a match.
         if margin < 6 {
-            failures.push(format!("{family}: p50 {p50} vs unrelated p5 {unrelated_p5}"));
+            failures.push(format!(
+                "{family}: p50 {p50} vs unrelated p5 {unrelated_p5}"
+            ));
         }
     }
-    assert!(unrelated_p5 >= 18, "unrelated frames too close: p5 {unrelated_p5}");
+    assert!(
+        unrelated_p5 >= 18,
+        "unrelated frames too close: p5 {unrelated_p5}"
+    );
     assert!(failures.is_empty(), "separation too small: {failures:?}");
 }

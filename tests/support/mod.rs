@@ -24,7 +24,9 @@ pub fn fixtures() -> &'static Path {
             .unwrap_or_else(|| repo_root().join("fixtures/out"));
         let complete = ["originals", "variants", "compilations", "bad"]
             .iter()
-            .all(|d| dir.join(d).join("MANIFEST.tsv").exists() || dir.join(d).join("empty.mp4").exists());
+            .all(|d| {
+                dir.join(d).join("MANIFEST.tsv").exists() || dir.join(d).join("empty.mp4").exists()
+            });
         if !complete {
             let status = Command::new(repo_root().join("fixtures/generate"))
                 .arg(&dir)
@@ -38,8 +40,8 @@ pub fn fixtures() -> &'static Path {
 
 /// Reads a tab-separated manifest with a header line into rows keyed by column name.
 pub fn read_tsv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let header: Vec<String> = lines
         .next()

@@ -311,10 +311,7 @@ impl Grid {
                 }
             }
         }
-        let (best, &weight) = votes
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))?;
+        let (best, &weight) = votes.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
         if weight <= 0.0 {
             return None;
         }
@@ -359,10 +356,17 @@ fn refine(
     // well as the fitted one (noisy pairs from a heavy crop, still shots), the fitted slope
     // is noise: prefer 1.0.
     if (speed - 1.0).abs() > 1e-9 && (params.min_speed..=params.max_speed).contains(&1.0) {
-        let centre_query = inliers.iter().map(|p| p.query_t).sum::<f64>() / inliers.len().max(1) as f64;
+        let centre_query =
+            inliers.iter().map(|p| p.query_t).sum::<f64>() / inliers.len().max(1) as f64;
         let centre_ref = inliers.iter().map(|p| p.ref_t).sum::<f64>() / inliers.len().max(1) as f64;
         let unchanged_offset = centre_ref - centre_query;
-        let unchanged = best_inliers(pairs, 1.0, unchanged_offset, mirrored, params.inlier_tolerance_s);
+        let unchanged = best_inliers(
+            pairs,
+            1.0,
+            unchanged_offset,
+            mirrored,
+            params.inlier_tolerance_s,
+        );
         if line_support(&unchanged) >= line_support(&inliers) * UNCHANGED_SPEED_PREFERENCE {
             return (1.0, unchanged_offset, unchanged);
         }
@@ -372,13 +376,22 @@ fn refine(
 
 /// How much a set of inliers supports its line: closer pairs count more.
 fn line_support(inliers: &[Pair]) -> f64 {
-    inliers.iter().map(|p| EVIDENCE_DISTANCE - p.distance as f64).sum()
+    inliers
+        .iter()
+        .map(|p| EVIDENCE_DISTANCE - p.distance as f64)
+        .sum()
 }
 
 /// The unchanged speed wins when it keeps this fraction of the fitted line's support.
 const UNCHANGED_SPEED_PREFERENCE: f64 = 0.97;
 
-fn best_inliers(pairs: &[Pair], speed: f64, offset: f64, mirrored: bool, tolerance: f64) -> Vec<Pair> {
+fn best_inliers(
+    pairs: &[Pair],
+    speed: f64,
+    offset: f64,
+    mirrored: bool,
+    tolerance: f64,
+) -> Vec<Pair> {
     let mut inliers: Vec<Pair> = Vec::new();
     for pair in pairs.iter().filter(|p| p.mirrored == mirrored) {
         let residual = (pair.ref_t - (speed * pair.query_t + offset)).abs();
@@ -501,7 +514,13 @@ mod tests {
     }
 
     /// A suspect showing `reference[from..to]` at `speed`, sampled at 5 fps, with noise.
-    fn copy_of(reference: &[RefFrame], from: f64, to: f64, speed: f64, lead_in: f64) -> Vec<QueryFrame> {
+    fn copy_of(
+        reference: &[RefFrame],
+        from: f64,
+        to: f64,
+        speed: f64,
+        lead_in: f64,
+    ) -> Vec<QueryFrame> {
         let mut frames = Vec::new();
         let mut t = 0.0;
         while lead_in + (to - from) / speed > t {
@@ -571,7 +590,10 @@ mod tests {
         let mut query = copy_of(&reference, 0.0, 20.0, 1.0, 0.0);
         let second = copy_of(&reference, 0.0, 20.0, 1.0, 0.0);
         let shift = query.len() as f64 * 0.2 + 5.0;
-        query.extend(second.into_iter().map(|q| QueryFrame { t: q.t + shift, ..q }));
+        query.extend(second.into_iter().map(|q| QueryFrame {
+            t: q.t + shift,
+            ..q
+        }));
         let segments = align(&query, &reference, &Params::default());
         assert_eq!(segments.len(), 2, "{segments:?}");
     }
@@ -579,10 +601,19 @@ mod tests {
     #[test]
     fn flat_frames_never_count() {
         let reference: Vec<RefFrame> = (0..100)
-            .map(|i| RefFrame { t: i as f64 * 0.2, hash: 0, quality: 0 })
+            .map(|i| RefFrame {
+                t: i as f64 * 0.2,
+                hash: 0,
+                quality: 0,
+            })
             .collect();
         let query: Vec<QueryFrame> = (0..100)
-            .map(|i| QueryFrame { t: i as f64 * 0.2, hash: 0, mirrored: 0, quality: 0 })
+            .map(|i| QueryFrame {
+                t: i as f64 * 0.2,
+                hash: 0,
+                mirrored: 0,
+                quality: 0,
+            })
             .collect();
         assert!(align(&query, &reference, &Params::default()).is_empty());
     }

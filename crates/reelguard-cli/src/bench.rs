@@ -139,24 +139,58 @@ fn bench_hash(runs: usize) {
                 .collect(),
         )
     };
-    let ours = time(&|| thumbs.iter().map(|t| hash_thumb(t).hash).fold(0, |a, h| a ^ h), thumbs.len());
+    let ours = time(
+        &|| {
+            thumbs
+                .iter()
+                .map(|t| hash_thumb(t).hash)
+                .fold(0, |a, h| a ^ h)
+        },
+        thumbs.len(),
+    );
     let slow = time(
-        &|| thumbs[..50].iter().map(|t| reference::hash_thumb(t).hash).fold(0, |a, h| a ^ h),
+        &|| {
+            thumbs[..50]
+                .iter()
+                .map(|t| reference::hash_thumb(t).hash)
+                .fold(0, |a, h| a ^ h)
+        },
         50,
     );
     let theirs = time(
-        &|| images.iter().map(|i| phash.hash_image(i).as_bytes()[0] as u64).sum(),
+        &|| {
+            images
+                .iter()
+                .map(|i| phash.hash_image(i).as_bytes()[0] as u64)
+                .sum()
+        },
         images.len(),
     );
     let theirs_32 = time(
-        &|| images.iter().map(|i| same_layout.hash_image(i).as_bytes()[0] as u64).sum(),
+        &|| {
+            images
+                .iter()
+                .map(|i| same_layout.hash_image(i).as_bytes()[0] as u64)
+                .sum()
+        },
         images.len(),
     );
-    println!("hash (median of {runs} runs, ns per hash; ours also yields the mirrored hash and quality)");
+    println!(
+        "hash (median of {runs} runs, ns per hash; ours also yields the mirrored hash and quality)"
+    );
     println!("  reelguard (32x32 DCT, 8x8 block)          {ours:>10.0}");
-    println!("  reference (textbook O(N^4) DCT)           {slow:>10.0}   {:>6.1}x ours", slow / ours);
-    println!("  image_hasher pHash (16x16 DCT, resize)    {theirs:>10.0}   {:>6.1}x ours", theirs / ours);
-    println!("  image_hasher 32x32 DCT, 16x16 block       {theirs_32:>10.0}   {:>6.1}x ours", theirs_32 / ours);
+    println!(
+        "  reference (textbook O(N^4) DCT)           {slow:>10.0}   {:>6.1}x ours",
+        slow / ours
+    );
+    println!(
+        "  image_hasher pHash (16x16 DCT, resize)    {theirs:>10.0}   {:>6.1}x ours",
+        theirs / ours
+    );
+    println!(
+        "  image_hasher 32x32 DCT, 16x16 block       {theirs_32:>10.0}   {:>6.1}x ours",
+        theirs_32 / ours
+    );
 }
 
 /// Wall seconds of `ffmpeg -threads 1 -i FILE -f null -` (plus `extra` input options).
@@ -193,13 +227,32 @@ fn bench_ingest(file: &Path, runs: usize) -> anyhow::Result<()> {
         let fp = fingerprint_file(file, &single(DecodeMode::Full, true), &quiet)?;
         duration = fp.duration_s;
         full.push(fp.stats.seconds);
-        full_deblocked.push(fingerprint_file(file, &single(DecodeMode::Full, false), &quiet)?.stats.seconds);
-        keyframes.push(fingerprint_file(file, &single(DecodeMode::Keyframes, true), &quiet)?.stats.seconds);
+        full_deblocked.push(
+            fingerprint_file(file, &single(DecodeMode::Full, false), &quiet)?
+                .stats
+                .seconds,
+        );
+        keyframes.push(
+            fingerprint_file(file, &single(DecodeMode::Keyframes, true), &quiet)?
+                .stats
+                .seconds,
+        );
     }
-    let (ffmpeg, full, full_deblocked, keyframes) =
-        (median(ffmpeg), median(full), median(full_deblocked), median(keyframes));
-    println!("ingest {} ({duration:.1} s of video), one thread, median of {runs} runs", file.display());
-    println!("  ffmpeg -threads 1 -f null (decode only)   {:>7.3} s  {:>6.1}x real time", ffmpeg, duration / ffmpeg);
+    let (ffmpeg, full, full_deblocked, keyframes) = (
+        median(ffmpeg),
+        median(full),
+        median(full_deblocked),
+        median(keyframes),
+    );
+    println!(
+        "ingest {} ({duration:.1} s of video), one thread, median of {runs} runs",
+        file.display()
+    );
+    println!(
+        "  ffmpeg -threads 1 -f null (decode only)   {:>7.3} s  {:>6.1}x real time",
+        ffmpeg,
+        duration / ffmpeg
+    );
     println!(
         "  reelguard fingerprint, full              {:>7.3} s  {:>6.1}x real time  {:.2}x ffmpeg",
         full,
@@ -226,12 +279,15 @@ fn bench_scaling(files: &[PathBuf], runs: usize) -> anyhow::Result<()> {
     let quiet = |_: reelguard_media::Progress| {};
     let mut results = Vec::new();
     for threads in [1, cores] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
         let seconds = median(
             (0..runs)
                 .map(|_| {
                     let started = Instant::now();
-                    let done = pool.install(|| fingerprint_files(files, &Options::default(), &quiet));
+                    let done =
+                        pool.install(|| fingerprint_files(files, &Options::default(), &quiet));
                     let failures = done.iter().filter(|r| r.is_err()).count();
                     if failures > 0 {
                         tracing::warn!(failures, "some files failed");
@@ -245,7 +301,10 @@ fn bench_scaling(files: &[PathBuf], runs: usize) -> anyhow::Result<()> {
     println!("scaling over {} files, median of {runs} runs", files.len());
     let base = results[0].1;
     for (threads, seconds) in results {
-        println!("  {threads} thread(s)  {seconds:>7.3} s  speed-up {:.2}x", base / seconds);
+        println!(
+            "  {threads} thread(s)  {seconds:>7.3} s  speed-up {:.2}x",
+            base / seconds
+        );
     }
     Ok(())
 }
@@ -287,7 +346,7 @@ fn synthetic_episode(rng: &mut Rng, seeds: &[u64], frames: usize) -> Vec<StoredF
     let mut current = rng.flip_bits(first, 16);
     (0..frames)
         .map(|i| {
-            if rng.next() % 20 == 0 {
+            if rng.next().is_multiple_of(20) {
                 let seed = pick(rng);
                 current = rng.flip_bits(seed, 16);
             } else {
@@ -365,9 +424,19 @@ fn bench_index(total_frames: u64, queries: usize, seed_files: &[PathBuf]) -> any
             hits += 1;
         }
     }
-    println!("index bench: {frames:.0} frames in {episodes} synthetic episodes ({} real seed hashes)", seeds.len());
-    println!("  build            {build_s:>8.1} s   {:>10.0} frames/s", frames / build_s);
-    println!("  disk             {:>8.1} MB  {:>10.1} bytes/frame (frames.bin 13 + band index)", bytes / 1e6, bytes / frames);
+    println!(
+        "index bench: {frames:.0} frames in {episodes} synthetic episodes ({} real seed hashes)",
+        seeds.len()
+    );
+    println!(
+        "  build            {build_s:>8.1} s   {:>10.0} frames/s",
+        frames / build_s
+    );
+    println!(
+        "  disk             {:>8.1} MB  {:>10.1} bytes/frame (frames.bin 13 + band index)",
+        bytes / 1e6,
+        bytes / frames
+    );
     println!(
         "  match, 2-min suspect (600 frames), {} queries: median {:.2} ms, p99 {:.2} ms, found {}/{}",
         latencies.len(),

@@ -68,9 +68,14 @@ pub struct FamilyRow {
 }
 
 fn read_tsv(path: &Path) -> anyhow::Result<Vec<HashMap<String, String>>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines.next().context("empty manifest")?.split('\t').collect();
+    let header: Vec<&str> = lines
+        .next()
+        .context("empty manifest")?
+        .split('\t')
+        .collect();
     Ok(lines
         .map(|l| {
             header
@@ -132,7 +137,9 @@ fn cases(fixtures: &Path) -> anyhow::Result<Vec<Case>> {
     for row in read_tsv(&fixtures.join("unrelated/MANIFEST.tsv"))? {
         cases.push(Case {
             family: "unrelated".into(),
-            file: fixtures.join("unrelated").join(format!("{}.mp4", field(&row, "name")?)),
+            file: fixtures
+                .join("unrelated")
+                .join(format!("{}.mp4", field(&row, "name")?)),
             truths: Vec::new(),
         });
     }
@@ -140,7 +147,10 @@ fn cases(fixtures: &Path) -> anyhow::Result<Vec<Case>> {
 }
 
 /// Registers the fixture dramas; returns original name → (work id, episode number).
-fn register(fixtures: &Path, catalogue: &mut Catalogue) -> anyhow::Result<HashMap<String, (String, u32)>> {
+fn register(
+    fixtures: &Path,
+    catalogue: &mut Catalogue,
+) -> anyhow::Result<HashMap<String, (String, u32)>> {
     let mut dramas: BTreeMap<String, Vec<(u32, String)>> = BTreeMap::new();
     for row in read_tsv(&fixtures.join("originals/MANIFEST.tsv"))? {
         let episode: u32 = field(&row, "episode")?.parse().context("episode number")?;
@@ -182,7 +192,9 @@ fn register(fixtures: &Path, catalogue: &mut Catalogue) -> anyhow::Result<HashMa
 fn best_segment<'a>(m: &'a Match, truth: &Truth) -> Option<&'a reelguard_align::Segment> {
     m.segments.iter().max_by(|a, b| {
         let overlap = |s: &reelguard_align::Segment| {
-            (s.suspect_end_s.min(truth.suspect_end_s) - s.suspect_start_s.max(truth.suspect_start_s)).max(0.0)
+            (s.suspect_end_s.min(truth.suspect_end_s)
+                - s.suspect_start_s.max(truth.suspect_start_s))
+            .max(0.0)
         };
         overlap(a).total_cmp(&overlap(b))
     })
@@ -199,7 +211,10 @@ fn median(values: &mut [f64]) -> Option<f64> {
 /// Runs the evaluation and returns one row per family, in a stable order.
 pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Vec<FamilyRow>> {
     if !fixtures.join("variants/MANIFEST.tsv").exists() {
-        bail!("{} has no fixtures: run fixtures/generate first", fixtures.display());
+        bail!(
+            "{} has no fixtures: run fixtures/generate first",
+            fixtures.display()
+        );
     }
     let data = tempfile::tempdir()?;
     let mut catalogue = Catalogue::open(data.path())?;

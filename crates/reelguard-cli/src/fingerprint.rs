@@ -20,6 +20,9 @@ pub struct Args {
     /// Decode key frames only (fast first pass).
     #[arg(long)]
     keyframes: bool,
+    /// Also look for a picture-in-picture window and hash it (as `scan` does).
+    #[arg(long)]
+    insets: bool,
     /// Frames sampled per second of video.
     #[arg(long, default_value_t = reelguard_media::DEFAULT_SAMPLE_FPS)]
     fps: f64,
@@ -28,6 +31,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = Options {
         sample_fps: args.fps,
+        detect_insets: args.insets,
         mode: if args.keyframes {
             DecodeMode::Keyframes
         } else {
@@ -61,7 +65,10 @@ pub fn error_json(file: &std::path::Path, error: &MediaError) -> serde_json::Val
     json!({"file": file.display().to_string(), "error": error.to_string(), "error_kind": error.kind()})
 }
 
-fn json_line(file: &std::path::Path, result: &Result<Fingerprint, MediaError>) -> serde_json::Value {
+fn json_line(
+    file: &std::path::Path,
+    result: &Result<Fingerprint, MediaError>,
+) -> serde_json::Value {
     match result {
         Err(error) => error_json(file, error),
         Ok(fp) => {
@@ -76,6 +83,7 @@ fn json_line(file: &std::path::Path, result: &Result<Fingerprint, MediaError>) -
                 "frames_hashed": fp.frames.len(),
                 "region": fp.main_region(),
                 "regions": fp.regions,
+                "insets": fp.insets,
                 "decode": {
                     "frames_decoded": fp.stats.frames_decoded,
                     "packets_failed": fp.stats.packets_failed,

@@ -55,13 +55,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         writeln!(out, "{line}")?;
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// The JSON contract of `scan --json` (stable: external evaluators script against it).
 pub fn report_json(file: &Path, result: &Result<ScanReport, PipelineError>) -> Value {
     match result {
-        Err(error) => json!({"file": file.display().to_string(), "error": error.to_string(), "error_kind": error.kind()}),
+        Err(error) => {
+            json!({"file": file.display().to_string(), "error": error.to_string(), "error_kind": error.kind()})
+        }
         Ok(report) => json!({
             "file": file.display().to_string(),
             "duration_s": round(report.duration_s, 3),
@@ -92,10 +98,18 @@ fn report_table(file: &Path, result: &Result<ScanReport, PipelineError>) -> Stri
     match result {
         Err(error) => format!("error  {error}"),
         Ok(report) if report.matches.is_empty() => {
-            format!("clean  {}  ({:.1} s, no match)", file.display(), report.duration_s)
+            format!(
+                "clean  {}  ({:.1} s, no match)",
+                file.display(),
+                report.duration_s
+            )
         }
         Ok(report) => {
-            let mut lines = vec![format!("MATCH  {}  ({:.1} s)", file.display(), report.duration_s)];
+            let mut lines = vec![format!(
+                "MATCH  {}  ({:.1} s)",
+                file.display(),
+                report.duration_s
+            )];
             for m in &report.matches {
                 for s in &m.segments {
                     lines.push(format!(

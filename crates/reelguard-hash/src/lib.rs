@@ -154,14 +154,10 @@ pub fn hash_thumb(thumb: &Thumb) -> FrameHash {
     let block = low_frequency_block(thumb);
     let mut coefficients = [0f32; 64];
     let mut mirrored = [0f32; 64];
-    for v in 0..BLOCK {
-        for u in 0..BLOCK {
-            let c = block[v][u];
-            let i = v * BLOCK + u;
-            coefficients[i] = c;
-            // frequency u + 1 is odd when u is even: mirroring flips its sign.
-            mirrored[i] = if u % 2 == 0 { -c } else { c };
-        }
+    for (i, c) in block.iter().flatten().copied().enumerate() {
+        coefficients[i] = c;
+        // Horizontal frequency u + 1 (u = i % 8) is odd when u is even: mirroring flips it.
+        mirrored[i] = if (i % BLOCK).is_multiple_of(2) { -c } else { c };
     }
     let energy = coefficients.iter().map(|c| c * c).sum::<f32>() / 64.0;
     FrameHash {
@@ -235,7 +231,11 @@ mod tests {
             state ^= state << 13;
             state ^= state >> 17;
             state ^= state << 5;
-            let blob = if (x / 8 + y / 11 + seed) % 3 == 0 { 90 } else { 0 };
+            let blob = if (x / 8 + y / 11 + seed).is_multiple_of(3) {
+                90
+            } else {
+                0
+            };
             *p = ((x * 3 + y * (seed % 5) + blob + (state % 24)) % 256) as u8;
         }
         thumb

@@ -8,7 +8,7 @@
 //! block at frequencies 1..=8, median of 64) with the same positions of their hash, which can
 //! only differ where the two medians fall on different sides of a coefficient.
 
-use image::{GrayImage, imageops::FilterType};
+use image::{imageops::FilterType, GrayImage};
 use image_hasher::{HashAlg, HasherConfig};
 use reelguard_hash::{hamming, hash_thumb, reference, Thumb, THUMB_PIXELS, THUMB_SIDE};
 

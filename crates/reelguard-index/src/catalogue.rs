@@ -177,11 +177,10 @@ impl Files {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&path, e)),
         };
-        let manifest: Manifest =
-            serde_json::from_str(&text).map_err(|e| IndexError::Corrupt {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
+        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| IndexError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         if manifest.format != FORMAT {
             return Err(IndexError::Corrupt {
                 path,
@@ -199,7 +198,10 @@ impl Files {
         let next = self.read_manifest_file(MANIFEST_NEXT).unwrap_or(None);
         match next {
             Some(next) if next.generation == index_generation => {
-                tracing::info!(generation = next.generation, "rolling catalogue commit forward");
+                tracing::info!(
+                    generation = next.generation,
+                    "rolling catalogue commit forward"
+                );
                 self.install_next()?;
                 manifest = next;
             }
@@ -219,7 +221,11 @@ impl Files {
             });
         }
         let frames_path = self.dir.join(FRAMES);
-        let len = self.frames.metadata().map_err(|e| io(&frames_path, e))?.len();
+        let len = self
+            .frames
+            .metadata()
+            .map_err(|e| io(&frames_path, e))?
+            .len();
         if len < manifest.frames_len {
             return Err(IndexError::Corrupt {
                 path: frames_path,

@@ -22,8 +22,8 @@ use rayon::prelude::*;
 use reelguard_align::{align, Params, QueryFrame, RefFrame, Segment};
 use serde::{Deserialize, Serialize};
 
-pub use catalogue::{Episode, Manifest, StoredFrame, Work, FRAME_RECORD_BYTES};
 use catalogue::{crash_point, Files};
+pub use catalogue::{Episode, Manifest, StoredFrame, Work, FRAME_RECORD_BYTES};
 use lsh::{band_terms, BandIndex, PostingCache};
 
 /// Why a catalogue operation failed.
@@ -193,7 +193,11 @@ impl Catalogue {
     }
 
     /// Registers a work with its episodes, numbered 1..n in the order given, in one commit.
-    pub fn add_work(&mut self, work: NewWork, episodes: Vec<NewEpisode>) -> Result<Work, IndexError> {
+    pub fn add_work(
+        &mut self,
+        work: NewWork,
+        episodes: Vec<NewEpisode>,
+    ) -> Result<Work, IndexError> {
         let mut next = self.manifest.clone();
         let id = format!("w{:06}", next.next_work_number);
         next.next_work_number += 1;
@@ -213,7 +217,11 @@ impl Catalogue {
     }
 
     /// Adds episodes to an existing work, numbered after its last episode, in one commit.
-    pub fn add_episodes(&mut self, work_id: &str, episodes: Vec<NewEpisode>) -> Result<Work, IndexError> {
+    pub fn add_episodes(
+        &mut self,
+        work_id: &str,
+        episodes: Vec<NewEpisode>,
+    ) -> Result<Work, IndexError> {
         if self.manifest.work(work_id).is_none() {
             return Err(IndexError::UnknownWork(work_id.to_string()));
         }
@@ -347,7 +355,11 @@ impl Catalogue {
     }
 
     /// Finds the registered episodes a suspect shows, best first.
-    pub fn find(&self, query: &[QueryFrame], params: &MatchParams) -> Result<Vec<Match>, IndexError> {
+    pub fn find(
+        &self,
+        query: &[QueryFrame],
+        params: &MatchParams,
+    ) -> Result<Vec<Match>, IndexError> {
         self.find_with_stats(query, params).map(|(m, _)| m)
     }
 
@@ -363,7 +375,10 @@ impl Catalogue {
         let mut cache = PostingCache::new(&snapshot);
         let mut votes: HashMap<u64, f64> = HashMap::new();
         let mut frame_votes: HashMap<u64, f64> = HashMap::new();
-        for frame in query.iter().filter(|f| f.quality >= params.align.min_quality) {
+        for frame in query
+            .iter()
+            .filter(|f| f.quality >= params.align.min_quality)
+        {
             frame_votes.clear();
             for hash in [frame.hash, frame.mirrored] {
                 for term in band_terms(hash) {
@@ -427,7 +442,8 @@ impl Catalogue {
             stats.terms += probe_stats.terms;
             stats.voted += probe_stats.voted;
             let duration_min = query.last().map_or(0.0, |f| f.t) / 60.0;
-            let limit = params.min_candidates + (duration_min * params.candidates_per_minute).ceil() as usize;
+            let limit = params.min_candidates
+                + (duration_min * params.candidates_per_minute).ceil() as usize;
             work.extend(ranked.iter().take(limit).map(|&(id, _)| (probe, id)));
         }
         stats.aligned = work.len();
@@ -435,13 +451,10 @@ impl Catalogue {
             .par_iter()
             .map(|&(probe, id)| {
                 let query = probes[probe];
-                let (_, episode) = self
-                    .manifest
-                    .episode(id)
-                    .ok_or(IndexError::Corrupt {
-                        path: self.dir.clone(),
-                        reason: format!("episode {id} indexed but not in the manifest"),
-                    })?;
+                let (_, episode) = self.manifest.episode(id).ok_or(IndexError::Corrupt {
+                    path: self.dir.clone(),
+                    reason: format!("episode {id} indexed but not in the manifest"),
+                })?;
                 let frames: Vec<RefFrame> = self
                     .episode_frames(episode)?
                     .into_iter()

@@ -24,7 +24,9 @@ use std::path::Path;
 
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::{Field, IndexRecordOption, Schema, FAST, INDEXED};
-use tantivy::{DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED};
+use tantivy::{
+    DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED,
+};
 
 use crate::IndexError;
 
@@ -102,7 +104,11 @@ impl BandIndex {
         self.writer.as_mut().ok_or(IndexError::ReadOnly)
     }
 
-    pub(crate) fn add_episode(&mut self, id: u64, hashes: impl Iterator<Item = u64>) -> Result<(), IndexError> {
+    pub(crate) fn add_episode(
+        &mut self,
+        id: u64,
+        hashes: impl Iterator<Item = u64>,
+    ) -> Result<(), IndexError> {
         let (band, episode) = (self.band, self.episode);
         let mut terms: Vec<u64> = hashes.flat_map(band_terms).collect();
         terms.sort_unstable();

@@ -4,12 +4,12 @@ use std::path::Path;
 use std::sync::Once;
 use std::time::Instant;
 
-use ffmpeg_next as ffmpeg;
 use ffmpeg::format::Pixel;
 use ffmpeg::media::Type;
 use ffmpeg::software::scaling;
 use ffmpeg::util::frame::Video as VideoFrame;
 use ffmpeg::{Discard, Rational};
+use ffmpeg_next as ffmpeg;
 use reelguard_hash::hash_thumb;
 
 use crate::region::{self, GreyImage, Region};
@@ -19,8 +19,12 @@ use crate::{
 };
 
 /// Longer side of the grey analysis image region detection and thumbnails are cut from.
-/// 160 keeps a reframed strip (a third of a 16:9 canvas) about 50 pixels wide.
-const ANALYSIS_SIDE: u32 = 160;
+/// 256 keeps a reframed strip (a third of a 16:9 canvas) about 80 pixels wide and the thin
+/// frame of a picture-in-picture window visible (at 160, a 4-pixel frame on a 720-wide video
+/// blurred into its surround and 5 of 11 fixture windows went unseen).
+const ANALYSIS_SIDE: u32 = 256;
+/// Most picture-in-picture window tracks followed through one file.
+const MAX_INSET_TRACKS: usize = 6;
 /// Samples per region-detection chunk (about 10 s at the default rate).
 const CHUNK_SAMPLES: usize = 48;
 /// Consecutive demuxer errors after which the file is given up as unreadable.
@@ -75,15 +79,15 @@ pub fn fingerprint_file(
     // The interrupt callback makes FFmpeg's own I/O (probing included) give up at the deadline.
     let mut input = ffmpeg::format::input_with_interrupt(path, move || Instant::now() > deadline)
         .map_err(|e| {
-            if Instant::now() > deadline {
-                timeout()
-            } else {
-                MediaError::Unrecognized {
-                    path: path_buf.clone(),
-                    reason: e.to_string(),
-                }
+        if Instant::now() > deadline {
+            timeout()
+        } else {
+            MediaError::Unrecognized {
+                path: path_buf.clone(),
+                reason: e.to_string(),
             }
-        })?;
+        }
+    })?;
 
     let stream = input
         .streams()
@@ -122,18 +126,22 @@ pub fn fingerprint_file(
         });
     }
 
-    let context = ffmpeg::codec::context::Context::from_parameters(stream.parameters()).map_err(
-        |e| MediaError::Ffmpeg {
-            path: path_buf.clone(),
-            stage: "reading codec parameters",
-            reason: e.to_string(),
-        },
-    )?;
+    let context =
+        ffmpeg::codec::context::Context::from_parameters(stream.parameters()).map_err(|e| {
+            MediaError::Ffmpeg {
+                path: path_buf.clone(),
+                stage: "reading codec parameters",
+                reason: e.to_string(),
+            }
+        })?;
     let codec_id = context.id();
     let codec_name = format!("{codec_id:?}").to_lowercase();
     let (width, height) = unsafe {
         let p = stream.parameters();
-        ((*p.as_ptr()).width.max(0) as u32, (*p.as_ptr()).height.max(0) as u32)
+        (
+            (*p.as_ptr()).width.max(0) as u32,
+            (*p.as_ptr()).height.max(0) as u32,
+        )
     };
     check_size(&path_buf, width, height, limits.max_pixels)?;
     let codec = ffmpeg::decoder::find(codec_id).ok_or_else(|| MediaError::NoDecoder {
@@ -298,7 +306,11 @@ pub fn fingerprint_file(
     });
     let (frames, regions, inset_frames, insets) = sampler.finish();
     Ok(Fingerprint {
-        duration_s: if declared_s > 0.0 { declared_s } else { decoded_s },
+        duration_s: if declared_s > 0.0 {
+            declared_s
+        } else {
+            decoded_s
+        },
         width,
         height,
         codec: codec_name,
@@ -351,7 +363,8 @@ struct Sampler {
     frames: Vec<SampledFrame>,
     regions: Vec<RegionSpan>,
     detect_insets: bool,
-    inset_frames: Vec<SampledFrame>,
+    /// Picture-in-picture window tracks: the window's latest position and its samples.
+    inset_tracks: Vec<(Region, Vec<SampledFrame>)>,
     insets: Vec<RegionSpan>,
     source_size: (u32, u32),
 }
@@ -373,7 +386,7 @@ impl Sampler {
             frames: Vec::new(),
             regions: Vec::new(),
             detect_insets: options.detect_insets,
-            inset_frames: Vec::new(),
+            inset_tracks: Vec::new(),
             insets: Vec::new(),
             source_size: (0, 0),
         }
@@ -476,10 +489,33 @@ impl Sampler {
             region: region.scaled(self.analysis_size, self.source_size),
         });
         if self.detect_insets {
-            if let Some(inset) = region::detect_inset(&images) {
+            let mut extended = vec![false; self.inset_tracks.len()];
+            for inset in region::detect_insets(&images) {
+                // A window that stays put across chunks is one probe: its hashes must form one
+                // sequence for the aligner to see the whole stretch.
+                let track = self
+                    .inset_tracks
+                    .iter()
+                    .enumerate()
+                    .position(|(i, (last, _))| {
+                        !extended[i] && region::overlap_ratio(last, &inset) >= 0.5
+                    });
+                let track = match track {
+                    Some(i) => i,
+                    None if self.inset_tracks.len() < MAX_INSET_TRACKS => {
+                        self.inset_tracks.push((inset, Vec::new()));
+                        extended.push(false);
+                        self.inset_tracks.len() - 1
+                    }
+                    None => continue,
+                };
+                extended[track] = true;
+                self.inset_tracks[track].0 = inset;
                 for (pending, image) in self.chunk.iter().zip(&images) {
                     let hash = hash_thumb(&region_thumb(image, &inset));
-                    self.inset_frames.push(SampledFrame::new(pending.t, hash));
+                    self.inset_tracks[track]
+                        .1
+                        .push(SampledFrame::new(pending.t, hash));
                 }
                 self.insets.push(RegionSpan {
                     start_t,
@@ -492,11 +528,22 @@ impl Sampler {
         self.chunk.clear();
     }
 
-    fn finish(mut self) -> (Vec<SampledFrame>, Vec<RegionSpan>, Vec<SampledFrame>, Vec<RegionSpan>) {
+    fn finish(
+        mut self,
+    ) -> (
+        Vec<SampledFrame>,
+        Vec<RegionSpan>,
+        Vec<Vec<SampledFrame>>,
+        Vec<RegionSpan>,
+    ) {
         self.flush();
         // Decoders may emit frames slightly out of order around seeks and edits.
         self.frames.sort_by(|a, b| a.t.total_cmp(&b.t));
-        self.inset_frames.sort_by(|a, b| a.t.total_cmp(&b.t));
-        (self.frames, self.regions, self.inset_frames, self.insets)
+        let mut inset_frames: Vec<Vec<SampledFrame>> =
+            self.inset_tracks.into_iter().map(|(_, f)| f).collect();
+        for probe in &mut inset_frames {
+            probe.sort_by(|a, b| a.t.total_cmp(&b.t));
+        }
+        (self.frames, self.regions, inset_frames, self.insets)
     }
 }

@@ -165,8 +165,9 @@ pub struct Fingerprint {
     pub frames: Vec<SampledFrame>,
     /// Content regions in time order, one per analysis chunk.
     pub regions: Vec<RegionSpan>,
-    /// Samples of the picture-in-picture window, where one was found (empty otherwise).
-    pub inset_frames: Vec<SampledFrame>,
+    /// Samples of picture-in-picture window candidates, one sequence per window that stays in
+    /// place (a track across chunks).
+    pub inset_frames: Vec<Vec<SampledFrame>>,
     /// Where picture-in-picture windows were found.
     pub insets: Vec<RegionSpan>,
     /// Cost.

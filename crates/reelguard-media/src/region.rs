@@ -13,6 +13,9 @@
 //! The decision is per chunk of frames (a few seconds), not per frame: one frame of a dark
 //! scene would look like a border, a few seconds of video rarely do.
 
+// Pixel loops read neighbours at x±1 and y±1: index arithmetic is the clearest form.
+#![allow(clippy::needless_range_loop)]
+
 use serde::{Deserialize, Serialize};
 
 /// Where the picture is, in analysis-thumbnail pixels or (after [`Region::scaled`]) in source
@@ -131,8 +134,20 @@ pub fn detect(frames: &[GreyImage<'_>]) -> Region {
     row_sharpness[0] = row_sharpness[1];
     row_sharpness[height - 1] = row_sharpness[height - 2];
     if std::env::var_os("REELGUARD_DEBUG_REGION").is_some() {
-        eprintln!("columns {:?}", column_sharpness.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>());
-        eprintln!("rows {:?}", row_sharpness.iter().map(|v| (v * 10.0).round() / 10.0).collect::<Vec<_>>());
+        eprintln!(
+            "columns {:?}",
+            column_sharpness
+                .iter()
+                .map(|v| (v * 10.0).round() / 10.0)
+                .collect::<Vec<_>>()
+        );
+        eprintln!(
+            "rows {:?}",
+            row_sharpness
+                .iter()
+                .map(|v| (v * 10.0).round() / 10.0)
+                .collect::<Vec<_>>()
+        );
     }
 
     let (left, right, soft_x) = centred_trim(&column_sharpness);
@@ -171,7 +186,8 @@ fn centred_trim(profile: &[f64]) -> (usize, usize, Option<f64>) {
     }
     let (before, after) = (start, n - end);
     let larger = before.max(after) as f64;
-    let centred = before > 0 && after > 0 && (before as f64 - after as f64).abs() <= larger * 0.35 + 2.0;
+    let centred =
+        before > 0 && after > 0 && (before as f64 - after as f64).abs() <= larger * 0.35 + 2.0;
     if centred {
         (start, end, Some(soft))
     } else {
@@ -220,25 +236,35 @@ const INSET_EDGE: u8 = 10;
 const INSET_MIN_SIDE: f64 = 0.2;
 /// An inset smaller than this fraction of the frame area is too small to hash.
 const INSET_MIN_AREA: f64 = 0.08;
+/// Window candidates returned per chunk.
+pub const MAX_INSETS: usize = 3;
 /// Lines considered per direction (the strongest ones).
 const MAX_INSET_LINES: usize = 40;
 /// An inset larger than this is the frame itself.
 const INSET_MAX_AREA: f64 = 0.8;
 
-/// Finds a picture-in-picture window: a rectangle whose four sides are edges present in
-/// *every* frame of the chunk, at the same place.
+/// Finds picture-in-picture windows: rectangles whose four sides are edges present in
+/// *every* frame of the chunk, at the same place. Returns up to [`MAX_INSETS`] candidates,
+/// sharpest frame first.
 ///
 /// Content edges move or fade from frame to frame, so the per-pixel *minimum* edge strength
 /// over the chunk keeps only edges that never move: the frame of an overlaid window, and
-/// static scenery. Among rectangles whose sides are such persistent lines, the one whose sides
-/// are most completely covered wins (ties: the larger). Callers hash the window *in addition*
-/// to the whole frame, so a wrong guess costs a probe, never a match.
-pub fn detect_inset(frames: &[GreyImage<'_>]) -> Option<Region> {
-    let first = frames.first()?;
+/// static scenery. Among rectangles whose sides are at least 90% such persistent lines, the ones
+/// with the strongest edges along their sides win: an overlaid window has a hard frame, while
+/// scenery (a game board, a building) has softer lines. A static scene can still hold several
+/// such rectangles, so callers hash every candidate as a separate probe, *in addition* to the
+/// whole frame: a wrong guess costs a probe, never a match.
+pub fn detect_insets(frames: &[GreyImage<'_>]) -> Vec<Region> {
+    let Some(first) = frames.first() else {
+        return Vec::new();
+    };
     let (w, h) = (first.width, first.height);
-    let usable: Vec<&GreyImage<'_>> = frames.iter().filter(|f| f.width == w && f.height == h).collect();
+    let usable: Vec<&GreyImage<'_>> = frames
+        .iter()
+        .filter(|f| f.width == w && f.height == h)
+        .collect();
     if usable.len() < 4 || w < 16 || h < 16 {
-        return None;
+        return Vec::new();
     }
     // Persistent vertical edges (between x and x+1) and horizontal ones (between y and y+1).
     let mut vertical = vec![u8::MAX; w * h];
@@ -248,8 +274,16 @@ pub fn detect_inset(frames: &[GreyImage<'_>]) -> Option<Region> {
         for y in 0..h {
             for x in 0..w {
                 let i = y * w + x;
-                let v = if x + 1 < w { p[i].abs_diff(p[i + 1]) } else { 0 };
-                let hz = if y + 1 < h { p[i].abs_diff(p[i + w]) } else { 0 };
+                let v = if x + 1 < w {
+                    p[i].abs_diff(p[i + 1])
+                } else {
+                    0
+                };
+                let hz = if y + 1 < h {
+                    p[i].abs_diff(p[i + w])
+                } else {
+                    0
+                };
                 vertical[i] = vertical[i].min(v);
                 horizontal[i] = horizontal[i].min(hz);
             }
@@ -270,7 +304,34 @@ pub fn detect_inset(frames: &[GreyImage<'_>]) -> Option<Region> {
     let mut column_prefix = vec![0u32; w * (h + 1)];
     for x in 0..w {
         for y in 0..h {
-            column_prefix[x * (h + 1) + y + 1] = column_prefix[x * (h + 1) + y] + u32::from(column_on(x, y));
+            column_prefix[x * (h + 1) + y + 1] =
+                column_prefix[x * (h + 1) + y] + u32::from(column_on(x, y));
+        }
+    }
+    // And of edge strength, to rank rectangles by how sharp their frame is.
+    let column_strength = |x: usize, y: usize| {
+        (x.saturating_sub(1)..=(x + 1).min(w - 1))
+            .map(|xx| vertical[y * w + xx])
+            .max()
+            .unwrap_or(0) as u32
+    };
+    let row_strength = |x: usize, y: usize| {
+        (y.saturating_sub(1)..=(y + 1).min(h - 1))
+            .map(|yy| horizontal[yy * w + x])
+            .max()
+            .unwrap_or(0) as u32
+    };
+    let mut column_power = vec![0u32; w * (h + 1)];
+    for x in 0..w {
+        for y in 0..h {
+            column_power[x * (h + 1) + y + 1] =
+                column_power[x * (h + 1) + y] + column_strength(x, y);
+        }
+    }
+    let mut row_power = vec![0u32; h * (w + 1)];
+    for y in 0..h {
+        for x in 0..w {
+            row_power[y * (w + 1) + x + 1] = row_power[y * (w + 1) + x] + row_strength(x, y);
         }
     }
     let mut row_prefix = vec![0u32; h * (w + 1)];
@@ -279,25 +340,44 @@ pub fn detect_inset(frames: &[GreyImage<'_>]) -> Option<Region> {
             row_prefix[y * (w + 1) + x + 1] = row_prefix[y * (w + 1) + x] + u32::from(row_on(x, y));
         }
     }
-    let column_count = |x: usize, y0: usize, y1: usize| column_prefix[x * (h + 1) + y1 + 1] - column_prefix[x * (h + 1) + y0];
-    let row_count = |y: usize, x0: usize, x1: usize| row_prefix[y * (w + 1) + x1 + 1] - row_prefix[y * (w + 1) + x0];
+    let column_count = |x: usize, y0: usize, y1: usize| {
+        column_prefix[x * (h + 1) + y1 + 1] - column_prefix[x * (h + 1) + y0]
+    };
+    let row_count = |y: usize, x0: usize, x1: usize| {
+        row_prefix[y * (w + 1) + x1 + 1] - row_prefix[y * (w + 1) + x0]
+    };
     // The strongest lines only: a static scene has many persistent edges, a window has four.
     let strongest = |mut lines: Vec<(usize, u32)>, min: usize| -> Vec<usize> {
         lines.retain(|&(_, n)| n as usize >= min);
-        lines.sort_by(|a, b| b.1.cmp(&a.1));
+        lines.sort_by_key(|line| std::cmp::Reverse(line.1));
         lines.truncate(MAX_INSET_LINES);
         let mut positions: Vec<usize> = lines.into_iter().map(|(i, _)| i).collect();
         positions.sort_unstable();
         positions
     };
-    let candidate_columns = strongest((1..w - 1).map(|x| (x, column_count(x, 0, h - 1))).collect(), min_h);
-    let candidate_rows = strongest((1..h - 1).map(|y| (y, row_count(y, 0, w - 1))).collect(), min_w);
+    let candidate_columns = strongest(
+        (1..w - 1).map(|x| (x, column_count(x, 0, h - 1))).collect(),
+        min_h,
+    );
+    let candidate_rows = strongest(
+        (1..h - 1).map(|y| (y, row_count(y, 0, w - 1))).collect(),
+        min_w,
+    );
     let coverage = |x0: usize, x1: usize, y0: usize, y1: usize| -> f64 {
-        let covered = column_count(x0, y0, y1) + column_count(x1, y0, y1) + row_count(y0, x0, x1) + row_count(y1, x0, x1);
+        let covered = column_count(x0, y0, y1)
+            + column_count(x1, y0, y1)
+            + row_count(y0, x0, x1)
+            + row_count(y1, x0, x1);
         covered as f64 / (2 * (y1 - y0 + 1) + 2 * (x1 - x0 + 1)) as f64
     };
+    let strength = |x0: usize, x1: usize, y0: usize, y1: usize| -> f64 {
+        let column = |x: usize| column_power[x * (h + 1) + y1 + 1] - column_power[x * (h + 1) + y0];
+        let row = |y: usize| row_power[y * (w + 1) + x1 + 1] - row_power[y * (w + 1) + x0];
+        let total = column(x0) + column(x1) + row(y0) + row(y1);
+        total as f64 / (2 * (y1 - y0 + 1) + 2 * (x1 - x0 + 1)) as f64
+    };
     let frame_area = (w * h) as f64;
-    let mut best: Option<(f64, usize, Region)> = None;
+    let mut found: Vec<(f64, Region)> = Vec::new();
     for (i, &x0) in candidate_columns.iter().enumerate() {
         for &x1 in &candidate_columns[i + 1..] {
             if x1 - x0 < min_w {
@@ -316,25 +396,48 @@ pub fn detect_inset(frames: &[GreyImage<'_>]) -> Option<Region> {
                     if covered < 0.9 {
                         continue;
                     }
-                    let better = best.as_ref().is_none_or(|(c, a, _)| {
-                        covered > *c + 1e-9 || ((covered - *c).abs() <= 1e-9 && x1 - x0 + y1 - y0 > *a)
-                    });
-                    if better {
-                        // The window's interior, inside its frame line.
-                        let region = Region {
-                            x: (x0 + 2) as u32,
-                            y: (y0 + 2) as u32,
-                            width: (x1 - x0).saturating_sub(3).max(1) as u32,
-                            height: (y1 - y0).saturating_sub(3).max(1) as u32,
-                            kind: RegionKind::Inset,
-                        };
-                        best = Some((covered, x1 - x0 + y1 - y0, region));
-                    }
+                    // The window's interior, inside its frame line.
+                    let region = Region {
+                        x: (x0 + 2) as u32,
+                        y: (y0 + 2) as u32,
+                        width: (x1 - x0).saturating_sub(3).max(1) as u32,
+                        height: (y1 - y0).saturating_sub(3).max(1) as u32,
+                        kind: RegionKind::Inset,
+                    };
+                    found.push((covered * strength(x0, x1, y0, y1), region));
                 }
             }
         }
     }
-    best.map(|(_, _, region)| region)
+    // The sharpest-framed rectangles, each clearly different from those already taken.
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut chosen: Vec<Region> = Vec::new();
+    for (_, region) in found {
+        if chosen.len() == MAX_INSETS {
+            break;
+        }
+        if chosen.iter().all(|c| overlap_ratio(c, &region) < 0.5) {
+            chosen.push(region);
+        }
+    }
+    chosen
+}
+
+/// Intersection over union of two rectangles.
+pub fn overlap_ratio(a: &Region, b: &Region) -> f64 {
+    let ix = (a.x + a.width)
+        .min(b.x + b.width)
+        .saturating_sub(a.x.max(b.x)) as f64;
+    let iy = (a.y + a.height)
+        .min(b.y + b.height)
+        .saturating_sub(a.y.max(b.y)) as f64;
+    let intersection = ix * iy;
+    let union = (a.width * a.height + b.width * b.height) as f64 - intersection;
+    if union <= 0.0 {
+        0.0
+    } else {
+        intersection / union
+    }
 }
 
 #[cfg(test)]
@@ -381,7 +484,10 @@ mod tests {
     fn black_pillarbox_is_trimmed_as_borders() {
         let pixels = canvas(160, 90, (55, 0, 50, 90), |_, _| 16);
         let region = detect_one(&pixels, 160, 90);
-        assert_eq!((region.x, region.width, region.kind), (55, 50, RegionKind::Borders));
+        assert_eq!(
+            (region.x, region.width, region.kind),
+            (55, 50, RegionKind::Borders)
+        );
         assert_eq!((region.y, region.height), (0, 90));
     }
 
@@ -392,7 +498,10 @@ mod tests {
             (90.0 + 20.0 * (x as f64 / 3.0).sin() + 20.0 * (y as f64 / 3.0).cos()) as u8
         });
         let region = detect_one(&pixels, 160, 90);
-        assert_eq!((region.x, region.width, region.kind), (58, 44, RegionKind::Reframe));
+        assert_eq!(
+            (region.x, region.width, region.kind),
+            (58, 44, RegionKind::Reframe)
+        );
     }
 
     #[test]

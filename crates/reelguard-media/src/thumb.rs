@@ -9,7 +9,9 @@ use reelguard_hash::{Thumb, THUMB_PIXELS, THUMB_SIDE};
 pub fn region_thumb(image: &GreyImage<'_>, region: &Region) -> Thumb {
     let mut thumb = [0u8; THUMB_PIXELS];
     let (x0, y0) = (region.x as usize, region.y as usize);
-    let width = (region.width as usize).min(image.width.saturating_sub(x0)).max(1);
+    let width = (region.width as usize)
+        .min(image.width.saturating_sub(x0))
+        .max(1);
     let height = (region.height as usize)
         .min(image.height.saturating_sub(y0))
         .max(1);

@@ -98,9 +98,13 @@ pub fn query_frames(fingerprint: &Fingerprint) -> Vec<QueryFrame> {
     to_query(&fingerprint.frames)
 }
 
-/// The suspect-side view of a fingerprint's picture-in-picture window (empty if none).
-pub fn inset_query_frames(fingerprint: &Fingerprint) -> Vec<QueryFrame> {
-    to_query(&fingerprint.inset_frames)
+/// The suspect-side views of a fingerprint's picture-in-picture window candidates.
+pub fn inset_query_frames(fingerprint: &Fingerprint) -> Vec<Vec<QueryFrame>> {
+    fingerprint
+        .inset_frames
+        .iter()
+        .map(|frames| to_query(frames))
+        .collect()
 }
 
 fn to_query(frames: &[reelguard_media::SampledFrame]) -> Vec<QueryFrame> {
@@ -159,7 +163,8 @@ pub fn scan_file(
             candidates = candidates.len(),
             "key-frame pass"
         );
-        if candidates.is_empty() && first.frames.len() >= MIN_KEYFRAMES && rate >= MIN_KEYFRAME_RATE {
+        if candidates.is_empty() && first.frames.len() >= MIN_KEYFRAMES && rate >= MIN_KEYFRAME_RATE
+        {
             return Ok(ScanReport {
                 duration_s: first.duration_s,
                 matches: Vec::new(),
@@ -178,12 +183,10 @@ pub fn scan_file(
     decode_seconds += full.stats.seconds;
     let started = std::time::Instant::now();
     let whole = query_frames(&full);
-    let inset = inset_query_frames(&full);
-    let probes: Vec<&[QueryFrame]> = if inset.is_empty() {
-        vec![&whole]
-    } else {
-        vec![&whole, &inset]
-    };
+    let insets = inset_query_frames(&full);
+    let probes: Vec<&[QueryFrame]> = std::iter::once(whole.as_slice())
+        .chain(insets.iter().map(Vec::as_slice))
+        .collect();
     let (matches, _) = catalogue.find_probes(&probes, &options.matching)?;
     Ok(ScanReport {
         duration_s: full.duration_s,
