@@ -50,7 +50,7 @@ enum What {
         #[arg(long, default_value_t = 200)]
         queries: usize,
         /// Files whose real frame hashes seed the generator (default: fixtures originals).
-        #[arg(long)]
+        #[arg(long, num_args = 1..)]
         seed_files: Vec<PathBuf>,
     },
 }
@@ -397,11 +397,14 @@ fn bench_index(total_frames: u64, queries: usize, seed_files: &[PathBuf]) -> any
         )?;
         built += batch;
     }
+    let segments_before = catalogue.index_segments();
+    catalogue.compact()?;
     let build_s = started.elapsed().as_secs_f64();
     let frames = (episodes * FRAMES_PER_EPISODE) as f64;
     let bytes = catalogue.disk_bytes() as f64;
     let params = MatchParams::default();
     let mut latencies = Vec::new();
+    let mut candidate_latencies = Vec::new();
     let mut hits = 0;
     for (episode_id, frames) in &kept {
         // A pirated copy: every frame a few bits off.
@@ -418,6 +421,9 @@ fn bench_index(total_frames: u64, queries: usize, seed_files: &[PathBuf]) -> any
             })
             .collect();
         let started = Instant::now();
+        catalogue.candidates(&query, &params)?;
+        candidate_latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        let started = Instant::now();
         let found = catalogue.find(&query, &params)?;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         if found.first().is_some_and(|m| m.episode_id == *episode_id) {
@@ -429,13 +435,19 @@ fn bench_index(total_frames: u64, queries: usize, seed_files: &[PathBuf]) -> any
         seeds.len()
     );
     println!(
-        "  build            {build_s:>8.1} s   {:>10.0} frames/s",
-        frames / build_s
+        "  build            {build_s:>8.1} s   {:>10.0} frames/s ({segments_before} segments merged into {})",
+        frames / build_s,
+        catalogue.index_segments()
     );
     println!(
         "  disk             {:>8.1} MB  {:>10.1} bytes/frame (frames.bin 13 + band index)",
         bytes / 1e6,
         bytes / frames
+    );
+    println!(
+        "  candidates only (band postings + IDF votes): median {:.2} ms, p99 {:.2} ms",
+        median(candidate_latencies.clone()),
+        percentile(candidate_latencies, 0.99)
     );
     println!(
         "  match, 2-min suspect (600 frames), {} queries: median {:.2} ms, p99 {:.2} ms, found {}/{}",

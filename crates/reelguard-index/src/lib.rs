@@ -105,6 +105,13 @@ pub struct MatchParams {
     pub candidates_per_minute: f64,
     /// Least IDF-weighted vote total for an episode to be aligned at all.
     pub min_votes: f64,
+    /// Candidates with fewer votes than this fraction of the best candidate's are not aligned:
+    /// a suspect made of one episode gives that episode most votes and its neighbours crumbs.
+    pub min_vote_fraction: f64,
+    /// Suspect frames closer in time than this to the previous one used for candidate votes are
+    /// skipped: neighbouring samples repeat band values, and each lookup costs a term-dictionary
+    /// probe. Alignment still uses every frame.
+    pub candidate_interval_s: f64,
     /// Band values present in more than this fraction of episodes are stop words.
     pub max_document_fraction: f64,
     /// A segment overlapping better-supported ones by more than this fraction of its length
@@ -119,6 +126,8 @@ impl Default for MatchParams {
             min_candidates: 12,
             candidates_per_minute: 4.0,
             min_votes: 2.0,
+            min_vote_fraction: 0.1,
+            candidate_interval_s: 0.5,
             max_document_fraction: 0.2,
             max_overlap: 0.5,
         }
@@ -161,6 +170,17 @@ pub struct Catalogue {
     files: Files,
     index: BandIndex,
     manifest: Manifest,
+    /// Episode id → (work, episode) positions in `manifest`; rebuilt with every commit.
+    positions: HashMap<u64, (usize, usize)>,
+}
+
+fn episode_positions(manifest: &Manifest) -> HashMap<u64, (usize, usize)> {
+    manifest
+        .works
+        .iter()
+        .enumerate()
+        .flat_map(|(w, work)| work.episodes.iter().enumerate().map(move |(e, ep)| (ep.id, (w, e))))
+        .collect()
 }
 
 impl Catalogue {
@@ -183,6 +203,7 @@ impl Catalogue {
             dir: dir.to_path_buf(),
             files,
             index,
+            positions: episode_positions(&manifest),
             manifest,
         })
     }
@@ -301,6 +322,7 @@ impl Catalogue {
         self.index.commit(next.generation)?;
         crash_point("after-index-commit");
         self.files.install_next()?;
+        self.positions = episode_positions(&next);
         self.manifest = next;
         Ok(())
     }
@@ -341,6 +363,16 @@ impl Catalogue {
         let id = episode.id;
         self.index.delete_episode(id)?;
         self.commit(next)
+    }
+
+    /// Merges the band index into one segment (see `lsh`): worth doing after a bulk load.
+    pub fn compact(&mut self) -> Result<(), IndexError> {
+        self.index.compact()
+    }
+
+    /// Number of band-index segments.
+    pub fn index_segments(&self) -> usize {
+        self.index.segments()
     }
 
     /// An episode's stored frames.
@@ -412,9 +444,15 @@ impl Catalogue {
         Ok((ranked, stats))
     }
 
+    /// The work and episode with this id, in O(1).
+    pub fn episode(&self, episode_id: u64) -> Option<(&Work, &Episode)> {
+        let &(w, e) = self.positions.get(&episode_id)?;
+        let work = self.manifest.works.get(w)?;
+        Some((work, work.episodes.get(e)?))
+    }
+
     fn is_live(&self, episode_id: u64) -> bool {
-        self.manifest
-            .episode(episode_id)
+        self.episode(episode_id)
             .is_some_and(|(w, e)| !w.withdrawn && !e.withdrawn)
     }
 
@@ -444,14 +482,21 @@ impl Catalogue {
             let duration_min = query.last().map_or(0.0, |f| f.t) / 60.0;
             let limit = params.min_candidates
                 + (duration_min * params.candidates_per_minute).ceil() as usize;
-            work.extend(ranked.iter().take(limit).map(|&(id, _)| (probe, id)));
+            let floor = ranked.first().map_or(0.0, |&(_, top)| top * params.min_vote_fraction);
+            work.extend(
+                ranked
+                    .iter()
+                    .take(limit)
+                    .take_while(|&&(_, votes)| votes >= floor)
+                    .map(|&(id, _)| (probe, id)),
+            );
         }
         stats.aligned = work.len();
         let aligned: Vec<(u64, Vec<Segment>)> = work
             .par_iter()
             .map(|&(probe, id)| {
                 let query = probes[probe];
-                let (_, episode) = self.manifest.episode(id).ok_or(IndexError::Corrupt {
+                let (_, episode) = self.episode(id).ok_or(IndexError::Corrupt {
                     path: self.dir.clone(),
                     reason: format!("episode {id} indexed but not in the manifest"),
                 })?;
@@ -507,7 +552,7 @@ impl Catalogue {
         }
         let mut by_episode: Vec<Match> = Vec::new();
         for (id, segment) in accepted {
-            let Some((work, episode)) = self.manifest.episode(id) else {
+            let Some((work, episode)) = self.episode(id) else {
                 continue;
             };
             match by_episode.iter_mut().find(|m| m.episode_id == id) {

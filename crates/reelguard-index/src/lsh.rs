@@ -138,6 +138,23 @@ impl BandIndex {
         Ok(())
     }
 
+    /// Merges every segment into one. Each lookup probes every segment's term dictionary, so
+    /// a catalogue built from many small commits answers several times slower until merged.
+    /// The merged segment replaces the others atomically, keeping the commit payload.
+    pub(crate) fn compact(&mut self) -> Result<(), IndexError> {
+        let segments = self.index.searchable_segment_ids().map_err(tantivy_error)?;
+        if segments.len() > 1 {
+            self.writer()?.merge(&segments).wait().map_err(tantivy_error)?;
+            self.reader.reload().map_err(tantivy_error)?;
+        }
+        Ok(())
+    }
+
+    /// Number of index segments (each lookup visits all of them).
+    pub(crate) fn segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
+    }
+
     /// Drops changes not yet committed (after a failed operation).
     pub(crate) fn rollback(&mut self) -> Result<(), IndexError> {
         if let Some(writer) = self.writer.as_mut() {
