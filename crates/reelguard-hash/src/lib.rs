@@ -47,8 +47,9 @@ pub struct FrameHash {
 }
 
 /// Frames whose quality is below this carry too little structure for their hash bits to mean
-/// anything (measured: black and single-colour frames with encoder noise score 0–3,
-/// faded-out title cards ~5, real footage 20 and up).
+/// anything. Measured: black frames with encoder noise and single-colour frames score 0; the
+/// fixtures' footage (live action, animation, screencasts, fractals) scores 10 at its lowest,
+/// 17 at the 1st percentile, 73 at the median.
 pub const MIN_USEFUL_QUALITY: u8 = 8;
 
 /// Number of bits that differ between two hashes.

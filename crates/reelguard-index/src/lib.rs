@@ -179,7 +179,12 @@ fn episode_positions(manifest: &Manifest) -> HashMap<u64, (usize, usize)> {
         .works
         .iter()
         .enumerate()
-        .flat_map(|(w, work)| work.episodes.iter().enumerate().map(move |(e, ep)| (ep.id, (w, e))))
+        .flat_map(|(w, work)| {
+            work.episodes
+                .iter()
+                .enumerate()
+                .map(move |(e, ep)| (ep.id, (w, e)))
+        })
         .collect()
 }
 
@@ -482,7 +487,9 @@ impl Catalogue {
             let duration_min = query.last().map_or(0.0, |f| f.t) / 60.0;
             let limit = params.min_candidates
                 + (duration_min * params.candidates_per_minute).ceil() as usize;
-            let floor = ranked.first().map_or(0.0, |&(_, top)| top * params.min_vote_fraction);
+            let floor = ranked
+                .first()
+                .map_or(0.0, |&(_, top)| top * params.min_vote_fraction);
             work.extend(
                 ranked
                     .iter()

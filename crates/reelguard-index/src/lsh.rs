@@ -144,7 +144,10 @@ impl BandIndex {
     pub(crate) fn compact(&mut self) -> Result<(), IndexError> {
         let segments = self.index.searchable_segment_ids().map_err(tantivy_error)?;
         if segments.len() > 1 {
-            self.writer()?.merge(&segments).wait().map_err(tantivy_error)?;
+            self.writer()?
+                .merge(&segments)
+                .wait()
+                .map_err(tantivy_error)?;
             self.reader.reload().map_err(tantivy_error)?;
         }
         Ok(())
