@@ -171,9 +171,11 @@ fn pirated_frames_stay_far_closer_than_unrelated_frames() {
             "{family:<14} {:>6} {p50:>4} {p75:>4} {p90:>4}  {margin}",
             distances.len()
         );
-        // The median pirated frame must be at least 6 bits closer than all but 5% of
-        // unrelated frames: enough that a handful of frames decide a match.
-        if margin < 6 {
+        // The median pirated frame must be at least 10 bits closer than all but 5% of
+        // unrelated frames. A 15% crop moves the picture under the hash's coarse grid and is
+        // held to 4 bits (measured 6): its matches rest on the aligner's many frames.
+        let required = if *family == "crop15" { 4 } else { 10 };
+        if margin < required {
             failures.push(format!(
                 "{family}: p50 {p50} vs unrelated p5 {unrelated_p5}"
             ));

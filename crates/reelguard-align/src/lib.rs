@@ -19,8 +19,9 @@
 use reelguard_hash::hamming;
 use serde::{Deserialize, Serialize};
 
-/// The Hamming distance at which a frame pair is as likely chance as a copy: the 5th
-/// percentile of distances between unrelated frames in the fixtures sits just above it.
+/// The Hamming distance at which a frame pair is as likely chance as a copy: unrelated frames
+/// in the fixtures sit at 22 (1st percentile) and 24 (5th), pirated ones at a median of 0–6
+/// (18 for a 15% crop).
 pub const EVIDENCE_DISTANCE: f64 = 20.0;
 
 /// Reference frames within this many bits of a suspect frame's best partner are equally good
