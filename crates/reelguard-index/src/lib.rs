@@ -127,7 +127,7 @@ impl Default for MatchParams {
             candidates_per_minute: 4.0,
             min_votes: 2.0,
             min_vote_fraction: 0.1,
-            candidate_interval_s: 0.5,
+            candidate_interval_s: 1.0,
             max_document_fraction: 0.2,
             max_overlap: 0.5,
         }

@@ -41,6 +41,9 @@ pub fn band_terms(hash: u64) -> [u64; BANDS as usize] {
     std::array::from_fn(|b| ((b as u64) << BAND_BITS) | ((hash >> (b as u32 * BAND_BITS)) & mask))
 }
 
+/// Indexing memory budget of the one writer thread.
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
 /// The tantivy side of the catalogue.
 pub(crate) struct BandIndex {
     index: Index,
@@ -70,7 +73,7 @@ impl BandIndex {
             // One indexing thread: documents are small, and the matcher wants the other core.
             Some(
                 index
-                    .writer_with_num_threads(1, 64 * 1024 * 1024)
+                    .writer_with_num_threads(1, WRITER_MEMORY)
                     .map_err(tantivy_error)?,
             )
         } else {
@@ -142,14 +145,28 @@ impl BandIndex {
     /// a catalogue built from many small commits answers several times slower until merged.
     /// The merged segment replaces the others atomically, keeping the commit payload.
     pub(crate) fn compact(&mut self) -> Result<(), IndexError> {
+        // tantivy's own merge policy may be merging some segments in the background, and a
+        // merge naming a segment that is being merged away is refused: let those finish (which
+        // consumes the writer), then merge what is left with a fresh writer.
+        let writer = self.writer.take().ok_or(IndexError::ReadOnly)?;
+        writer.wait_merging_threads().map_err(tantivy_error)?;
+        let mut writer: IndexWriter = self
+            .index
+            .writer_with_num_threads(1, WRITER_MEMORY)
+            .map_err(tantivy_error)?;
         let segments = self.index.searchable_segment_ids().map_err(tantivy_error)?;
-        if segments.len() > 1 {
-            self.writer()?
+        let merged = if segments.len() > 1 {
+            writer
                 .merge(&segments)
                 .wait()
-                .map_err(tantivy_error)?;
-            self.reader.reload().map_err(tantivy_error)?;
-        }
+                .map(|_| ())
+                .map_err(tantivy_error)
+        } else {
+            Ok(())
+        };
+        self.writer = Some(writer);
+        merged?;
+        self.reader.reload().map_err(tantivy_error)?;
         Ok(())
     }
 
