@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{call, create_key, fixtures, upload, wait_job, Daemon, Reply};
+use support::{call, create_key, fixtures, member_key, upload, wait_job, Daemon, Reply};
 
 const JOB_LIMIT: Duration = Duration::from_secs(120);
 
@@ -90,24 +90,6 @@ fn send(
     }
 }
 
-fn key_of(daemon: &Daemon, admin: &str, name: &str, role: &str) -> String {
-    let r = call(
-        "POST",
-        &daemon.url("/v1/members"),
-        Some(admin),
-        Some(&json!({"name": name})),
-    );
-    assert!(r.status == 201 || r.status == 409, "{}", r.text);
-    let r = call(
-        "POST",
-        &daemon.url("/v1/keys"),
-        Some(admin),
-        Some(&json!({"member": name, "role": role})),
-    );
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.json["key"].as_str().expect("key").to_string()
-}
-
 fn submit(daemon: &Daemon, crawler: &str, file: &std::path::Path) -> i64 {
     let r = upload(
         &daemon.url("/v1/suspects?platform=test"),
@@ -128,10 +110,10 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
     std::fs::write(&junk, b"not a video").expect("junk");
     let admin = create_key(&data, "ops", "admin");
     let daemon = Daemon::start(&data, &["--ingest-dir", ingest.to_str().expect("utf-8")]);
-    let member = key_of(&daemon, &admin, "studio", "member");
-    let foreign = key_of(&daemon, &admin, "rival", "member");
-    let crawler = key_of(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = key_of(&daemon, &admin, "review-team", "reviewer");
+    let member = member_key(&daemon, &admin, "studio", "member");
+    let foreign = member_key(&daemon, &admin, "rival", "member");
+    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
+    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
     let spare = call(
         "POST",
         &daemon.url("/v1/keys"),
@@ -301,10 +283,10 @@ fn a_reviewer_limited_to_some_members_sees_nothing_of_the_others() {
     let data = tmp.path().join("data");
     let admin = create_key(&data, "ops", "admin");
     let daemon = Daemon::start(&data, &[]);
-    let member = key_of(&daemon, &admin, "studio", "member");
-    let _other = key_of(&daemon, &admin, "rival", "member");
-    let crawler = key_of(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = key_of(&daemon, &admin, "review-team", "reviewer");
+    let member = member_key(&daemon, &admin, "studio", "member");
+    let _other = member_key(&daemon, &admin, "rival", "member");
+    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
+    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
     let r = call(
         "POST",
         &daemon.url("/v1/works"),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{call, create_key, fixtures, upload, wait_job, Daemon};
+use support::{call, create_key, fixtures, member_key, upload, wait_job, Daemon};
 
 const JOB_LIMIT: Duration = Duration::from_secs(120);
 
@@ -18,25 +18,6 @@ fn original(n: u32) -> PathBuf {
 
 fn mirror_of_e1() -> PathBuf {
     fixtures().join("variants/street_e1/mirror.mp4")
-}
-
-/// Creates a member with a key of `role` over HTTP, as the admin.
-fn member_key(daemon: &Daemon, admin: &str, name: &str, role: &str) -> String {
-    let r = call(
-        "POST",
-        &daemon.url("/v1/members"),
-        Some(admin),
-        Some(&json!({"name": name})),
-    );
-    assert_eq!(r.status, 201, "{}", r.text);
-    let r = call(
-        "POST",
-        &daemon.url("/v1/keys"),
-        Some(admin),
-        Some(&json!({"member": name, "role": role})),
-    );
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.json["key"].as_str().expect("key").to_string()
 }
 
 #[test]

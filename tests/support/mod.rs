@@ -363,3 +363,22 @@ pub fn wait_job(daemon: &Daemon, key: &str, job_id: i64, limit: Duration) -> ser
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Creates (or reuses) a member and a key of `role` for it over HTTP, as the admin.
+pub fn member_key(daemon: &Daemon, admin: &str, name: &str, role: &str) -> String {
+    let r = call(
+        "POST",
+        &daemon.url("/v1/members"),
+        Some(admin),
+        Some(&serde_json::json!({"name": name})),
+    );
+    assert!(r.status == 201 || r.status == 409, "{}", r.text);
+    let r = call(
+        "POST",
+        &daemon.url("/v1/keys"),
+        Some(admin),
+        Some(&serde_json::json!({"member": name, "role": role})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.json["key"].as_str().expect("key").to_string()
+}
