@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use reelguard_index::{Catalogue, NewWork};
 use reelguard_media::{fingerprint_files, Options};
-use reelguard_pipeline::new_episode;
+use reelguard_pipeline::{new_episode, round};
 use serde_json::json;
 
 use crate::progress::VideoProgress;
@@ -78,9 +78,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     println!("{out}");
     Ok(ExitCode::SUCCESS)
-}
-
-pub fn round(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
 }

@@ -7,11 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rayon::prelude::*;
 use reelguard_index::{Catalogue, Match};
-use reelguard_pipeline::{scan_file, PipelineError, ScanOptions, ScanReport};
+use reelguard_pipeline::{round, scan_file, segment_json, PipelineError, ScanOptions, ScanReport};
 use serde_json::{json, Value};
 
 use crate::progress::VideoProgress;
-use crate::register::round;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -83,14 +82,7 @@ pub fn match_json(m: &Match) -> Value {
         "title": m.title,
         "episode": m.episode,
         "score": round(m.score, 3),
-        "segments": m.segments.iter().map(|s| json!({
-            "suspect_start_s": round(s.suspect_start_s, 2),
-            "suspect_end_s": round(s.suspect_end_s, 2),
-            "ref_start_s": round(s.ref_start_s, 2),
-            "ref_end_s": round(s.ref_end_s, 2),
-            "speed": round(s.speed, 3),
-            "mirrored": s.mirrored,
-        })).collect::<Vec<_>>(),
+        "segments": m.segments.iter().map(segment_json).collect::<Vec<_>>(),
     })
 }
 

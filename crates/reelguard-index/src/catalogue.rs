@@ -123,13 +123,6 @@ impl Manifest {
     pub fn work(&self, id: &str) -> Option<&Work> {
         self.works.iter().find(|w| w.id == id)
     }
-
-    /// The work and episode with this episode id.
-    pub fn episode(&self, id: u64) -> Option<(&Work, &Episode)> {
-        self.works
-            .iter()
-            .find_map(|w| w.episodes.iter().find(|e| e.id == id).map(|e| (w, e)))
-    }
 }
 
 /// Fails an operation at a named step when `REELGUARD_CRASH_AT` names it, by aborting the

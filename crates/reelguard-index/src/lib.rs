@@ -406,7 +406,7 @@ impl Catalogue {
         query: &[QueryFrame],
         params: &MatchParams,
     ) -> Result<(Vec<(u64, f64)>, FindStats), IndexError> {
-        let snapshot = self.index.snapshot()?;
+        let snapshot = self.index.snapshot();
         let documents = snapshot.documents().max(1) as f64;
         let max_df = (documents * params.max_document_fraction).max(3.0);
         let mut cache = PostingCache::new(&snapshot);

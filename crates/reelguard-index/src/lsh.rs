@@ -51,6 +51,9 @@ pub(crate) struct BandIndex {
     writer: Option<IndexWriter>,
     band: Field,
     episode: Field,
+    /// Postings and doc → episode maps of the searcher in force, rebuilt only when the reader
+    /// reloads: building it reads every document's episode id, too much to do per query.
+    snapshot: std::sync::Arc<Snapshot>,
 }
 
 fn tantivy_error(e: impl std::fmt::Display) -> IndexError {
@@ -84,12 +87,14 @@ impl BandIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(tantivy_error)?;
+        let snapshot = std::sync::Arc::new(Snapshot::build(&reader, band)?);
         Ok(BandIndex {
             index,
             reader,
             writer,
             band,
             episode,
+            snapshot,
         })
     }
 
@@ -137,7 +142,7 @@ impl BandIndex {
         let mut prepared = writer.prepare_commit().map_err(tantivy_error)?;
         prepared.set_payload(&generation.to_string());
         prepared.commit().map_err(tantivy_error)?;
-        self.reader.reload().map_err(tantivy_error)?;
+        self.reload()?;
         Ok(())
     }
 
@@ -166,7 +171,7 @@ impl BandIndex {
         };
         self.writer = Some(writer);
         merged?;
-        self.reader.reload().map_err(tantivy_error)?;
+        self.reload()?;
         Ok(())
     }
 
@@ -183,32 +188,15 @@ impl BandIndex {
         Ok(())
     }
 
-    /// A snapshot for lookups.
-    pub(crate) fn snapshot(&self) -> Result<Snapshot, IndexError> {
-        let searcher = self.reader.searcher();
-        let mut segments = Vec::new();
-        for segment in searcher.segment_readers() {
-            let column = segment
-                .fast_fields()
-                .u64("episode")
-                .map_err(tantivy_error)?;
-            let episodes: Vec<u64> = (0..segment.max_doc())
-                .map(|doc| {
-                    if segment.is_deleted(doc) {
-                        u64::MAX
-                    } else {
-                        column.first(doc).unwrap_or(u64::MAX)
-                    }
-                })
-                .collect();
-            let postings = segment.inverted_index(self.band).map_err(tantivy_error)?;
-            segments.push((postings, episodes));
-        }
-        Ok(Snapshot {
-            band: self.band,
-            segments,
-            documents: searcher.num_docs(),
-        })
+    fn reload(&mut self) -> Result<(), IndexError> {
+        self.reader.reload().map_err(tantivy_error)?;
+        self.snapshot = std::sync::Arc::new(Snapshot::build(&self.reader, self.band)?);
+        Ok(())
+    }
+
+    /// The snapshot for lookups, as of the last commit.
+    pub(crate) fn snapshot(&self) -> std::sync::Arc<Snapshot> {
+        self.snapshot.clone()
     }
 
     /// Bytes the index takes on disk.
@@ -234,6 +222,33 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
+    fn build(reader: &IndexReader, band: Field) -> Result<Snapshot, IndexError> {
+        let searcher = reader.searcher();
+        let mut segments = Vec::new();
+        for segment in searcher.segment_readers() {
+            let column = segment
+                .fast_fields()
+                .u64("episode")
+                .map_err(tantivy_error)?;
+            let episodes: Vec<u64> = (0..segment.max_doc())
+                .map(|doc| {
+                    if segment.is_deleted(doc) {
+                        u64::MAX
+                    } else {
+                        column.first(doc).unwrap_or(u64::MAX)
+                    }
+                })
+                .collect();
+            let postings = segment.inverted_index(band).map_err(tantivy_error)?;
+            segments.push((postings, episodes));
+        }
+        Ok(Snapshot {
+            band,
+            segments,
+            documents: searcher.num_docs(),
+        })
+    }
+
     /// Number of live episode documents.
     pub(crate) fn documents(&self) -> u64 {
         self.documents

@@ -12,6 +12,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
 use reelguard_align::Segment;
 use reelguard_index::{IndexError, NewWork, Work};
+use reelguard_pipeline::{round, segment_json};
 use reelguard_store::{
     Caller, Decision, Job, JobFilter, MatchFilter, MatchRow, MatchState, NewFile, Notice, Role,
     Source, SourceMeta, Submission, Verdict, WorkRow,
@@ -115,27 +116,15 @@ fn index_error(error: IndexError) -> ApiError {
     }
 }
 
-/// Rounds for JSON.
-pub fn round(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
-
 /// The segments of a match, in the shape `reelguard scan --json` prints.
 pub fn segments_json(segments: &[Segment]) -> Value {
     Value::Array(
         segments
             .iter()
             .map(|s| {
-                json!({
-                    "suspect_start_s": round(s.suspect_start_s, 2),
-                    "suspect_end_s": round(s.suspect_end_s, 2),
-                    "ref_start_s": round(s.ref_start_s, 2),
-                    "ref_end_s": round(s.ref_end_s, 2),
-                    "speed": round(s.speed, 3),
-                    "mirrored": s.mirrored,
-                    "score": round(s.score, 3),
-                })
+                let mut segment = segment_json(s);
+                segment["score"] = json!(round(s.score, 3));
+                segment
             })
             .collect(),
     )

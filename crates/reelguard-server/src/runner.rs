@@ -22,9 +22,10 @@ use reelguard_store::{Job, JobKind, JobState, NewMatch};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, watch};
 
-use crate::api::{round, segments_json};
+use crate::api::segments_json;
 use crate::state::Shared;
 use crate::work::{self, JobError, Registered, Scanned};
+use reelguard_pipeline::round;
 
 enum Outcome {
     Scanned(Scanned),

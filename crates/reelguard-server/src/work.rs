@@ -125,7 +125,6 @@ pub fn scan(
         .map(|m| Found {
             found: m.clone(),
             episode_duration_s: catalogue
-                .manifest()
                 .episode(m.episode_id)
                 .map_or(0.0, |(_, e)| e.duration_s),
         })
