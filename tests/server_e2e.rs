@@ -166,6 +166,7 @@ fn a_pirated_episode_goes_from_crawl_to_a_takedown_notice() {
     assert_eq!(notice["infringing_copies"][0]["platform"], "douyin");
     assert_eq!(notice["evidence"]["segments"], m["segments"]);
     assert_eq!(notice["decision"]["reason"], "same footage, mirrored");
+    verify_evidence(&data, notice);
     let r = call(
         "GET",
         &daemon.url("/v1/matches?state=confirmed"),
@@ -305,4 +306,50 @@ fn episodes_are_registered_by_path_only_from_inside_the_ingest_directory() {
         ingest.join("ep1.mp4").exists(),
         "the ingest file is copied, not moved"
     );
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What a platform or a court would do with a notice: recompute the evidence bundle's hash
+/// from the file the daemon kept, then each still's hash from the bundle's list.
+fn verify_evidence(data: &std::path::Path, notice: &Value) {
+    let evidence = &notice["evidence"];
+    let bundle_sha = evidence["bundle_sha256"].as_str().expect("bundle hash");
+    assert_eq!(bundle_sha.len(), 64);
+    let id = notice["notice_id"].as_str().expect("public notice id");
+    assert!(
+        id.starts_with("RGN-") && id.ends_with(&bundle_sha[..12]),
+        "the notice id carries the start of its evidence hash: {id}"
+    );
+    assert!(notice["statements"]["good_faith"]
+        .as_str()
+        .is_some_and(|s| s.contains("good faith")));
+    let dir = data.join(format!(
+        "evidence/match-{}",
+        evidence["match_id"].as_i64().expect("match id")
+    ));
+    let bundle_bytes =
+        std::fs::read(dir.join(evidence["bundle_file"].as_str().expect("bundle file")))
+            .expect("the bundle file is kept");
+    assert_eq!(sha256_hex(&bundle_bytes), bundle_sha, "the bundle verifies");
+    let bundle: Value = serde_json::from_slice(&bundle_bytes).expect("bundle JSON");
+    assert_eq!(bundle["stills"], evidence["stills"]);
+    let stills = bundle["stills"].as_array().expect("stills");
+    assert!(stills.len() >= 3, "three stills per segment at least");
+    for still in stills {
+        for side in ["suspect", "registered"] {
+            let file = still[side]["file"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{side} still missing: {still}"));
+            let bytes = std::fs::read(dir.join(file)).expect("still kept");
+            assert_eq!(&bytes[..3], &[0xff, 0xd8, 0xff], "{file} is a JPEG");
+            assert_eq!(sha256_hex(&bytes), still[side]["sha256"], "{file} verifies");
+        }
+    }
 }

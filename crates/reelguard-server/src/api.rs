@@ -63,6 +63,7 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/notices", get(list_notices))
         .route("/v1/notices/{id}", get(get_notice))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard))
+        .merge(crate::ui::router(state.clone()))
         .fallback(not_found)
         .with_state(state)
 }
@@ -334,6 +335,7 @@ fn work_json(row: &WorkRow, work: Option<&Work>) -> Value {
         "title": row.title,
         "external_id": row.external_id,
         "created_at": row.created_at,
+        "released_at": row.released_at,
         "withdrawn": row.withdrawn_at.is_some() || work.is_some_and(|w| w.withdrawn),
         "episodes": episodes,
     })
@@ -360,6 +362,8 @@ async fn catalogue_work(state: &Shared, work_id: &str) -> Result<Option<Work>, A
 struct CreateWork {
     title: String,
     external_id: Option<String>,
+    /// When the drama goes on sale, Unix seconds (orders the review queue).
+    released_at: Option<i64>,
 }
 
 async fn create_work(
@@ -380,14 +384,15 @@ async fn create_work(
     let work = state
         .write_catalogue(move |c| c.add_work(new, Vec::new()).map_err(index_error))
         .await?;
-    let (id, member, title, external) = (
+    let (id, member, title, external, released) = (
         work.id.clone(),
         caller.member_id,
         body.title,
         body.external_id,
+        body.released_at,
     );
     let row = state
-        .db(move |s| s.insert_work(&id, member, &title, external.as_deref()))
+        .db(move |s| s.insert_work(&id, member, &title, external.as_deref(), released))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -821,7 +826,7 @@ async fn get_job(
 // ---- matches, decisions, notices ------------------------------------------------------------
 
 /// The members whose matches and notices the caller may see (`None`: all).
-async fn readable_owners(state: &Shared, caller: &Caller) -> Result<Option<Vec<i64>>, ApiError> {
+pub(crate) async fn readable_owners(state: &Shared, caller: &Caller) -> Result<Option<Vec<i64>>, ApiError> {
     match caller.role {
         Role::Member => Ok(Some(vec![caller.member_id])),
         Role::Reviewer => {
@@ -832,11 +837,11 @@ async fn readable_owners(state: &Shared, caller: &Caller) -> Result<Option<Vec<i
     }
 }
 
-fn can_read(owners: &Option<Vec<i64>>, member_id: i64) -> bool {
+pub(crate) fn can_read(owners: &Option<Vec<i64>>, member_id: i64) -> bool {
     owners.as_ref().is_none_or(|o| o.contains(&member_id))
 }
 
-fn source_json(source: &Source) -> Value {
+pub(crate) fn source_json(source: &Source) -> Value {
     json!({
         "platform": source.meta.platform,
         "url": source.meta.url,
@@ -913,6 +918,7 @@ async fn list_matches(
         since,
         suspect_id: q.suspect_id,
         limit: limit(q.limit),
+        ..MatchFilter::default()
     };
     let list = state
         .db(move |s| {
@@ -931,7 +937,7 @@ async fn list_matches(
     Ok(Json(json!({ "matches": list })).into_response())
 }
 
-async fn readable_match(
+pub(crate) async fn readable_match(
     state: &Shared,
     caller: &Caller,
     raw_id: &str,
@@ -964,38 +970,115 @@ struct DecisionBody {
     reason: String,
 }
 
-/// The takedown notice record (structured; the review workbench renders it).
-fn notice_body(row: &MatchRow, sources: &[Source], decision: &Decision) -> Value {
+/// What a notice states on the rights holder's behalf (the good-faith and accuracy statements
+/// a notice-and-takedown request carries).
+pub const GOOD_FAITH: &str = "The rights holder has a good faith belief that the use of the \
+material identified above is not authorised by the rights holder, its agent, or the law.";
+/// See [`GOOD_FAITH`].
+pub const ACCURACY: &str = "The information in this notice is accurate, and the sender is \
+authorised to act on behalf of the owner of the exclusive rights that are allegedly infringed.";
+
+/// The notice's stable public id: its issue date and the start of its evidence hash, so the
+/// id itself ties the notice to the bundle it was issued on.
+fn public_notice_id(decided_at: i64, bundle_sha256: &str) -> String {
+    let date = crate::ui::html::utc_date(decided_at).replace('-', "");
+    format!("RGN-{date}-{}", &bundle_sha256[..bundle_sha256.len().min(12)])
+}
+
+/// The takedown notice record (structured; the review workbench renders it, and webhooks
+/// carry it).
+fn notice_body(
+    row: &MatchRow,
+    sources: &[Source],
+    decision: &Decision,
+    bundle: &crate::evidence::Bundle,
+) -> Value {
     json!({
         "kind": "takedown_request",
+        "notice_id": public_notice_id(decision.decided_at, &bundle.sha256),
         "rights_holder": row.member,
         "work": {"work_id": row.work_id, "title": row.title},
         "episode": row.episode,
         "infringing_copies": sources.iter().map(source_json).collect::<Vec<_>>(),
         "content_sha256": row.suspect_sha256,
+        "matched_time_ranges": row.segments,
         "evidence": {
             "match_id": row.id,
             "score": row.score,
             "segments": row.segments,
             "transformation": row.transformation,
+            "content_box": row.content_box,
             "found_at": row.created_at,
+            "bundle_sha256": bundle.sha256,
+            "bundle_file": format!("bundle-{}.json", bundle.sha256),
+            "stills": bundle.content["stills"],
         },
         "decision": {
             "reviewer": decision.reviewer,
             "reason": decision.reason,
             "decided_at": decision.decided_at,
         },
+        "statements": {"good_faith": GOOD_FAITH, "accuracy": ACCURACY},
         "issued_at": decision.decided_at,
     })
 }
 
-fn notice_json(notice: &Notice) -> Value {
+pub(crate) fn notice_json(notice: &Notice) -> Value {
     json!({
         "id": notice.id,
         "match_id": notice.match_id,
         "created_at": notice.created_at,
         "notice": notice.body,
     })
+}
+
+/// Decides a match for the API and the workbench alike. Confirming first makes the evidence
+/// bundle (FFmpeg stills, off the runtime and outside the store's lock), then records the
+/// decision and the notice citing the bundle in one store transaction.
+pub(crate) async fn decide_match(
+    state: &Shared,
+    caller: &Caller,
+    row: &MatchRow,
+    verdict: Verdict,
+    reason: &str,
+) -> Result<(Decision, Option<Notice>), ApiError> {
+    let reason = reason.trim().to_string();
+    if reason.is_empty() || reason.len() > 4000 {
+        return Err(ApiError::BadRequest(
+            "reason must be 1–4000 characters".into(),
+        ));
+    }
+    if row.state != MatchState::PendingReview {
+        return Err(ApiError::Conflict(format!(
+            "match {} is already {}",
+            row.id, row.state
+        )));
+    }
+    let bundle = match verdict {
+        Verdict::Confirm => {
+            let suspect = row.suspect_id;
+            let sources = state.db(move |s| s.sources(suspect)).await?;
+            let (dirs, bundled) = (state.evidence.clone(), row.clone());
+            let bundle = tokio::task::spawn_blocking(move || {
+                crate::evidence::bundle(&dirs, &bundled, &sources)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("evidence task: {e}")))?
+            .map_err(|e| ApiError::Internal(format!("evidence for match {}: {e}", row.id)))?;
+            Some(bundle)
+        }
+        Verdict::Reject => None,
+    };
+    let (caller, match_id) = (caller.clone(), row.id);
+    state
+        .db(move |s| {
+            s.decide(match_id, &caller, verdict, &reason, |row, sources, decision| {
+                bundle.as_ref().map_or(Value::Null, |b| {
+                    notice_body(row, sources, decision, b)
+                })
+            })
+        })
+        .await
 }
 
 async fn decide(
@@ -1005,16 +1088,11 @@ async fn decide(
     JsonBody(body): JsonBody<DecisionBody>,
 ) -> Result<Response, ApiError> {
     let row = readable_match(&state, &caller, &id).await?;
-    if body.reason.trim().is_empty() || body.reason.len() > 4000 {
-        return Err(ApiError::BadRequest(
-            "reason must be 1–4000 characters".into(),
-        ));
-    }
+    let (decision, notice) =
+        decide_match(&state, &caller, &row, body.decision, &body.reason).await?;
     let match_id = row.id;
     let result = state
         .db(move |s| {
-            let (decision, notice) =
-                s.decide(match_id, &caller, body.decision, &body.reason, notice_body)?;
             let row = s.match_by_id(match_id)?.ok_or_else(|| {
                 reelguard_store::StoreError::NotFound(format!("match {match_id}"))
             })?;

@@ -71,20 +71,10 @@ async fn authorize(
 
 /// The middleware (a `route_layer`, so the matched route is known).
 pub async fn guard(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_default();
-    let remote = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string());
-    let path = request.uri().path().to_string();
+    let exchange = Exchange::begin(&request);
     // A route missing from the table is a bug; it is closed to everyone but keys of no role.
-    let access = routes::find(method.as_str(), &route).map_or(Access::Roles(&[]), |r| r.access);
+    let access = routes::find(exchange.method.as_str(), &exchange.route)
+        .map_or(Access::Roles(&[]), |r| r.access);
     let (response, caller) = match authorize(&state, access, request.headers()).await {
         Ok(caller) => {
             if let Some(c) = &caller {
@@ -94,37 +84,93 @@ pub async fn guard(State(state): State<Shared>, mut request: Request, next: Next
         }
         Err((error, caller)) => (error.into_response(), caller),
     };
-    let status = response.status().as_u16();
-    state.metrics.http_request(
-        method.as_str(),
-        &route,
-        status,
-        started.elapsed().as_secs_f64(),
-    );
-    if !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        let note = response
-            .extensions()
-            .get::<AuditNote>()
-            .map(|n| n.0.clone());
+    exchange
+        .finish(&state, caller.as_ref(), Answered::of(&response))
+        .await;
+    response
+}
+
+/// What the bookkeeping needs of a response.
+pub(crate) struct Answered {
+    status: u16,
+    note: Option<String>,
+}
+
+impl Answered {
+    /// The status and the handler's audit note.
+    pub fn of(response: &Response) -> Answered {
+        Answered {
+            status: response.status().as_u16(),
+            note: response
+                .extensions()
+                .get::<AuditNote>()
+                .map(|n| n.0.clone()),
+        }
+    }
+}
+
+/// One request, as the bookkeeping sees it.
+pub(crate) struct Exchange {
+    pub method: Method,
+    pub route: String,
+    path: String,
+    remote: Option<String>,
+    started: Instant,
+}
+
+impl Exchange {
+    /// Notes what the request is, before it is handled.
+    pub fn begin(request: &Request) -> Exchange {
+        Exchange {
+            method: request.method().clone(),
+            route: request
+                .extensions()
+                .get::<MatchedPath>()
+                .map(|m| m.as_str().to_string())
+                .unwrap_or_default(),
+            path: request.uri().path().to_string(),
+            remote: request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.to_string()),
+            started: Instant::now(),
+        }
+    }
+
+    /// Request metrics, and the audit entry for every state-changing request (refused ones
+    /// included): shared by the API's guard and the workbench's layer.
+    ///
+    /// Takes the status and audit note rather than the response: a response body is not
+    /// `Sync`, so holding a reference to it across an await would make the future not `Send`.
+    pub async fn finish(self, state: &Shared, caller: Option<&Caller>, answered: Answered) {
+        let Answered { status, note } = answered;
+        state.metrics.http_request(
+            self.method.as_str(),
+            &self.route,
+            status,
+            self.started.elapsed().as_secs_f64(),
+        );
+        if matches!(self.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+            return;
+        }
         let entry = AuditEntry {
-            member_id: caller.as_ref().map(|c| c.member_id),
-            key_id: caller.as_ref().map(|c| c.key_id),
-            actor: caller.as_ref().map_or_else(
+            member_id: caller.map(|c| c.member_id),
+            key_id: caller.map(|c| c.key_id),
+            actor: caller.map_or_else(
                 || "anonymous".to_string(),
                 |c| format!("{}/{}", c.member, c.role),
             ),
-            action: format!("{method} {route}"),
+            action: format!("{} {}", self.method, self.route),
             target: match note {
-                Some(note) => format!("{path} {note}"),
-                None => path,
+                Some(note) => format!("{} {note}", self.path),
+                None => self.path,
             },
             status,
-            remote_addr: remote,
+            remote_addr: self.remote,
         };
         if let Err(error) = state.db(move |s| s.audit(&entry)).await {
             // The action already happened; failing the response now would mislead the client.
             tracing::error!(%error, "writing the audit log failed");
         }
     }
-    response
 }

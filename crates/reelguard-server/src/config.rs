@@ -65,6 +65,11 @@ pub struct Config {
     pub max_decode_secs: u64,
     /// Keep suspect files after their scan (as evidence); otherwise they are deleted.
     pub keep_suspect_files: bool,
+    /// How long a review workbench login lasts, in hours.
+    pub session_hours: u64,
+    /// Mark the workbench's cookies `Secure` (browsers then send them over HTTPS only). Turn
+    /// on when a TLS-terminating proxy sits in front of the daemon.
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -85,6 +90,8 @@ impl Default for Config {
             keyframes_first: true,
             max_decode_secs: 30 * 60,
             keep_suspect_files: true,
+            session_hours: 12,
+            secure_cookies: false,
         }
     }
 }
@@ -104,6 +111,8 @@ const KEYS: &[&str] = &[
     "keyframes_first",
     "max_decode_secs",
     "keep_suspect_files",
+    "session_hours",
+    "secure_cookies",
 ];
 
 impl Config {

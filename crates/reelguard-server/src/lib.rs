@@ -17,11 +17,13 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod evidence;
 pub mod metrics;
 pub mod notify;
 pub mod routes;
 pub mod runner;
 pub mod state;
+pub mod ui;
 pub mod upload;
 pub mod work;
 

@@ -190,6 +190,15 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
     let result = result.unwrap_or_else(|_| Err(JobError::Panic("the worker vanished".into())));
     match result {
         Ok(outcome) => {
+            let registered_episode = match &outcome {
+                Outcome::Registered(r) => r
+                    .work
+                    .episodes
+                    .iter()
+                    .find(|e| e.number == r.number)
+                    .map(|e| e.id),
+                Outcome::Scanned(_) => None,
+            };
             let (value, matches) = describe(state, &job, outcome);
             match state
                 .db(move |s| s.complete_job(id, &value, &matches))
@@ -198,10 +207,22 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                 Ok(_) => {
                     state.metrics.job_finished(kind, "succeeded", seconds);
                     tracing::info!(job = id, seconds, "job succeeded");
-                    // Registered episodes live on as fingerprints; suspects are kept as
-                    // evidence unless configured otherwise.
-                    if job.kind == JobKind::Register || !state.config.keep_suspect_files {
-                        crate::upload::discard(std::path::Path::new(&job.file_path)).await;
+                    // A registered episode's file is kept as the reference side of evidence
+                    // stills; suspects are kept as evidence unless configured otherwise.
+                    let upload = std::path::PathBuf::from(&job.file_path);
+                    if let Some(episode_id) = registered_episode {
+                        let dirs = state.evidence.clone();
+                        let from = upload.clone();
+                        let kept = tokio::task::spawn_blocking(move || {
+                            crate::evidence::keep_reference(&dirs, episode_id, &from)
+                        })
+                        .await;
+                        if !matches!(kept, Ok(Ok(()))) {
+                            tracing::warn!(job = id, episode_id, "could not keep the reference file");
+                            crate::upload::discard(&upload).await;
+                        }
+                    } else if job.kind == JobKind::Register || !state.config.keep_suspect_files {
+                        crate::upload::discard(&upload).await;
                     }
                 }
                 Err(error) => tracing::error!(job = id, %error, "recording the result failed"),
@@ -251,6 +272,7 @@ fn describe(state: &Shared, job: &Job, outcome: Outcome) -> (Value, Vec<NewMatch
                     score: round(f.found.score, 3),
                     segments: segments_json(&f.found.segments),
                     transformation: work::transformation(f),
+                    content_box: None,
                 })
                 .collect();
             let value = json!({

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::evidence::EvidenceDirs;
 use crate::metrics::Metrics;
 
 /// Everything handlers and workers share.
@@ -30,6 +31,8 @@ pub struct AppState {
     pub uploads: PathBuf,
     /// The canonical ingest directory, if configured.
     pub ingest_dir: Option<PathBuf>,
+    /// Where stills, bundles and kept episode files live.
+    pub evidence: EvidenceDirs,
 }
 
 /// The state as handlers see it.
@@ -45,6 +48,7 @@ impl AppState {
         ingest_dir: Option<PathBuf>,
     ) -> Self {
         AppState {
+            evidence: EvidenceDirs::new(&config.data_dir, &uploads),
             config,
             store: Arc::new(Mutex::new(store)),
             catalogue: Arc::new(RwLock::new(catalogue)),

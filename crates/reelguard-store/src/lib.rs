@@ -17,7 +17,10 @@
 #![deny(missing_docs)]
 
 pub mod dialect;
+mod review;
 pub mod schema;
+
+pub use review::{random_token, InfringementDay, PendingCount, Session};
 
 use std::fmt;
 use std::path::Path;
@@ -262,6 +265,9 @@ pub struct WorkRow {
     pub created_at: i64,
     /// Unix seconds.
     pub withdrawn_at: Option<i64>,
+    /// When the drama goes (or went) on sale, Unix seconds: the review queue puts the newest
+    /// releases first, since a drama earns most of its money in its first days.
+    pub released_at: Option<i64>,
 }
 
 /// Where a suspect was seen, as the crawler reports it.
@@ -420,6 +426,8 @@ pub struct NewMatch {
     pub segments: Value,
     /// What the pirate did, e.g. `["mirror", "excerpt"]`.
     pub transformation: Vec<String>,
+    /// Where the picture sat in the suspect's frame (JSON object), when known.
+    pub content_box: Option<Value>,
 }
 
 /// A match as stored, with what a reader needs around it.
@@ -451,6 +459,10 @@ pub struct MatchRow {
     pub segments: Value,
     /// What the pirate did.
     pub transformation: Vec<String>,
+    /// Where the picture sat in the suspect's frame, when known.
+    pub content_box: Option<Value>,
+    /// When the work goes on sale (Unix seconds), if the member said.
+    pub released_at: Option<i64>,
     /// Review state.
     pub state: MatchState,
     /// Unix seconds.
@@ -461,7 +473,7 @@ pub struct MatchRow {
 
 const MATCH_SELECT: &str = "SELECT m.id, m.suspect_id, s.sha256, m.job_id, m.work_id, w.title, \
     w.member_id, mem.name, m.episode, m.episode_id, m.score, m.segments, m.transformation, \
-    m.state, m.created_at, m.decided_at \
+    m.state, m.created_at, m.decided_at, m.content_box, w.released_at \
     FROM matches m JOIN works w ON w.work_id = m.work_id \
     JOIN members mem ON mem.id = w.member_id JOIN suspects s ON s.id = m.suspect_id";
 
@@ -488,6 +500,10 @@ fn match_from_row(row: &Row<'_>) -> rusqlite::Result<MatchRow> {
         state: parse_col(row, 13)?,
         created_at: row.get(14)?,
         decided_at: row.get(15)?,
+        content_box: row
+            .get::<_, Option<String>>(16)?
+            .and_then(|text| serde_json::from_str(&text).ok()),
+        released_at: row.get(17)?,
     })
 }
 
@@ -504,8 +520,25 @@ pub struct MatchFilter {
     pub since: Option<i64>,
     /// Only this suspect's.
     pub suspect_id: Option<i64>,
-    /// Most rows (newest first).
+    /// Only against this work.
+    pub work_id: Option<String>,
+    /// Only scoring at least this.
+    pub min_score: Option<f64>,
+    /// In which order.
+    pub order: MatchOrder,
+    /// Most rows.
     pub limit: u32,
+}
+
+/// The order of a match list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MatchOrder {
+    /// Newest match first.
+    #[default]
+    Newest,
+    /// The review queue's order: the most recently released drama first (its revenue is at
+    /// stake now), then the highest score, then the newest match.
+    Triage,
 }
 
 /// A reviewer's verdict.
@@ -874,13 +907,14 @@ impl Store {
         member_id: i64,
         title: &str,
         external_id: Option<&str>,
+        released_at: Option<i64>,
     ) -> Result<WorkRow, StoreError> {
         let created_at = now();
         self.conn
             .execute(
-                "INSERT INTO works (work_id, member_id, title, external_id, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                (work_id, member_id, title, external_id, created_at),
+                "INSERT INTO works (work_id, member_id, title, external_id, created_at, \
+                 released_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                (work_id, member_id, title, external_id, created_at, released_at),
             )
             .map_err(|e| conflict(e, || format!("work {work_id} exists")))?;
         Ok(WorkRow {
@@ -890,6 +924,7 @@ impl Store {
             external_id: external_id.map(str::to_string),
             created_at,
             withdrawn_at: None,
+            released_at,
         })
     }
 
@@ -898,8 +933,8 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT work_id, member_id, title, external_id, created_at, withdrawn_at \
-                 FROM works WHERE work_id = ?1",
+                "SELECT work_id, member_id, title, external_id, created_at, withdrawn_at, \
+                 released_at FROM works WHERE work_id = ?1",
                 [work_id],
                 work_from_row,
             )
@@ -909,8 +944,8 @@ impl Store {
     /// A member's works, oldest first.
     pub fn works_of(&self, member_id: i64) -> Result<Vec<WorkRow>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT work_id, member_id, title, external_id, created_at, withdrawn_at \
-             FROM works WHERE member_id = ?1 ORDER BY created_at, work_id",
+            "SELECT work_id, member_id, title, external_id, created_at, withdrawn_at, \
+             released_at FROM works WHERE member_id = ?1 ORDER BY created_at, work_id",
         )?;
         let rows = stmt.query_map([member_id], work_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1151,8 +1186,8 @@ impl Store {
             for m in matches {
                 tx.execute(
                     "INSERT INTO matches (suspect_id, job_id, work_id, episode, episode_id, score, \
-                     segments, transformation, state, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending_review', ?9) \
+                     segments, transformation, state, created_at, content_box) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending_review', ?9, ?10) \
                      ON CONFLICT DO NOTHING",
                     (
                         suspect_id,
@@ -1164,6 +1199,10 @@ impl Store {
                         serde_json::to_string(&m.segments)?,
                         m.transformation.join(","),
                         t,
+                        m.content_box
+                            .as_ref()
+                            .map(serde_json::to_string)
+                            .transpose()?,
                     ),
                 )?;
             }
@@ -1376,8 +1415,22 @@ impl Store {
             params.push(SqlValue::Integer(suspect));
             sql += &format!(" AND m.suspect_id = ?{}", params.len());
         }
+        if let Some(work) = &filter.work_id {
+            params.push(SqlValue::Text(work.clone()));
+            sql += &format!(" AND m.work_id = ?{}", params.len());
+        }
+        if let Some(score) = filter.min_score {
+            params.push(SqlValue::Real(score));
+            sql += &format!(" AND m.score >= ?{}", params.len());
+        }
+        sql += match filter.order {
+            MatchOrder::Newest => " ORDER BY m.id DESC",
+            MatchOrder::Triage => {
+                " ORDER BY COALESCE(w.released_at, w.created_at) DESC, m.score DESC, m.id DESC"
+            }
+        };
         params.push(SqlValue::Integer(i64::from(filter.limit.max(1))));
-        sql += &format!(" ORDER BY m.id DESC LIMIT ?{}", params.len());
+        sql += &format!(" LIMIT ?{}", params.len());
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(rusqlite::params_from_iter(params), match_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1575,6 +1628,7 @@ fn work_from_row(row: &Row<'_>) -> rusqlite::Result<WorkRow> {
         external_id: row.get(3)?,
         created_at: row.get(4)?,
         withdrawn_at: row.get(5)?,
+        released_at: row.get(6)?,
     })
 }
 
@@ -1708,7 +1762,7 @@ mod tests {
     fn completing_a_job_twice_records_each_match_once() {
         let (_dir, mut s) = store();
         let owner = s.ensure_member("acme").expect("member");
-        s.insert_work("w000001", owner.id, "Street", None)
+        s.insert_work("w000001", owner.id, "Street", None, None)
             .expect("work");
         let crawler = s.ensure_member("crawler").expect("member");
         let sub = s
@@ -1721,6 +1775,7 @@ mod tests {
             score: 0.9,
             segments: serde_json::json!([]),
             transformation: vec!["mirror".into()],
+            content_box: None,
         };
         s.claim_job().expect("claim");
         assert!(s
@@ -1747,7 +1802,7 @@ mod tests {
     fn registrations_of_one_work_run_in_order() {
         let (_dir, mut s) = store();
         let owner = s.ensure_member("acme").expect("member");
-        s.insert_work("w000001", owner.id, "Street", None)
+        s.insert_work("w000001", owner.id, "Street", None, None)
             .expect("work");
         let limits = QueueLimits {
             max_unfinished: 10,
@@ -1802,7 +1857,7 @@ mod tests {
     fn a_decided_match_cannot_be_decided_again() {
         let (_dir, mut s) = store();
         let owner = s.ensure_member("acme").expect("member");
-        s.insert_work("w000001", owner.id, "Street", None)
+        s.insert_work("w000001", owner.id, "Street", None, None)
             .expect("work");
         let sub = s
             .submit_suspect(owner.id, &file("a"), &SourceMeta::default(), LIMITS)
@@ -1815,6 +1870,7 @@ mod tests {
             score: 0.9,
             segments: serde_json::json!([]),
             transformation: vec![],
+            content_box: None,
         };
         s.complete_job(sub.job_id, &serde_json::json!({}), &[m])
             .expect("done");

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use crate::{dialect, now, StoreError};
 
 /// `(version, SQL)`, in order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
 
 const V1: &str = "
 CREATE TABLE members (
@@ -139,6 +139,25 @@ CREATE TABLE audit_log (
     status BIGINT NOT NULL,
     remote_addr TEXT
 );
+";
+
+/// The review workbench: release dates for the queue's order, where the picture sat in the
+/// suspect (the crop box / reframe a reviewer is shown), and browser sessions.
+const V2: &str = "
+ALTER TABLE works ADD COLUMN released_at BIGINT;
+ALTER TABLE matches ADD COLUMN content_box TEXT;
+
+-- A browser session stands for the API key it was opened with: revoking the key ends it.
+-- Only the token's SHA-256 is stored, as for keys.
+CREATE TABLE ui_sessions (
+    id {ID},
+    token_sha256 TEXT NOT NULL UNIQUE,
+    key_id BIGINT NOT NULL REFERENCES api_keys (id),
+    csrf_token TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX ui_sessions_expiry ON ui_sessions (expires_at);
 ";
 
 /// Brings the schema up to the latest version. Safe against a concurrent migration by another

@@ -1,0 +1,374 @@
+//! The evidence behind a match: side-by-side stills of the suspect and the registered episode
+//! at matched moments, extracted with FFmpeg, and the evidence bundle a notice is issued on.
+//!
+//! Layout under `<data>/`:
+//! - `references/<episode id>`: the registered episode's file, kept after registration so the
+//!   registered side of a still can be extracted later (the catalogue keeps only hashes).
+//! - `evidence/match-<id>/<k>-suspect.jpg`, `<k>-registered.jpg`: stills, made on first view
+//!   (or at confirmation) and never rewritten: a file, once there, is what a notice hashed.
+//! - `evidence/match-<id>/bundle-<sha256>.json`: the bundle a notice was issued on, named by
+//!   its own SHA-256. Content-addressed, so a second (refused) confirmation can never replace
+//!   the bundle an earlier notice points to.
+//!
+//! Verifying a notice later: hash the bundle file (it must equal the notice's
+//! `evidence.bundle_sha256`), then hash each still the bundle lists.
+
+use std::path::{Path, PathBuf};
+
+use reelguard_store::{MatchRow, Source};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// Longer side of a still, in pixels: enough to recognise a face or a logo, small enough
+/// that a page of them loads at once.
+pub const STILL_SIDE: u32 = 360;
+
+/// Most still pairs per match.
+pub const MAX_STILLS: usize = 9;
+
+const JPEG_QUALITY: u8 = 85;
+
+/// Why evidence could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    /// The file to extract from is not kept (e.g. suspects deleted after their scan).
+    #[error("the {0} file is not kept")]
+    SourceGone(&'static str),
+    /// FFmpeg could not extract the still.
+    #[error("extracting a still: {0}")]
+    Media(#[from] reelguard_media::MediaError),
+    /// Reading or writing evidence files failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// No such still for this match.
+    #[error("match has no still {0}")]
+    NoSuchStill(usize),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> EvidenceError {
+    let what = what.into();
+    move |source| EvidenceError::Io { what, source }
+}
+
+/// Which side of a pair.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The pirated upload.
+    Suspect,
+    /// The member's registered episode.
+    Registered,
+}
+
+impl Side {
+    /// As in file names and URLs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Suspect => "suspect",
+            Side::Registered => "registered",
+        }
+    }
+
+    /// Parses `suspect` / `registered`.
+    pub fn parse(text: &str) -> Option<Side> {
+        match text {
+            "suspect" => Some(Side::Suspect),
+            "registered" => Some(Side::Registered),
+            _ => None,
+        }
+    }
+}
+
+/// A matched moment: where to take the suspect's still and the registered one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StillPoint {
+    /// Position in the match's list of stills.
+    pub index: usize,
+    /// Which segment it illustrates.
+    pub segment: usize,
+    /// Suspect seconds.
+    pub suspect_t: f64,
+    /// Episode seconds (the same moment, through the segment's offset and speed).
+    pub ref_t: f64,
+}
+
+#[derive(Deserialize)]
+struct SegmentTimes {
+    suspect_start_s: f64,
+    suspect_end_s: f64,
+    ref_start_s: f64,
+    ref_end_s: f64,
+    speed: f64,
+}
+
+/// The moments a match is illustrated at: three per segment (early, middle, late) for up to
+/// three segments, one per segment beyond that, at most [`MAX_STILLS`].
+pub fn still_points(segments: &Value) -> Vec<StillPoint> {
+    let segments: Vec<SegmentTimes> = segments
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| SegmentTimes::deserialize(s).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let fractions: &[f64] = if segments.len() <= 3 {
+        &[0.15, 0.5, 0.85]
+    } else {
+        &[0.5]
+    };
+    let mut points = Vec::new();
+    for (segment, s) in segments.iter().enumerate() {
+        for f in fractions {
+            if points.len() == MAX_STILLS {
+                return points;
+            }
+            let suspect_t = s.suspect_start_s + f * (s.suspect_end_s - s.suspect_start_s);
+            let ref_t = (s.ref_start_s + (suspect_t - s.suspect_start_s) * s.speed)
+                .clamp(s.ref_start_s.min(s.ref_end_s), s.ref_end_s.max(s.ref_start_s));
+            points.push(StillPoint {
+                index: points.len(),
+                segment,
+                suspect_t,
+                ref_t,
+            });
+        }
+    }
+    points
+}
+
+/// Where the evidence files live.
+#[derive(Debug, Clone)]
+pub struct EvidenceDirs {
+    /// `<data>/uploads/suspects`.
+    pub suspects: PathBuf,
+    /// `<data>/references`.
+    pub references: PathBuf,
+    /// `<data>/evidence`.
+    pub evidence: PathBuf,
+}
+
+impl EvidenceDirs {
+    /// The layout under a data directory.
+    pub fn new(data_dir: &Path, uploads: &Path) -> EvidenceDirs {
+        EvidenceDirs {
+            suspects: uploads.join("suspects"),
+            references: data_dir.join("references"),
+            evidence: data_dir.join("evidence"),
+        }
+    }
+
+    /// The kept file of a registered episode.
+    pub fn reference(&self, episode_id: u64) -> PathBuf {
+        self.references.join(episode_id.to_string())
+    }
+
+    fn match_dir(&self, match_id: i64) -> PathBuf {
+        self.evidence.join(format!("match-{match_id}"))
+    }
+
+    /// A still's file (which may not exist yet).
+    pub fn still_path(&self, match_id: i64, index: usize, side: Side) -> PathBuf {
+        self.match_dir(match_id)
+            .join(format!("{index}-{}.jpg", side.as_str()))
+    }
+
+    /// A bundle's file.
+    pub fn bundle_path(&self, match_id: i64, sha256: &str) -> PathBuf {
+        self.match_dir(match_id)
+            .join(format!("bundle-{sha256}.json"))
+    }
+}
+
+/// Keeps a registered episode's file as its reference (a rename within the data directory).
+pub fn keep_reference(dirs: &EvidenceDirs, episode_id: u64, upload: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(&dirs.references)?;
+    std::fs::rename(upload, dirs.reference(episode_id))
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| EvidenceError::SourceGone("evidence directory"))?;
+    std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+    let tmp = dir.join(format!(
+        ".tmp-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(io(format!("writing {}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(io(format!("renaming to {}", path.display())))
+}
+
+/// A still's file, extracted with FFmpeg on first use. Blocking: call it off the runtime.
+pub fn still(
+    dirs: &EvidenceDirs,
+    row: &MatchRow,
+    index: usize,
+    side: Side,
+) -> Result<PathBuf, EvidenceError> {
+    let path = dirs.still_path(row.id, index, side);
+    if path.exists() {
+        return Ok(path);
+    }
+    let point = still_points(&row.segments)
+        .into_iter()
+        .nth(index)
+        .ok_or(EvidenceError::NoSuchStill(index))?;
+    let (source, at) = match side {
+        Side::Suspect => (dirs.suspects.join(&row.suspect_sha256), point.suspect_t),
+        Side::Registered => (dirs.reference(row.episode_id), point.ref_t),
+    };
+    if !source.exists() {
+        return Err(EvidenceError::SourceGone(side.as_str()));
+    }
+    let limits = reelguard_media::Limits::default();
+    let image = reelguard_media::extract_still(&source, at, STILL_SIDE, &limits)?;
+    let jpeg = reelguard_media::encode_jpeg(&image, JPEG_QUALITY)?;
+    write_atomically(&path, &jpeg)?;
+    Ok(path)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    reelguard_store::hex(&Sha256::digest(bytes))
+}
+
+/// A written evidence bundle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bundle {
+    /// SHA-256 of the bundle file's bytes.
+    pub sha256: String,
+    /// The bundle's content.
+    pub content: Value,
+}
+
+/// Makes every still of a match (those already made are reused), hashes them, and writes the
+/// bundle that a notice will cite. Blocking: call it off the runtime.
+pub fn bundle(
+    dirs: &EvidenceDirs,
+    row: &MatchRow,
+    sources: &[Source],
+) -> Result<Bundle, EvidenceError> {
+    let mut stills = Vec::new();
+    for point in still_points(&row.segments) {
+        let mut entry = json!({
+            "index": point.index,
+            "segment": point.segment,
+            "suspect_t": reelguard_pipeline::round(point.suspect_t, 2),
+            "ref_t": reelguard_pipeline::round(point.ref_t, 2),
+        });
+        for side in [Side::Suspect, Side::Registered] {
+            // A side whose file is not kept is recorded as missing rather than failing the
+            // confirmation: the segments and hashes still stand as evidence.
+            entry[side.as_str()] = match still(dirs, row, point.index, side) {
+                Ok(path) => {
+                    let bytes = std::fs::read(&path)
+                        .map_err(io(format!("reading {}", path.display())))?;
+                    json!({
+                        "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                        "sha256": sha256_hex(&bytes),
+                    })
+                }
+                Err(EvidenceError::SourceGone(what)) => json!({"missing": what}),
+                Err(other) => return Err(other),
+            };
+        }
+        stills.push(entry);
+    }
+    let content = json!({
+        "format": "reelguard-evidence/1",
+        "match_id": row.id,
+        "rights_holder": row.member,
+        "work": {"work_id": row.work_id, "title": row.title},
+        "episode": row.episode,
+        "suspect_sha256": row.suspect_sha256,
+        "sources": sources.iter().map(crate::api::source_json).collect::<Vec<_>>(),
+        "score": row.score,
+        "segments": row.segments,
+        "transformation": row.transformation,
+        "content_box": row.content_box,
+        "found_at": row.created_at,
+        "stills": stills,
+    });
+    // serde_json's maps are ordered by key here (no `preserve_order`), so the same content
+    // always serialises to the same bytes.
+    let bytes = serde_json::to_vec_pretty(&content).map_err(|e| EvidenceError::Io {
+        what: "serialising the bundle".into(),
+        source: std::io::Error::other(e),
+    })?;
+    let sha256 = sha256_hex(&bytes);
+    let path = dirs.bundle_path(row.id, &sha256);
+    if !path.exists() {
+        write_atomically(&path, &bytes)?;
+    }
+    Ok(Bundle { sha256, content })
+}
+
+/// Whether a file name is one of a match's evidence files (stills or bundles), so that a
+/// request can never name anything else in the directory.
+pub fn is_evidence_file(name: &str) -> bool {
+    let still = name
+        .strip_suffix("-suspect.jpg")
+        .or_else(|| name.strip_suffix("-registered.jpg"))
+        .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()));
+    let bundle = name
+        .strip_prefix("bundle-")
+        .and_then(|n| n.strip_suffix(".json"))
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    still || bundle
+}
+
+/// A match's evidence file by name (see [`is_evidence_file`]).
+pub fn evidence_file(dirs: &EvidenceDirs, match_id: i64, name: &str) -> Option<PathBuf> {
+    is_evidence_file(name).then(|| dirs.match_dir(match_id).join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn still_points_follow_offset_and_speed() {
+        let segments = json!([{
+            "suspect_start_s": 10.0, "suspect_end_s": 30.0,
+            "ref_start_s": 0.0, "ref_end_s": 25.0, "speed": 1.25, "mirrored": false
+        }]);
+        let points = still_points(&segments);
+        assert_eq!(points.len(), 3);
+        assert!((points[1].suspect_t - 20.0).abs() < 1e-9);
+        assert!((points[1].ref_t - 12.5).abs() < 1e-9);
+        assert!(points.iter().all(|p| p.ref_t >= 0.0 && p.ref_t <= 25.0));
+    }
+
+    #[test]
+    fn a_compilation_gets_one_still_per_segment_up_to_the_cap() {
+        let one = json!({"suspect_start_s": 0.0, "suspect_end_s": 10.0,
+            "ref_start_s": 0.0, "ref_end_s": 10.0, "speed": 1.0});
+        let segments = Value::Array(vec![one; 20]);
+        let points = still_points(&segments);
+        assert_eq!(points.len(), MAX_STILLS);
+        assert_eq!(points[8].segment, 8);
+        assert!(still_points(&json!("garbage")).is_empty());
+    }
+
+    #[test]
+    fn only_evidence_names_resolve() {
+        assert!(is_evidence_file("0-suspect.jpg"));
+        assert!(is_evidence_file("12-registered.jpg"));
+        assert!(is_evidence_file(&format!("bundle-{}.json", "a".repeat(64))));
+        for bad in [
+            "../x",
+            "-suspect.jpg",
+            "1-suspect.jpg/..",
+            "bundle-../../etc.json",
+            "x.jpg",
+        ] {
+            assert!(!is_evidence_file(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! The review workbench: server-rendered pages under `/ui/` for reviewers (the queue, the
+//! evidence of a match, confirm/reject, notices) and members (their works, infringements over
+//! time, notices, webhook deliveries).
+//!
+//! Security model, in the order a request meets it:
+//! - **Who:** a browser logs in with an API key and gets a session cookie (`HttpOnly`,
+//!   `SameSite=Strict`, path `/ui`) that stands for that key: same member, same role, same
+//!   tenancy as the API, and revoking the key ends the session ([`reelguard_store::Session`]).
+//!   The API itself never accepts the cookie, so the cookie cannot be used against `/v1`.
+//! - **May they:** each page checks the role; a match or notice outside the caller's tenancy
+//!   is a 404, exactly as in the API (the same `readable_*` helpers decide).
+//! - **Forged requests:** every state-changing form carries the session's CSRF token and is
+//!   refused (403) without it; the login form uses a double-submit cookie, since there is no
+//!   session yet. A cross-site `Origin` is refused too.
+//! - **Injected content:** every user-supplied string reaches a page through
+//!   [`html::esc`]; pages are served with a Content-Security-Policy that allows scripts,
+//!   styles and images from this origin only, so even a missed escape could not run script.
+//!
+//! Every state-changing request is written to the audit log, as for the API.
+
+pub mod html;
+mod pages;
+
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use reelguard_store::{Caller, Role, Session};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::state::Shared;
+use html::{esc, Frame};
+
+/// The session cookie.
+const SESSION_COOKIE: &str = "rg_session";
+/// The login form's double-submit cookie.
+const LOGIN_COOKIE: &str = "rg_login";
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The workbench's routes (merged beside the API's; the API's bearer guard does not apply).
+pub fn router(state: Shared) -> Router<Shared> {
+    Router::new()
+        .route("/ui", get(|| async { Redirect::to("/ui/") }))
+        .route("/ui/", get(pages::home))
+        .route("/ui/login", get(pages::login_form).post(pages::login))
+        .route("/ui/logout", post(pages::logout))
+        .route("/ui/queue", get(pages::queue))
+        .route("/ui/matches/{id}", get(pages::match_page))
+        .route("/ui/matches/{id}/decision", post(pages::decide))
+        .route("/ui/matches/{id}/stills/{file}", get(pages::still))
+        .route("/ui/suspects/{id}/confirm-all", post(pages::confirm_all))
+        .route("/ui/notices", get(pages::notices))
+        .route("/ui/notices/{id}", get(pages::notice))
+        .route("/ui/notices/{id}/evidence/{file}", get(pages::notice_file))
+        .route("/ui/member", get(pages::member))
+        .route("/ui/static/{file}", get(pages::static_file))
+        .route_layer(middleware::from_fn_with_state(state, layer))
+}
+
+/// The logged-in caller of a page.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// Who.
+    pub caller: Caller,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
+
+impl Viewer {
+    /// The page frame for this viewer.
+    pub fn frame<'a>(&'a self, title: &'a str) -> Frame<'a> {
+        Frame {
+            title,
+            role: Some(self.caller.role.as_str()),
+            member: Some(&self.caller.member),
+            csrf: Some(&self.csrf),
+        }
+    }
+
+    /// 403 unless the viewer has one of these roles.
+    pub fn require(&self, roles: &[Role]) -> Result<(), UiError> {
+        if roles.contains(&self.caller.role) {
+            Ok(())
+        } else {
+            Err(UiError::Api(ApiError::Forbidden))
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Viewer {
+    type Rejection = UiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, UiError> {
+        match parts.extensions.get::<Session>() {
+            Some(session) => Ok(Viewer {
+                caller: session.caller.clone(),
+                csrf: session.csrf.clone(),
+            }),
+            None => Err(UiError::LoginRequired),
+        }
+    }
+}
+
+/// A failed page request, rendered as an HTML page.
+#[derive(Debug)]
+pub enum UiError {
+    /// Not logged in: go to the login page.
+    LoginRequired,
+    /// Anything the API would refuse, for the same reason and with the same status.
+    Api(ApiError),
+}
+
+impl From<ApiError> for UiError {
+    fn from(error: ApiError) -> Self {
+        UiError::Api(error)
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let error = match self {
+            UiError::LoginRequired => return Redirect::to("/ui/login").into_response(),
+            UiError::Api(error) => error,
+        };
+        let status = error.status();
+        let heading = match status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::FORBIDDEN => "Forbidden",
+            StatusCode::BAD_REQUEST => "Bad request",
+            StatusCode::CONFLICT => "Already decided",
+            StatusCode::UNAUTHORIZED => "Log in first",
+            _ => "Something went wrong",
+        };
+        if let ApiError::Internal(detail) = &error {
+            tracing::error!(%detail, "workbench page failed");
+        }
+        let frame = Frame {
+            title: heading,
+            role: None,
+            member: None,
+            csrf: None,
+        };
+        let body = format!(
+            "<h1>{}</h1><p class=\"error\">{}</p><p><a href=\"/ui/\">Back to the workbench</a></p>",
+            esc(heading),
+            esc(&error.to_string())
+        );
+        (status, page_headers(), html::page(&frame, &body)).into_response()
+    }
+}
+
+/// The headers every page carries.
+pub fn page_headers() -> [(header::HeaderName, HeaderValue); 5] {
+    [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ),
+    ]
+}
+
+/// A page response.
+pub fn html_page(body: String) -> Response {
+    (page_headers(), body).into_response()
+}
+
+/// A cookie's value from the request.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value for the workbench.
+fn set_cookie(state: &Shared, name: &str, value: &str, path: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text =
+        format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// A cross-site request: an `Origin` header naming another host than the one addressed.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    origin == "null" || origin_host != host
+}
+
+/// The middleware: resolves the session, then records metrics and (for state-changing
+/// requests) the audit entry — the same bookkeeping the API's guard does.
+async fn layer(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
+    let exchange = crate::auth::Exchange::begin(&request);
+    let session = match cookie(request.headers(), SESSION_COOKIE) {
+        Some(token) => {
+            let token = token.to_string();
+            state.db(move |s| s.session(&token)).await.ok().flatten()
+        }
+        None => None,
+    };
+    let caller = session.as_ref().map(|s| s.caller.clone());
+    let response = if exchange.method == Method::POST && cross_site(request.headers()) {
+        UiError::Api(ApiError::Forbidden).into_response()
+    } else {
+        if let Some(session) = session {
+            request.extensions_mut().insert(session);
+        }
+        next.run(request).await
+    };
+    exchange
+        .finish(&state, caller.as_ref(), crate::auth::Answered::of(&response))
+        .await;
+    response
+}
+
+/// A form posted by a logged-in viewer, with its CSRF token checked.
+pub struct CsrfForm<T>(pub Viewer, pub T);
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
+    type Rejection = UiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, UiError> {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let token: CsrfOnly = parse_form(&bytes)?;
+        if !token
+            .csrf
+            .as_deref()
+            .is_some_and(|t| same_secret(t, &viewer.csrf))
+        {
+            return Err(UiError::Api(ApiError::Forbidden));
+        }
+        let form: T = parse_form(&bytes)?;
+        Ok(CsrfForm(viewer, form))
+    }
+}
+
+/// Parses a urlencoded form body; a malformed one is a 400.
+fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, UiError> {
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|e| UiError::Api(ApiError::BadRequest(format!("malformed form: {e}"))))
+}
