@@ -15,7 +15,8 @@ use reelguard_hash::hash_thumb;
 use crate::region::{self, GreyImage, Region};
 use crate::thumb::region_thumb;
 use crate::{
-    DecodeMode, DecodeStats, Fingerprint, MediaError, Options, Progress, RegionSpan, SampledFrame,
+    DecodeMode, DecodeStats, Fingerprint, Limits, MediaError, Options, Progress, RegionSpan,
+    SampledFrame,
 };
 
 /// Longer side of the grey analysis image region detection and thumbnails are cut from.
@@ -34,7 +35,7 @@ const TRUNCATED_FRACTION: f64 = 0.85;
 /// More than this fraction of failed packets makes the file corrupt rather than damaged.
 const CORRUPT_FRACTION: f64 = 0.25;
 
-fn init_ffmpeg() {
+pub(crate) fn init_ffmpeg() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
         // Errors come back typed; FFmpeg's own log lines would only be noise on stderr.
@@ -44,18 +45,55 @@ fn init_ffmpeg() {
     });
 }
 
-fn seconds(ts: i64, time_base: Rational) -> f64 {
+pub(crate) fn seconds(ts: i64, time_base: Rational) -> f64 {
     ts as f64 * f64::from(time_base)
 }
 
-/// Fingerprints one file. Never panics on any input; all failures are [`MediaError`]s.
-pub fn fingerprint_file(
+/// How the decoder of [`open_video`] is set up.
+pub(crate) struct DecoderSetup {
+    /// FFmpeg decoder threads.
+    pub threads: usize,
+    /// Skip the in-loop deblocking filter.
+    pub skip_loop_filter: bool,
+    /// Have the decoder drop everything but key frames.
+    pub keyframes_only: bool,
+}
+
+/// A file opened, bounded and ready to decode: what [`fingerprint_file`] and
+/// [`crate::extract_still`] share, so both refuse the same files with the same errors.
+pub(crate) struct OpenedVideo {
+    pub input: ffmpeg::format::context::Input,
+    pub stream_index: usize,
+    pub time_base: Rational,
+    /// The stream's first timestamp (0 when it declares none), in `time_base` units.
+    pub start_ts: i64,
+    /// Declared duration in seconds, 0 when unknown.
+    pub declared_s: f64,
+    pub width: u32,
+    pub height: u32,
+    pub codec_name: String,
+    /// The container's sample aspect ratio (0/1 when it declares none).
+    pub stream_aspect: Rational,
+    pub decoder: ffmpeg::decoder::Video,
+}
+
+/// The error for running out of [`Limits::max_decode_time`].
+pub(crate) fn timeout_error(path: &Path, limits: &Limits) -> MediaError {
+    MediaError::Timeout {
+        path: path.to_path_buf(),
+        limit_s: limits.max_decode_time.as_secs_f64(),
+    }
+}
+
+/// Opens `path`, picks its video stream, checks it against `limits` and opens a decoder.
+/// FFmpeg's own I/O gives up at `deadline`.
+pub(crate) fn open_video(
     path: &Path,
-    options: &Options,
-    progress: &(dyn Fn(Progress) + Sync),
-) -> Result<Fingerprint, MediaError> {
+    limits: &Limits,
+    deadline: Instant,
+    setup: &DecoderSetup,
+) -> Result<OpenedVideo, MediaError> {
     init_ffmpeg();
-    let started = Instant::now();
     let path_buf = path.to_path_buf();
     let metadata = std::fs::metadata(path).map_err(|source| MediaError::Io {
         path: path_buf.clone(),
@@ -70,24 +108,18 @@ pub fn fingerprint_file(
             source: std::io::Error::other("not a regular file"),
         });
     }
-    let limits = options.limits;
-    let deadline = started + limits.max_decode_time;
-    let timeout = || MediaError::Timeout {
-        path: path_buf.clone(),
-        limit_s: limits.max_decode_time.as_secs_f64(),
-    };
     // The interrupt callback makes FFmpeg's own I/O (probing included) give up at the deadline.
-    let mut input = ffmpeg::format::input_with_interrupt(path, move || Instant::now() > deadline)
+    let input = ffmpeg::format::input_with_interrupt(path, move || Instant::now() > deadline)
         .map_err(|e| {
-        if Instant::now() > deadline {
-            timeout()
-        } else {
-            MediaError::Unrecognized {
-                path: path_buf.clone(),
-                reason: e.to_string(),
+            if Instant::now() > deadline {
+                timeout_error(path, limits)
+            } else {
+                MediaError::Unrecognized {
+                    path: path_buf.clone(),
+                    reason: e.to_string(),
+                }
             }
-        }
-    })?;
+        })?;
 
     let stream = input
         .streams()
@@ -125,6 +157,8 @@ pub fn fingerprint_file(
             max_s: limits.max_duration.as_secs_f64(),
         });
     }
+    // SAFETY: the stream pointer is valid while `input` lives; a plain field read.
+    let stream_aspect = Rational::from(unsafe { (*stream.as_ptr()).sample_aspect_ratio });
 
     let context =
         ffmpeg::codec::context::Context::from_parameters(stream.parameters()).map_err(|e| {
@@ -149,17 +183,17 @@ pub fn fingerprint_file(
         codec: codec_name.clone(),
     })?;
     let mut decoder = context.decoder();
-    if options.skip_loop_filter {
+    if setup.skip_loop_filter {
         decoder.skip_loop_filter(Discard::All);
     }
-    if options.mode == DecodeMode::Keyframes {
+    if setup.keyframes_only {
         decoder.skip_frame(Discard::NonKey);
     }
     let mut dictionary = ffmpeg::Dictionary::new();
-    dictionary.set("threads", &options.decoder_threads.max(1).to_string());
+    dictionary.set("threads", &setup.threads.max(1).to_string());
     // FFmpeg enforces this for every frame, including resolution changes mid-stream.
     dictionary.set("max_pixels", &limits.max_pixels.to_string());
-    let mut decoder = decoder
+    let decoder = decoder
         .open_as_with(codec, dictionary)
         .and_then(|opened| opened.video())
         .map_err(|e| MediaError::Ffmpeg {
@@ -167,6 +201,52 @@ pub fn fingerprint_file(
             stage: "opening the decoder",
             reason: e.to_string(),
         })?;
+    Ok(OpenedVideo {
+        input,
+        stream_index,
+        time_base,
+        start_ts,
+        declared_s,
+        width,
+        height,
+        codec_name,
+        stream_aspect,
+        decoder,
+    })
+}
+
+/// Fingerprints one file. Never panics on any input; all failures are [`MediaError`]s.
+pub fn fingerprint_file(
+    path: &Path,
+    options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Fingerprint, MediaError> {
+    let started = Instant::now();
+    let path_buf = path.to_path_buf();
+    let limits = options.limits;
+    let deadline = started + limits.max_decode_time;
+    let timeout = || timeout_error(path, &limits);
+    let OpenedVideo {
+        mut input,
+        stream_index,
+        time_base,
+        start_ts,
+        declared_s,
+        width,
+        height,
+        codec_name,
+        stream_aspect: _,
+        mut decoder,
+    } = open_video(
+        path,
+        &limits,
+        deadline,
+        &DecoderSetup {
+            threads: options.decoder_threads,
+            skip_loop_filter: options.skip_loop_filter,
+            keyframes_only: options.mode == DecodeMode::Keyframes,
+        },
+    )?;
     progress(Progress::Opened {
         duration_s: declared_s,
     });
@@ -327,7 +407,12 @@ pub fn fingerprint_file(
     })
 }
 
-fn check_size(path: &Path, width: u32, height: u32, max_pixels: u64) -> Result<(), MediaError> {
+pub(crate) fn check_size(
+    path: &Path,
+    width: u32,
+    height: u32,
+    max_pixels: u64,
+) -> Result<(), MediaError> {
     if width as u64 * height as u64 > max_pixels {
         return Err(MediaError::TooLarge {
             path: path.to_path_buf(),

@@ -12,6 +12,9 @@
 //! never hands the decoder a non-key packet at all, so a suspect can be triaged an order of
 //! magnitude faster than it plays.
 //!
+//! The same bounded open also serves [`extract_still`]: the frame displayed at a timestamp, as
+//! a small RGB image for reviewers' side-by-side evidence (and [`encode_jpeg`] to ship it).
+//!
 //! Untrusted input is the normal case here (crawlers submit whatever they find), so every file
 //! is bounded in pixels, duration and wall-clock decode time ([`Limits`]), and every way a file
 //! can fail is a [`MediaError`] variant that names the file.
@@ -19,6 +22,7 @@
 
 mod decode;
 pub mod region;
+mod still;
 pub mod thumb;
 
 use std::path::{Path, PathBuf};
@@ -30,6 +34,7 @@ use serde::{Deserialize, Serialize};
 
 pub use decode::fingerprint_file;
 pub use region::{Region, RegionKind};
+pub use still::{encode_jpeg, extract_still};
 
 /// Which frames the decoder is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,7 +208,8 @@ impl Fingerprint {
     }
 }
 
-/// Why a file could not be fingerprinted. Every variant names the file.
+/// Why a file could not be fingerprinted (or a still extracted). Every variant names the file
+/// except [`MediaError::Encode`], which is about an image in memory.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
     /// The file has no bytes.
@@ -310,6 +316,20 @@ pub enum MediaError {
         /// FFmpeg's message.
         reason: String,
     },
+    /// The caller asked for something meaningless (a NaN time, a zero-sized still).
+    #[error("{}: invalid request: {reason}", path.display())]
+    InvalidRequest {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// An image could not be encoded (no file involved: [`MediaError::path`] is empty).
+    #[error("encoding an image failed: {reason}")]
+    Encode {
+        /// The encoder's message.
+        reason: String,
+    },
 }
 
 impl MediaError {
@@ -327,7 +347,9 @@ impl MediaError {
             | MediaError::Truncated { path, .. }
             | MediaError::Corrupt { path, .. }
             | MediaError::NotAVideo { path, .. }
-            | MediaError::Ffmpeg { path, .. } => path,
+            | MediaError::Ffmpeg { path, .. }
+            | MediaError::InvalidRequest { path, .. } => path,
+            MediaError::Encode { .. } => Path::new(""),
         }
     }
 
@@ -346,6 +368,8 @@ impl MediaError {
             MediaError::Corrupt { .. } => "corrupt",
             MediaError::NotAVideo { .. } => "not_a_video",
             MediaError::Ffmpeg { .. } => "ffmpeg",
+            MediaError::InvalidRequest { .. } => "invalid_request",
+            MediaError::Encode { .. } => "encode",
         }
     }
 }
