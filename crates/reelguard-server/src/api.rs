@@ -826,7 +826,10 @@ async fn get_job(
 // ---- matches, decisions, notices ------------------------------------------------------------
 
 /// The members whose matches and notices the caller may see (`None`: all).
-pub(crate) async fn readable_owners(state: &Shared, caller: &Caller) -> Result<Option<Vec<i64>>, ApiError> {
+pub(crate) async fn readable_owners(
+    state: &Shared,
+    caller: &Caller,
+) -> Result<Option<Vec<i64>>, ApiError> {
     match caller.role {
         Role::Member => Ok(Some(vec![caller.member_id])),
         Role::Reviewer => {
@@ -982,7 +985,10 @@ authorised to act on behalf of the owner of the exclusive rights that are allege
 /// id itself ties the notice to the bundle it was issued on.
 fn public_notice_id(decided_at: i64, bundle_sha256: &str) -> String {
     let date = crate::ui::html::utc_date(decided_at).replace('-', "");
-    format!("RGN-{date}-{}", &bundle_sha256[..bundle_sha256.len().min(12)])
+    format!(
+        "RGN-{date}-{}",
+        &bundle_sha256[..bundle_sha256.len().min(12)]
+    )
 }
 
 /// The takedown notice record (structured; the review workbench renders it, and webhooks
@@ -1072,11 +1078,17 @@ pub(crate) async fn decide_match(
     let (caller, match_id) = (caller.clone(), row.id);
     state
         .db(move |s| {
-            s.decide(match_id, &caller, verdict, &reason, |row, sources, decision| {
-                bundle.as_ref().map_or(Value::Null, |b| {
-                    notice_body(row, sources, decision, b)
-                })
-            })
+            s.decide(
+                match_id,
+                &caller,
+                verdict,
+                &reason,
+                |row, sources, decision| {
+                    bundle
+                        .as_ref()
+                        .map_or(Value::Null, |b| notice_body(row, sources, decision, b))
+                },
+            )
         })
         .await
 }

@@ -129,8 +129,10 @@ pub fn still_points(segments: &Value) -> Vec<StillPoint> {
                 return points;
             }
             let suspect_t = s.suspect_start_s + f * (s.suspect_end_s - s.suspect_start_s);
-            let ref_t = (s.ref_start_s + (suspect_t - s.suspect_start_s) * s.speed)
-                .clamp(s.ref_start_s.min(s.ref_end_s), s.ref_end_s.max(s.ref_start_s));
+            let ref_t = (s.ref_start_s + (suspect_t - s.suspect_start_s) * s.speed).clamp(
+                s.ref_start_s.min(s.ref_end_s),
+                s.ref_end_s.max(s.ref_start_s),
+            );
             points.push(StillPoint {
                 index: points.len(),
                 segment,
@@ -194,7 +196,7 @@ pub fn keep_reference(dirs: &EvidenceDirs, episode_id: u64, upload: &Path) -> st
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
     let dir = path
         .parent()
-        .ok_or_else(|| EvidenceError::SourceGone("evidence directory"))?;
+        .ok_or(EvidenceError::SourceGone("evidence directory"))?;
     std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
     let tmp = dir.join(format!(
         ".tmp-{}-{:?}",
@@ -267,8 +269,8 @@ pub fn bundle(
             // confirmation: the segments and hashes still stand as evidence.
             entry[side.as_str()] = match still(dirs, row, point.index, side) {
                 Ok(path) => {
-                    let bytes = std::fs::read(&path)
-                        .map_err(io(format!("reading {}", path.display())))?;
+                    let bytes =
+                        std::fs::read(&path).map_err(io(format!("reading {}", path.display())))?;
                     json!({
                         "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
                         "sha256": sha256_hex(&bytes),

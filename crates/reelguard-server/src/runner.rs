@@ -218,7 +218,11 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                         })
                         .await;
                         if !matches!(kept, Ok(Ok(()))) {
-                            tracing::warn!(job = id, episode_id, "could not keep the reference file");
+                            tracing::warn!(
+                                job = id,
+                                episode_id,
+                                "could not keep the reference file"
+                            );
                             crate::upload::discard(&upload).await;
                         }
                     } else if job.kind == JobKind::Register || !state.config.keep_suspect_files {

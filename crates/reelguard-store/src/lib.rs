@@ -914,7 +914,14 @@ impl Store {
             .execute(
                 "INSERT INTO works (work_id, member_id, title, external_id, created_at, \
                  released_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                (work_id, member_id, title, external_id, created_at, released_at),
+                (
+                    work_id,
+                    member_id,
+                    title,
+                    external_id,
+                    created_at,
+                    released_at,
+                ),
             )
             .map_err(|e| conflict(e, || format!("work {work_id} exists")))?;
         Ok(WorkRow {

@@ -171,11 +171,11 @@ pub fn page_headers() -> [(header::HeaderName, HeaderValue); 5] {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ),
-        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
         (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
         ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     ]
 }
 
@@ -203,8 +203,9 @@ fn set_cookie(state: &Shared, name: &str, value: &str, path: &str, max_age: i64)
     } else {
         ""
     };
-    let text =
-        format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}");
+    let text = format!(
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
+    );
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -251,7 +252,11 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
         next.run(request).await
     };
     exchange
-        .finish(&state, caller.as_ref(), crate::auth::Answered::of(&response))
+        .finish(
+            &state,
+            caller.as_ref(),
+            crate::auth::Answered::of(&response),
+        )
         .await;
     response
 }

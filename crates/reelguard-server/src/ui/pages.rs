@@ -8,8 +8,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
 use reelguard_store::{
-    Decision, InfringementDay, MatchFilter, MatchOrder, MatchRow, MatchState, Notice, Role,
-    Source, Verdict,
+    Decision, InfringementDay, MatchFilter, MatchOrder, MatchRow, MatchState, Notice, Role, Source,
+    Verdict,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -111,7 +111,12 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Page {
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
-    if expected.is_empty() || !form.csrf.as_deref().is_some_and(|t| same_secret(t, expected)) {
+    if expected.is_empty()
+        || !form
+            .csrf
+            .as_deref()
+            .is_some_and(|t| same_secret(t, expected))
+    {
         return Err(UiError::Api(ApiError::Forbidden));
     }
     let key = form.key.trim().to_string();
@@ -120,9 +125,7 @@ pub async fn login(
     };
     let lifetime = i64::try_from(state.config.session_hours.saturating_mul(3600)).unwrap_or(3600);
     let who = caller.clone();
-    let (_, token) = state
-        .db(move |s| s.open_session(&who, lifetime))
-        .await?;
+    let (_, token) = state.db(move |s| s.open_session(&who, lifetime)).await?;
     let session = set_cookie(&state, SESSION_COOKIE, &token, "/ui", lifetime);
     let spent = set_cookie(&state, LOGIN_COOKIE, "", "/ui/login", 0);
     let mut response = see_other("/ui/");
@@ -858,9 +861,7 @@ pub async fn notices(State(state): State<Shared>, viewer: Result<Viewer, UiError
     let viewer = viewer?;
     viewer.require(&[Role::Reviewer, Role::Member])?;
     let owners = readable_owners(&state, &viewer.caller).await?;
-    let list = state
-        .db(move |s| s.notices(owners.as_deref(), 200))
-        .await?;
+    let list = state.db(move |s| s.notices(owners.as_deref(), 200)).await?;
     let mut body = String::from("<h1>Takedown notices</h1>");
     body.push_str(&notices_table(&list));
     Ok(html_page(html::page(&viewer.frame("Notices"), &body)))
@@ -1023,7 +1024,11 @@ pub async fn notice_file(
     } else {
         "image/jpeg"
     };
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(kind))], bytes).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static(kind))],
+        bytes,
+    )
+        .into_response())
 }
 
 // ---- the member's view ----------------------------------------------------------------------
@@ -1111,9 +1116,9 @@ pub async fn member(State(state): State<Shared>, viewer: Result<Viewer, UiError>
             Ok(ids
                 .iter()
                 .map(|id| {
-                    c.manifest().work(id).map_or(0, |w| {
-                        w.episodes.iter().filter(|e| !e.withdrawn).count()
-                    })
+                    c.manifest()
+                        .work(id)
+                        .map_or(0, |w| w.episodes.iter().filter(|e| !e.withdrawn).count())
                 })
                 .collect::<Vec<_>>())
         })
