@@ -72,6 +72,8 @@ pub fn report_json(file: &Path, result: &Result<ScanReport, PipelineError>) -> V
             "duration_s": round(report.duration_s, 3),
             "matches": report.matches.iter().map(match_json).collect::<Vec<_>>(),
             "passes": report.passes,
+            // Additive: where the picture sat in the frame (null after a key-frame-only scan).
+            "content": report.content,
         }),
     }
 }

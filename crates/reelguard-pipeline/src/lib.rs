@@ -10,13 +10,19 @@
 //!    answer is "no match" without a full decode.
 //! 2. **Full decode when it matters.** If anything was found, or the key frames were too
 //!    sparse to tell, decode every frame at the sampling rate and align precisely.
+//!
+//! A full pass also says where the picture sat in the suspect's frame ([`ContentBox`]), so a
+//! reviewer sees "pillarboxed in a landscape canvas" next to the match and evidence stills can
+//! be cropped to the picture.
 #![deny(missing_docs)]
 
 use std::path::Path;
 
 use reelguard_align::QueryFrame;
 use reelguard_index::{Catalogue, IndexError, Match, MatchParams, NewEpisode, StoredFrame};
-use reelguard_media::{fingerprint_file, DecodeMode, Fingerprint, MediaError, Options, Progress};
+use reelguard_media::{
+    fingerprint_file, DecodeMode, Fingerprint, MediaError, Options, Progress, RegionKind,
+};
 use serde::{Deserialize, Serialize};
 
 /// Rounds for reports: reviewers and evaluators read centiseconds, not float noise.
@@ -88,6 +94,76 @@ pub struct ScanReport {
     pub decode_seconds: f64,
     /// Wall-clock seconds spent matching.
     pub match_seconds: f64,
+    /// Where the picture sat in the suspect's frame, from the full pass; `None` when only the
+    /// key-frame pass ran (its few frames are not enough to judge borders).
+    pub content: Option<ContentBox>,
+}
+
+/// Where the picture sits in a frame, as fractions of the frame (0–1, 3 decimals), so it reads
+/// the same at any resolution and applies directly to a still of any size.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ContentBox {
+    /// Left edge, fraction of the frame width.
+    pub x: f64,
+    /// Top edge, fraction of the frame height.
+    pub y: f64,
+    /// Width, fraction of the frame width.
+    pub width: f64,
+    /// Height, fraction of the frame height.
+    pub height: f64,
+    /// What surrounds the picture (`full`, `borders`, `reframe`, `inset`).
+    pub kind: RegionKind,
+    /// The suspect's frame width in pixels.
+    pub frame_width: u32,
+    /// The suspect's frame height in pixels.
+    pub frame_height: u32,
+}
+
+/// Below this fraction of the frame's area a content box is worth a tag: the region detector
+/// quantises to analysis pixels (a 256-pixel long side) and trims of under 3% of a side are
+/// already ignored, so a box covering 95% or more is the picture filling the frame.
+pub const FULL_FRAME_AREA: f64 = 0.95;
+
+/// The content box of a fingerprint: its [`Fingerprint::main_region`] (which is in source
+/// pixels, like `width`/`height`) as fractions of the frame.
+pub fn content_box(fingerprint: &Fingerprint) -> ContentBox {
+    let region = fingerprint.main_region();
+    let (frame_width, frame_height) = (fingerprint.width, fingerprint.height);
+    let fraction = |value: u32, side: u32| {
+        if side == 0 {
+            0.0
+        } else {
+            round((value as f64 / side as f64).clamp(0.0, 1.0), 3)
+        }
+    };
+    ContentBox {
+        x: fraction(region.x, frame_width),
+        y: fraction(region.y, frame_height),
+        width: fraction(region.width, frame_width),
+        height: fraction(region.height, frame_height),
+        kind: region.kind,
+        frame_width,
+        frame_height,
+    }
+}
+
+/// Short labels for how the picture was placed, for reviewers and filters: `"border"` (flat
+/// bars, black or coloured), `"reframe"` (a blurred or otherwise soft surround), `"inset"` (a
+/// window over other footage). Nothing when the picture fills the frame (at least
+/// [`FULL_FRAME_AREA`] of it).
+///
+/// There is no `"crop"`: a cropped copy is scaled back to fill its frame, so the box cannot
+/// show it (the aligner sees it as a match at reduced similarity instead).
+pub fn content_tags(content: &ContentBox) -> Vec<&'static str> {
+    if content.width * content.height >= FULL_FRAME_AREA {
+        return Vec::new();
+    }
+    match content.kind {
+        RegionKind::Full => Vec::new(),
+        RegionKind::Borders => vec!["border"],
+        RegionKind::Reframe => vec!["reframe"],
+        RegionKind::Inset => vec!["inset"],
+    }
 }
 
 /// How to scan.
@@ -189,6 +265,7 @@ pub fn scan_file(
                 passes: Passes::Keyframes,
                 decode_seconds,
                 match_seconds: started.elapsed().as_secs_f64(),
+                content: None,
             });
         }
         passes = Passes::KeyframesThenFull;
@@ -212,5 +289,117 @@ pub fn scan_file(
         passes,
         decode_seconds,
         match_seconds: started.elapsed().as_secs_f64(),
+        content: Some(content_box(&full)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reelguard_media::{DecodeStats, Region, RegionSpan};
+
+    fn fingerprint(width: u32, height: u32, regions: &[(f64, f64, Region)]) -> Fingerprint {
+        Fingerprint {
+            duration_s: 18.0,
+            width,
+            height,
+            codec: "h264".to_string(),
+            mode: DecodeMode::Full,
+            frames: Vec::new(),
+            regions: regions
+                .iter()
+                .map(|&(start_t, end_t, region)| RegionSpan {
+                    start_t,
+                    end_t,
+                    region,
+                })
+                .collect(),
+            inset_frames: Vec::new(),
+            insets: Vec::new(),
+            stats: DecodeStats::default(),
+        }
+    }
+
+    fn content(width: f64, height: f64, kind: RegionKind) -> ContentBox {
+        ContentBox {
+            x: (1.0 - width) / 2.0,
+            y: (1.0 - height) / 2.0,
+            width,
+            height,
+            kind,
+            frame_width: 1280,
+            frame_height: 720,
+        }
+    }
+
+    #[test]
+    fn the_box_is_the_main_region_in_fractions_of_the_source_frame() {
+        // A 720x1280 episode pillarboxed in a 1280x720 canvas: 405 pixels wide, centred.
+        let picture = Region {
+            x: 437,
+            y: 0,
+            width: 405,
+            height: 720,
+            kind: RegionKind::Borders,
+        };
+        let box_ = content_box(&fingerprint(
+            1280,
+            720,
+            &[(0.0, 9.6, picture), (9.8, 12.0, Region::full(1280, 720))],
+        ));
+        assert_eq!(
+            box_,
+            ContentBox {
+                x: 0.341,
+                y: 0.0,
+                width: 0.316,
+                height: 1.0,
+                kind: RegionKind::Borders,
+                frame_width: 1280,
+                frame_height: 720,
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(box_).ok(),
+            Some(serde_json::json!({
+                "x": 0.341, "y": 0.0, "width": 0.316, "height": 1.0, "kind": "borders",
+                "frame_width": 1280, "frame_height": 720,
+            }))
+        );
+    }
+
+    #[test]
+    fn no_regions_is_the_whole_frame() {
+        let box_ = content_box(&fingerprint(720, 1280, &[]));
+        assert_eq!(
+            (box_.x, box_.y, box_.width, box_.height),
+            (0.0, 0.0, 1.0, 1.0)
+        );
+        assert_eq!(box_.kind, RegionKind::Full);
+        assert!(content_tags(&box_).is_empty());
+    }
+
+    #[test]
+    fn tags_name_the_surround_unless_the_picture_fills_the_frame() {
+        assert_eq!(
+            content_tags(&content(0.6, 0.8, RegionKind::Borders)),
+            ["border"]
+        );
+        assert_eq!(
+            content_tags(&content(0.32, 1.0, RegionKind::Reframe)),
+            ["reframe"]
+        );
+        assert_eq!(
+            content_tags(&content(0.4, 0.3, RegionKind::Inset)),
+            ["inset"]
+        );
+        assert!(content_tags(&content(1.0, 1.0, RegionKind::Full)).is_empty());
+        // Thin bars a detector may still report: the picture fills 96% of the frame.
+        assert!(content_tags(&content(1.0, 0.96, RegionKind::Borders)).is_empty());
+        assert!(content_tags(&content(0.97, 0.98, RegionKind::Reframe)).is_empty());
+        assert_eq!(
+            content_tags(&content(1.0, 0.94, RegionKind::Borders)),
+            ["border"]
+        );
+    }
 }
