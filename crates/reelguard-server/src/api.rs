@@ -866,6 +866,7 @@ fn match_json(row: &MatchRow, sources: &[Source], decisions: &[Decision]) -> Val
         "score": row.score,
         "segments": row.segments,
         "transformation": row.transformation,
+        "content_box": row.content_box,
         "suspect": {
             "id": row.suspect_id,
             "sha256": row.suspect_sha256,

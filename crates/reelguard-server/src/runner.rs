@@ -275,8 +275,11 @@ fn describe(state: &Shared, job: &Job, outcome: Outcome) -> (Value, Vec<NewMatch
                     episode_id: f.found.episode_id,
                     score: round(f.found.score, 3),
                     segments: segments_json(&f.found.segments),
-                    transformation: work::transformation(f),
-                    content_box: None,
+                    transformation: work::transformation(f, report.content.as_ref()),
+                    content_box: report
+                        .content
+                        .as_ref()
+                        .and_then(|c| serde_json::to_value(c).ok()),
                 })
                 .collect();
             let value = json!({

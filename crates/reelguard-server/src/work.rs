@@ -194,8 +194,12 @@ pub fn episode_source(job_id: i64, file_name: &str) -> String {
 }
 
 /// What the pirate did to the episode, from the match's segments: `mirror`, `speed`
-/// (played faster or slower than 5%), `excerpt` (under 80% of the episode shown).
-pub fn transformation(found: &Found) -> Vec<String> {
+/// (played faster or slower than 5%), `excerpt` (under 80% of the episode shown); and from
+/// where the picture sat in the suspect's frame: `border`, `reframe`, `inset`.
+pub fn transformation(
+    found: &Found,
+    content: Option<&reelguard_pipeline::ContentBox>,
+) -> Vec<String> {
     let segments = &found.found.segments;
     let mut tags = Vec::new();
     if segments.iter().any(|s| s.mirrored) {
@@ -210,6 +214,13 @@ pub fn transformation(found: &Found) -> Vec<String> {
         .sum();
     if found.episode_duration_s > 0.0 && shown < 0.8 * found.episode_duration_s {
         tags.push("excerpt".to_string());
+    }
+    if let Some(content) = content {
+        tags.extend(
+            reelguard_pipeline::content_tags(content)
+                .into_iter()
+                .map(str::to_string),
+        );
     }
     tags
 }
