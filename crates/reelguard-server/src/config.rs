@@ -65,6 +65,13 @@ pub struct Config {
     pub max_decode_secs: u64,
     /// Keep suspect files after their scan (as evidence); otherwise they are deleted.
     pub keep_suspect_files: bool,
+    /// HTTP attempts per webhook delivery before it is given up as failed.
+    pub webhook_max_attempts: u32,
+    /// Wait before the first retry of a webhook delivery, in milliseconds; doubled for each
+    /// further one (at most a day).
+    pub webhook_backoff_ms: u64,
+    /// Budget for one webhook attempt (connect, send, answer), in seconds.
+    pub webhook_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -85,6 +92,11 @@ impl Default for Config {
             keyframes_first: true,
             max_decode_secs: 30 * 60,
             keep_suspect_files: true,
+            // 8 attempts 30 s apart, doubling: the last retry comes about an hour after the
+            // first attempt, long enough to ride out a receiver's deploy or short outage.
+            webhook_max_attempts: 8,
+            webhook_backoff_ms: 30_000,
+            webhook_timeout_secs: 10,
         }
     }
 }
@@ -104,6 +116,9 @@ const KEYS: &[&str] = &[
     "keyframes_first",
     "max_decode_secs",
     "keep_suspect_files",
+    "webhook_max_attempts",
+    "webhook_backoff_ms",
+    "webhook_timeout_secs",
 ];
 
 impl Config {
@@ -173,6 +188,12 @@ impl Config {
         }
         if self.queue_limit == 0 {
             return invalid("queue_limit must be at least 1");
+        }
+        if self.webhook_max_attempts == 0 {
+            return invalid("webhook_max_attempts must be at least 1");
+        }
+        if self.webhook_timeout_secs == 0 {
+            return invalid("webhook_timeout_secs must be at least 1");
         }
         if self.max_upload_bytes == 0 {
             return invalid("max_upload_bytes must be at least 1");

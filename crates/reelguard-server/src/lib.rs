@@ -23,6 +23,8 @@ pub mod routes;
 pub mod runner;
 pub mod state;
 pub mod upload;
+pub mod webhook;
+pub mod webhook_api;
 pub mod work;
 
 use std::net::SocketAddr;
@@ -94,12 +96,16 @@ async fn serve(
         None => None,
     };
     let uploads = data.join("uploads");
+    let webhook_policy = reelguard_store::webhooks::WebhookPolicy {
+        max_attempts: config.webhook_max_attempts,
+    };
     let (store, catalogue) = {
         let data = data.clone();
         let uploads = uploads.clone();
         tokio::task::spawn_blocking(move || -> Result<(Store, Catalogue), ServerError> {
             upload::prepare(&uploads).map_err(io("preparing uploads"))?;
             let mut store = Store::open_in(&data)?;
+            store.set_webhook_policy(webhook_policy);
             let (requeued, failed) = store.recover_interrupted()?;
             if requeued + failed > 0 {
                 tracing::warn!(requeued, failed, "recovered jobs interrupted by a crash");
@@ -121,7 +127,8 @@ async fn serve(
     ));
     let stop_requested = shutdown_signal()?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = runner::spawn_workers(Arc::clone(&state), stop_rx);
+    let workers = runner::spawn_workers(Arc::clone(&state), stop_rx.clone());
+    let webhooks = webhook::spawn(Arc::clone(&state), stop_rx);
     let app = api::router(Arc::clone(&state));
     on_listening(addr);
     tracing::info!(%addr, workers = workers.len(), "serving");
@@ -144,6 +151,7 @@ async fn serve(
     for worker in workers {
         let _ = worker.await;
     }
+    let _ = webhooks.await;
     // Every catalogue operation commits as it completes; waiting for the write lock makes sure
     // no registration is half-way through its commit when the process exits.
     // A scan that outlived the grace period still holds a read lock; it is not waited for.
