@@ -251,5 +251,13 @@ mod tests {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../systemd/reelguard.toml");
         let config = Config::load(Some(&example), &|_| None).expect("example config");
         assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(
+            config.webhook_max_attempts,
+            Config::default().webhook_max_attempts
+        );
+        assert_eq!(
+            config.webhook_backoff_ms,
+            Config::default().webhook_backoff_ms
+        );
     }
 }

@@ -9,6 +9,9 @@
 //! in the store, so accepted work survives a crash; the catalogue is single-writer behind an
 //! `RwLock` (scans read, registrations write).
 //!
+//! Confirmed matches are announced to members' webhooks by one more task ([`webhook`]), from an
+//! outbox in the store.
+//!
 //! Data directory layout: `reelguard.sqlite3` (the store), `catalogue/` (the
 //! `reelguard_index::Catalogue`), `uploads/` (see [`upload`]).
 #![deny(missing_docs)]
