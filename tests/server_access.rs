@@ -29,7 +29,8 @@ enum Body {
 /// the setup: {W} the member's work (episode 1 registered), {W2} a second work of the member,
 /// {JR} the member's registration job, {JS} the crawler's scan job, {M} a pending match
 /// against {W}, {M2} another pending match against {W}, {N} the notice of a confirmed
-/// match, {K} a spare key. Rows run in order; the ones that change state come last.
+/// match, {K} a spare key. The member (not the foreign member) has a webhook. Rows run in
+/// order; the ones that change state come last.
 #[rustfmt::skip]
 const TABLE: &[(&str, &str, Body, [u16; 7])] = &[
     //                                                             none bad  adm  mem  for  crw  rev
@@ -50,6 +51,8 @@ const TABLE: &[(&str, &str, Body, [u16; 7])] = &[
     ("GET",    "/v1/matches/{M}",                   Body::None,   [401, 401, 403, 200, 404, 403, 200]),
     ("GET",    "/v1/notices",                       Body::None,   [401, 401, 403, 200, 200, 403, 200]),
     ("GET",    "/v1/notices/{N}",                   Body::None,   [401, 401, 403, 200, 404, 403, 200]),
+    ("GET",    "/v1/webhook",                       Body::None,   [401, 401, 403, 200, 404, 403, 403]),
+    ("GET",    "/v1/webhook/deliveries",            Body::None,   [401, 401, 403, 200, 200, 403, 403]),
     ("POST",   "/v1/members",                       Body::Json(r#"{"name": "matrix"}"#),
                                                                   [401, 401, 201, 403, 403, 403, 403]),
     ("PUT",    "/v1/members/review-team/review-scope", Body::Json(r#"{"members": []}"#),
@@ -69,6 +72,9 @@ const TABLE: &[(&str, &str, Body, [u16; 7])] = &[
     ("DELETE", "/v1/works/{W}/episodes/1",          Body::None,   [401, 401, 403, 200, 404, 403, 403]),
     ("DELETE", "/v1/works/{W2}",                    Body::None,   [401, 401, 403, 200, 404, 403, 403]),
     ("DELETE", "/v1/keys/{K}",                      Body::None,   [401, 401, 200, 403, 403, 403, 403]),
+    ("PUT",    "/v1/webhook",                       Body::Json(r#"{"url": "http://127.0.0.1:9/hook"}"#),
+                                                                  [401, 401, 403, 200, 200, 403, 403]),
+    ("DELETE", "/v1/webhook",                       Body::None,   [401, 401, 403, 200, 200, 403, 403]),
 ];
 
 fn send(
@@ -175,6 +181,13 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
     );
     assert_eq!(r.status, 200, "{}", r.text);
     ids.insert("{N}", r.json["notice"]["id"].to_string());
+    let r = call(
+        "PUT",
+        &daemon.url("/v1/webhook"),
+        Some(&member),
+        Some(&json!({"url": "http://127.0.0.1:9/setup"})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
     ids.insert("{M}", matches[0].to_string());
     ids.insert("{M2}", matches[1].to_string());
     ids.insert("{JR}", register.to_string());

@@ -60,9 +60,18 @@ pub fn read_tsv(path: &Path) -> Vec<HashMap<String, String>> {
         .collect()
 }
 
+/// The `reelguard` binary under test: `$REELGUARD_BIN` if set, else the one cargo built. The
+/// override exists because a target directory shared by several work trees has one
+/// `release/reelguard`, which another tree's build may replace between build and test.
+pub fn reelguard_bin() -> PathBuf {
+    std::env::var_os("REELGUARD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_reelguard")))
+}
+
 /// Runs the `reelguard` binary with a time limit; panics if it does not finish in time.
 pub fn reelguard(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reelguard"))
+    let mut child = Command::new(reelguard_bin())
         .args(args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -137,7 +146,7 @@ impl Daemon {
             .append(true)
             .open(&log_path)
             .expect("daemon log");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_reelguard"))
+        let mut child = Command::new(reelguard_bin())
             .arg("serve")
             .arg("--data")
             .arg(data)

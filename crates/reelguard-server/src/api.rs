@@ -25,6 +25,7 @@ use crate::auth::{guard, AuditNote, Auth};
 use crate::error::ApiError;
 use crate::state::Shared;
 use crate::upload::{self, Received};
+use crate::webhook_api;
 
 /// The OpenAPI document served at `/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -62,6 +63,13 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/matches/{id}/decision", post(decide))
         .route("/v1/notices", get(list_notices))
         .route("/v1/notices/{id}", get(get_notice))
+        .route(
+            "/v1/webhook",
+            put(webhook_api::put_webhook)
+                .get(webhook_api::get_webhook)
+                .delete(webhook_api::delete_webhook),
+        )
+        .route("/v1/webhook/deliveries", get(webhook_api::list_deliveries))
         .route_layer(middleware::from_fn_with_state(state.clone(), guard))
         .merge(crate::ui::router(state.clone()))
         .fallback(not_found)

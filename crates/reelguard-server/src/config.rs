@@ -70,6 +70,13 @@ pub struct Config {
     /// Mark the workbench's cookies `Secure` (browsers then send them over HTTPS only). Turn
     /// on when a TLS-terminating proxy sits in front of the daemon.
     pub secure_cookies: bool,
+    /// HTTP attempts per webhook delivery before it is given up as failed.
+    pub webhook_max_attempts: u32,
+    /// Wait before the first retry of a webhook delivery, in milliseconds; doubled for each
+    /// further one (at most a day).
+    pub webhook_backoff_ms: u64,
+    /// Budget for one webhook attempt (connect, send, answer), in seconds.
+    pub webhook_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -92,6 +99,11 @@ impl Default for Config {
             keep_suspect_files: true,
             session_hours: 12,
             secure_cookies: false,
+            // 8 attempts 30 s apart, doubling: the last retry comes about an hour after the
+            // first attempt, long enough to ride out a receiver's deploy or short outage.
+            webhook_max_attempts: 8,
+            webhook_backoff_ms: 30_000,
+            webhook_timeout_secs: 10,
         }
     }
 }
@@ -113,6 +125,9 @@ const KEYS: &[&str] = &[
     "keep_suspect_files",
     "session_hours",
     "secure_cookies",
+    "webhook_max_attempts",
+    "webhook_backoff_ms",
+    "webhook_timeout_secs",
 ];
 
 impl Config {
@@ -183,6 +198,12 @@ impl Config {
         if self.queue_limit == 0 {
             return invalid("queue_limit must be at least 1");
         }
+        if self.webhook_max_attempts == 0 {
+            return invalid("webhook_max_attempts must be at least 1");
+        }
+        if self.webhook_timeout_secs == 0 {
+            return invalid("webhook_timeout_secs must be at least 1");
+        }
         if self.max_upload_bytes == 0 {
             return invalid("max_upload_bytes must be at least 1");
         }
@@ -239,5 +260,13 @@ mod tests {
         let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../systemd/reelguard.toml");
         let config = Config::load(Some(&example), &|_| None).expect("example config");
         assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(
+            config.webhook_max_attempts,
+            Config::default().webhook_max_attempts
+        );
+        assert_eq!(
+            config.webhook_backoff_ms,
+            Config::default().webhook_backoff_ms
+        );
     }
 }

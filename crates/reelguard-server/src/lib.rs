@@ -9,6 +9,9 @@
 //! in the store, so accepted work survives a crash; the catalogue is single-writer behind an
 //! `RwLock` (scans read, registrations write).
 //!
+//! Confirmed matches are announced to members' webhooks by one more task ([`webhook`]), from an
+//! outbox in the store.
+//!
 //! Data directory layout: `reelguard.sqlite3` (the store), `catalogue/` (the
 //! `reelguard_index::Catalogue`), `uploads/` (see [`upload`]).
 #![deny(missing_docs)]
@@ -25,6 +28,8 @@ pub mod runner;
 pub mod state;
 pub mod ui;
 pub mod upload;
+pub mod webhook;
+pub mod webhook_api;
 pub mod work;
 
 use std::net::SocketAddr;
@@ -96,12 +101,16 @@ async fn serve(
         None => None,
     };
     let uploads = data.join("uploads");
+    let webhook_policy = reelguard_store::webhooks::WebhookPolicy {
+        max_attempts: config.webhook_max_attempts,
+    };
     let (store, catalogue) = {
         let data = data.clone();
         let uploads = uploads.clone();
         tokio::task::spawn_blocking(move || -> Result<(Store, Catalogue), ServerError> {
             upload::prepare(&uploads).map_err(io("preparing uploads"))?;
             let mut store = Store::open_in(&data)?;
+            store.set_webhook_policy(webhook_policy);
             let (requeued, failed) = store.recover_interrupted()?;
             if requeued + failed > 0 {
                 tracing::warn!(requeued, failed, "recovered jobs interrupted by a crash");
@@ -123,7 +132,8 @@ async fn serve(
     ));
     let stop_requested = shutdown_signal()?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = runner::spawn_workers(Arc::clone(&state), stop_rx);
+    let workers = runner::spawn_workers(Arc::clone(&state), stop_rx.clone());
+    let webhooks = webhook::spawn(Arc::clone(&state), stop_rx);
     let app = api::router(Arc::clone(&state));
     on_listening(addr);
     tracing::info!(%addr, workers = workers.len(), "serving");
@@ -146,6 +156,7 @@ async fn serve(
     for worker in workers {
         let _ = worker.await;
     }
+    let _ = webhooks.await;
     // Every catalogue operation commits as it completes; waiting for the write lock makes sure
     // no registration is half-way through its commit when the process exits.
     // A scan that outlived the grace period still holds a read lock; it is not waited for.

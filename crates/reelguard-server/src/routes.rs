@@ -177,6 +177,31 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route("GET", "/v1/notices", READERS, "List takedown notices."),
     route("GET", "/v1/notices/{id}", READERS, "One takedown notice."),
+    // Webhooks (members, own webhook only).
+    route(
+        "PUT",
+        "/v1/webhook",
+        MEMBER,
+        "Set the caller's webhook URL; answers a new signing secret (shown once).",
+    ),
+    route(
+        "GET",
+        "/v1/webhook",
+        MEMBER,
+        "The caller's webhook (never its secret).",
+    ),
+    route(
+        "DELETE",
+        "/v1/webhook",
+        MEMBER,
+        "Remove the caller's webhook; pending deliveries fail.",
+    ),
+    route(
+        "GET",
+        "/v1/webhook/deliveries",
+        MEMBER,
+        "The caller's webhook deliveries, newest first, with every attempt.",
+    ),
 ];
 
 /// The route for a method and matched path template (HEAD is served, and guarded, as GET).

@@ -1,6 +1,7 @@
 //! The store: everything the daemon must remember that is not the catalogue itself — members
 //! and their API keys, who owns which work, suspects and where they were seen, the durable job
-//! queue, matches, review decisions, takedown notices, and the append-only audit log.
+//! queue, matches, review decisions, takedown notices, members' webhooks and their delivery
+//! outbox ([`webhooks`]), and the append-only audit log.
 //!
 //! The decision that shapes this crate: **one relational schema that runs embedded today and on
 //! PostgreSQL tomorrow.** It is SQLite (the system library, WAL, `synchronous=FULL`) in the
@@ -19,6 +20,7 @@
 pub mod dialect;
 mod review;
 pub mod schema;
+pub mod webhooks;
 
 pub use review::{random_token, InfringementDay, PendingCount, Session};
 
@@ -640,6 +642,7 @@ pub struct JobCount {
 /// The connection to the store. Not `Sync`: the server keeps one behind a mutex.
 pub struct Store {
     conn: Connection,
+    webhook_policy: webhooks::WebhookPolicy,
 }
 
 fn validate_name(what: &str, name: &str) -> Result<(), StoreError> {
@@ -669,7 +672,10 @@ impl Store {
         let mut conn = Connection::open(path)?;
         dialect::configure(&conn)?;
         schema::migrate(&mut conn)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            webhook_policy: webhooks::WebhookPolicy::default(),
+        })
     }
 
     /// Opens the store of a data directory (creating the directory if needed).
@@ -1511,13 +1517,15 @@ impl Store {
                 (match_id, row.member_id, serde_json::to_string(&body)?, t),
                 |r| r.get(0),
             )?;
-            Some(Notice {
+            let notice = Notice {
                 id,
                 match_id,
                 member_id: row.member_id,
                 body,
                 created_at: t,
-            })
+            };
+            webhooks::enqueue_notice_webhook(&tx, &notice, self.webhook_policy)?;
+            Some(notice)
         } else {
             None
         };

@@ -9,7 +9,10 @@ use rusqlite::Connection;
 use crate::{dialect, now, StoreError};
 
 /// `(version, SQL)`, in order.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2)];
+///
+/// Version 2 (the review workbench) and 3 (webhooks) were developed in parallel;
+/// `migrate` applies whichever listed version follows the one in force.
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
 
 const V1: &str = "
 CREATE TABLE members (
@@ -160,6 +163,54 @@ CREATE TABLE ui_sessions (
 CREATE INDEX ui_sessions_expiry ON ui_sessions (expires_at);
 ";
 
+/// Webhooks: one endpoint per member, a durable outbox of deliveries, and the log of every HTTP
+/// attempt. The secret is stored as is (unlike API keys, which are hashed): the daemon needs it
+/// to sign each delivery.
+const V3: &str = "
+CREATE TABLE webhooks (
+    member_id BIGINT PRIMARY KEY REFERENCES members (id),
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+);
+
+-- The outbox: written in the transaction that writes the notice, so a confirmed match and its
+-- delivery exist together or not at all.
+CREATE TABLE webhook_deliveries (
+    id {ID},
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    notice_id BIGINT NOT NULL REFERENCES notices (id),
+    event TEXT NOT NULL,
+    url TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts BIGINT NOT NULL DEFAULT 0,
+    max_attempts BIGINT NOT NULL,
+    -- Unix MILLISECONDS (not seconds, unlike every other timestamp): retries back off from
+    -- sub-second bases in tests. Also the claim lease while an attempt is in flight.
+    next_attempt_at_ms BIGINT NOT NULL,
+    last_status BIGINT,
+    last_error TEXT,
+    created_at BIGINT NOT NULL,
+    delivered_at BIGINT
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at_ms);
+CREATE INDEX webhook_deliveries_member ON webhook_deliveries (member_id, id);
+
+-- The delivery log: one row per HTTP attempt; status is NULL when no response came (error).
+CREATE TABLE webhook_attempts (
+    id {ID},
+    delivery_id BIGINT NOT NULL REFERENCES webhook_deliveries (id),
+    attempt BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    status BIGINT,
+    error TEXT,
+    duration_ms BIGINT NOT NULL
+);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id);
+";
+
 /// Brings the schema up to the latest version. Safe against a concurrent migration by another
 /// process (the daemon and `reelguard admin` may start together): the version is read inside the
 /// write transaction that applies the next step.
@@ -202,4 +253,30 @@ pub fn version(conn: &Connection) -> Result<i64, StoreError> {
         [],
         |row| row.get(0),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_store_migrates_past_the_missing_version_2() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
+        // A store as a version-1 build left it.
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .expect("table");
+        conn.execute_batch(&dialect::ddl(V1)).expect("v1");
+        conn.execute("INSERT INTO schema_migrations VALUES (1, 0)", [])
+            .expect("v1 row");
+        migrate(&mut conn).expect("migrate");
+        assert_eq!(version(&conn).expect("version"), 3);
+        let rows: i64 = conn
+            .query_row("SELECT COUNT(*) FROM webhook_deliveries", [], |r| r.get(0))
+            .expect("the webhook tables exist");
+        assert_eq!(rows, 0);
+        migrate(&mut conn).expect("migrating again is a no-op");
+    }
 }
