@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: fixture location and the `reelguard` binary.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
