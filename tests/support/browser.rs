@@ -467,12 +467,14 @@ impl Element<'_> {
 
     /// Clicks it (scrolling it into view).
     pub fn click(&self) {
-        self.browser.cmd("POST", &self.path("/click"), Some(&json!({})));
+        self.browser
+            .cmd("POST", &self.path("/click"), Some(&json!({})));
     }
 
     /// Empties an input or textarea.
     pub fn clear(&self) {
-        self.browser.cmd("POST", &self.path("/clear"), Some(&json!({})));
+        self.browser
+            .cmd("POST", &self.path("/clear"), Some(&json!({})));
     }
 
     /// Types into it (it gets focus first).
