@@ -298,8 +298,8 @@ fn log_out(browser: &Browser, daemon: &support::Daemon) {
     }
     browser.goto(&daemon.url("/ui/queue"));
     assert!(
-        browser.try_find("table#queue").is_none() && browser.try_find("form#logout").is_none(),
-        "still logged in after submitting form#logout {}",
+        browser.try_find("table#queue").is_none() && browser.try_find("form#login").is_some(),
+        "after submitting form#logout, /ui/queue should give the login page {}",
         browser.where_am_i()
     );
 }

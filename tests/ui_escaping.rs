@@ -601,6 +601,24 @@ fn hostile_strings_are_escaped_on_every_page() {
     assert_eq!(page.status, 403, "POST /ui/login without csrf");
     let page = web.post_form("/ui/login", &[("key", &reviewer), ("csrf", "forged")]);
     assert_eq!(page.status, 403, "POST /ui/login with a wrong csrf");
+    // A wrong key (with a good token): the login page again, 401, with an .error element.
+    let login = web.get("/ui/login");
+    let form = Form::find(&login.body, "login").expect("form#login on /ui/login");
+    let csrf = form.value("csrf").expect("form#login has input[name=csrf]");
+    let action = form.action.clone().unwrap_or_else(|| "/ui/login".into());
+    let page = web.post_form(&action, &[("key", SCRIPT), ("csrf", &csrf)]);
+    assert_eq!(page.status, 401, "POST {action} with a wrong key");
+    assert!(
+        tags(&page.body).iter().any(|t| t
+            .attr("class")
+            .is_some_and(|c| c.split_whitespace().any(|c| c == "error"))),
+        "no .error element on a refused login"
+    );
+    assert!(
+        Form::find(&page.body, "login").is_some(),
+        "no form#login on a refused login"
+    );
+    check_page("POST /ui/login (wrong key)", &page, &[], &values);
     let landed = web.log_in(&reviewer);
     assert_eq!(landed, "/ui/queue", "a reviewer lands on the queue");
 
