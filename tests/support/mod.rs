@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: fixture location and the `reelguard` binary.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -390,4 +392,99 @@ pub fn member_key(daemon: &Daemon, admin: &str, name: &str, role: &str) -> Strin
     );
     assert_eq!(r.status, 201, "{}", r.text);
     r.json["key"].as_str().expect("key").to_string()
+}
+
+// ---- scenario helpers for the UI tests ------------------------------------------------------
+
+/// Percent-encodes `s` for a query string or an `application/x-www-form-urlencoded` body
+/// (everything but RFC 3986's unreserved characters).
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Creates a work for the member `key` and registers `file` as its episode 1, waiting for the
+/// job; returns the work id.
+pub fn register_work(
+    daemon: &Daemon,
+    key: &str,
+    title: &str,
+    external_id: Option<&str>,
+    file: &Path,
+) -> String {
+    let r = call(
+        "POST",
+        &daemon.url("/v1/works"),
+        Some(key),
+        Some(&serde_json::json!({"title": title, "external_id": external_id})),
+    );
+    assert_eq!(r.status, 201, "creating work {title:?}: {}", r.text);
+    let work_id = r.json["work_id"].as_str().expect("work_id").to_string();
+    let r = upload(
+        &daemon.url(&format!("/v1/works/{work_id}/episodes?filename=e1.mp4")),
+        Some(key),
+        file,
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    let job = wait_job(
+        daemon,
+        key,
+        r.json["job_id"].as_i64().expect("job_id"),
+        Duration::from_secs(120),
+    );
+    assert_eq!(job["state"], "succeeded", "{job}");
+    work_id
+}
+
+/// A crawler submits `file` with source metadata `(name, value)` pairs (encoded into the query
+/// string); waits for the scan job. Returns the upload's answer.
+pub fn submit_suspect(
+    daemon: &Daemon,
+    crawler: &str,
+    meta: &[(&str, &str)],
+    file: &Path,
+) -> serde_json::Value {
+    let query: Vec<String> = meta
+        .iter()
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
+        .collect();
+    let r = upload(
+        &daemon.url(&format!("/v1/suspects?{}", query.join("&"))),
+        Some(crawler),
+        file,
+    );
+    assert_eq!(r.status, 202, "submitting a suspect: {}", r.text);
+    let job = wait_job(
+        daemon,
+        crawler,
+        r.json["job_id"].as_i64().expect("job_id"),
+        Duration::from_secs(120),
+    );
+    assert_eq!(job["state"], "succeeded", "{job}");
+    r.json
+}
+
+/// The pending-review match of `work_id` as the API shows it to `reviewer`; panics if none.
+pub fn pending_match(daemon: &Daemon, reviewer: &str, work_id: &str) -> serde_json::Value {
+    let r = call(
+        "GET",
+        &daemon.url("/v1/matches?state=pending_review"),
+        Some(reviewer),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .find(|m| m["work_id"] == work_id)
+        .unwrap_or_else(|| panic!("no pending match for work {work_id}: {}", r.text))
+        .clone()
 }
