@@ -413,12 +413,12 @@ fn apply_colorspace(scaler: &mut scaling::Context, frame: &VideoFrame) {
         );
     // SAFETY: the context is valid and owned; the coefficient tables are static in swscale.
     unsafe {
-        let table = ffmpeg::ffi::sws_getCoefficients(matrix as i32);
+        let table = ffmpeg::ffi::sws_getCoefficients(matrix);
         let _ = ffmpeg::ffi::sws_setColorspaceDetails(
             scaler.as_mut_ptr(),
             table,
             i32::from(full_range_source),
-            ffmpeg::ffi::sws_getCoefficients(ffmpeg::ffi::SWS_CS_DEFAULT as i32),
+            ffmpeg::ffi::sws_getCoefficients(ffmpeg::ffi::SWS_CS_DEFAULT),
             1,
             0,
             1 << 16,

@@ -22,7 +22,9 @@ fn main() {
                     "tags": content_tags(&content),
                 })
             }
-            Err(e) => serde_json::json!({"file": path.display().to_string(), "error": e.to_string()}),
+            Err(e) => {
+                serde_json::json!({"file": path.display().to_string(), "error": e.to_string()})
+            }
         };
         println!("{line}");
     }
