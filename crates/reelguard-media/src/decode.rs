@@ -33,7 +33,7 @@ const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
 /// A stream that decodes to less than this fraction of its declared duration is truncated.
 const TRUNCATED_FRACTION: f64 = 0.85;
 /// More than this fraction of failed packets makes the file corrupt rather than damaged.
-const CORRUPT_FRACTION: f64 = 0.25;
+pub(crate) const CORRUPT_FRACTION: f64 = 0.25;
 
 pub(crate) fn init_ffmpeg() {
     static INIT: Once = Once::new();

@@ -19,7 +19,9 @@ use ffmpeg::Rational;
 use ffmpeg_next as ffmpeg;
 use image::RgbImage;
 
-use crate::decode::{check_size, open_video, seconds, timeout_error, DecoderSetup, OpenedVideo};
+use crate::decode::{
+    check_size, open_video, seconds, timeout_error, DecoderSetup, OpenedVideo, CORRUPT_FRACTION,
+};
 use crate::{Limits, MediaError};
 
 /// Consecutive demuxer errors after which reading stops (as in fingerprinting).
@@ -45,8 +47,12 @@ const TIME_EPSILON_S: f64 = 1e-4;
 ///   frame decoded is past `at_s` (or none is), the still seeks again 1, 2, 4, 8 s earlier,
 ///   then decodes from the start.
 /// * Deblocking stays on (unlike fingerprinting): these pictures are for human eyes.
-/// * The same [`Limits`] and errors as [`crate::fingerprint_file`]; a file with one decodable
-///   picture is accepted (a still is all that is asked for).
+/// * The same [`Limits`] and open-time errors as [`crate::fingerprint_file`] (empty,
+///   unreadable, unrecognised, no video stream, no decoder, too large, too long, timeout), and
+///   [`MediaError::Corrupt`] when more than a quarter of the packets decoded *for this still*
+///   fail or none decodes. Judgements that need the whole file are not made: a truncated file
+///   gives stills up to where it stops (past it, its last decodable frame), and a file of one
+///   picture gives that picture (a still is all that is asked for).
 pub fn extract_still(
     path: &Path,
     at_s: f64,
@@ -307,7 +313,10 @@ impl<'a> FrameSearch<'a> {
 
     /// The chosen frame, or why there is none.
     fn finish(self) -> Result<VideoFrame, MediaError> {
-        if self.have_best {
+        // The fingerprinter's rule, over the packets this still needed: a picture concealed
+        // from mostly broken data is not evidence.
+        let corrupt = self.packets_failed as f64 > self.packets_sent as f64 * CORRUPT_FRACTION;
+        if self.have_best && !corrupt {
             return Ok(self.best);
         }
         let path = self.path.to_path_buf();
@@ -413,12 +422,12 @@ fn apply_colorspace(scaler: &mut scaling::Context, frame: &VideoFrame) {
         );
     // SAFETY: the context is valid and owned; the coefficient tables are static in swscale.
     unsafe {
-        let table = ffmpeg::ffi::sws_getCoefficients(matrix as i32);
+        let table = ffmpeg::ffi::sws_getCoefficients(matrix);
         let _ = ffmpeg::ffi::sws_setColorspaceDetails(
             scaler.as_mut_ptr(),
             table,
             i32::from(full_range_source),
-            ffmpeg::ffi::sws_getCoefficients(ffmpeg::ffi::SWS_CS_DEFAULT as i32),
+            ffmpeg::ffi::sws_getCoefficients(ffmpeg::ffi::SWS_CS_DEFAULT),
             1,
             0,
             1 << 16,

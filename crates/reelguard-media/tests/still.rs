@@ -225,3 +225,39 @@ fn jpeg_round_trips() {
     // Quality 0 is clamped rather than refused.
     assert!(encode_jpeg(&image, 0).is_ok());
 }
+
+#[test]
+fn bt709_tagged_video_keeps_its_colours() {
+    // Encoded with the BT.709 matrix and tagged so; read as BT.601 (swscale's default) this
+    // orange would come back visibly off.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clip = dir.path().join("bt709.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0xE08030:s=128x128:r=25:d=1",
+        "-vf",
+        "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+        "-colorspace",
+        "bt709",
+        "-color_primaries",
+        "bt709",
+        "-color_trc",
+        "bt709",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        clip.to_str().expect("utf-8 temp path"),
+    ]);
+    let still = extract_still(&clip, 0.5, 64, &Limits::default()).expect("still");
+    let p = still.get_pixel(32, 32).0;
+    let expected = [0xE0u8, 0x80, 0x30];
+    for c in 0..3 {
+        assert!(
+            p[c].abs_diff(expected[c]) <= 6,
+            "got {p:?}, expected about {expected:?}"
+        );
+    }
+}
