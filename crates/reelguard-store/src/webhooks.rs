@@ -539,7 +539,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut s = Store::open_in(dir.path()).expect("open");
         let owner = s.ensure_member("acme").expect("member");
-        s.insert_work("w000001", owner.id, "Street", None)
+        s.insert_work("w000001", owner.id, "Street", None, None)
             .expect("work");
         let limits = QueueLimits {
             max_unfinished: 10,
@@ -564,6 +564,7 @@ mod tests {
                 score: 0.9,
                 segments: json!([]),
                 transformation: vec![],
+                content_box: None,
             };
             s.complete_job(sub.job_id, &json!({}), &[m]).expect("done");
         }

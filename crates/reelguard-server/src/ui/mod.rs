@@ -60,6 +60,7 @@ pub fn router(state: Shared) -> Router<Shared> {
         .route("/ui/notices/{id}", get(pages::notice))
         .route("/ui/notices/{id}/evidence/{file}", get(pages::notice_file))
         .route("/ui/member", get(pages::member))
+        .route("/ui/member/webhook", post(pages::set_webhook))
         .route("/ui/static/{file}", get(pages::static_file))
         .route_layer(middleware::from_fn_with_state(state, layer))
 }
@@ -141,18 +142,40 @@ impl IntoResponse for UiError {
         if let ApiError::Internal(detail) = &error {
             tracing::error!(%detail, "workbench page failed");
         }
+        let page = ErrorPage {
+            heading,
+            message: error.to_string(),
+        };
+        let body = page.render(None);
+        let mut response = (status, page_headers(), body).into_response();
+        // The layer re-renders it inside the logged-in frame (navigation, logout), which an
+        // extractor's rejection cannot see.
+        response.extensions_mut().insert(page);
+        response
+    }
+}
+
+/// An error page's content, kept on the response so the layer can frame it for the viewer.
+#[derive(Debug, Clone)]
+struct ErrorPage {
+    heading: &'static str,
+    message: String,
+}
+
+impl ErrorPage {
+    fn render(&self, session: Option<&Session>) -> String {
         let frame = Frame {
-            title: heading,
-            role: None,
-            member: None,
-            csrf: None,
+            title: self.heading,
+            role: session.map(|s| s.caller.role.as_str()),
+            member: session.map(|s| s.caller.member.as_str()),
+            csrf: session.map(|s| s.csrf.as_str()),
         };
         let body = format!(
             "<h1>{}</h1><p class=\"error\">{}</p><p><a href=\"/ui/\">Back to the workbench</a></p>",
-            esc(heading),
-            esc(&error.to_string())
+            esc(self.heading),
+            esc(&self.message)
         );
-        (status, page_headers(), html::page(&frame, &body)).into_response()
+        html::page(&frame, &body)
     }
 }
 
@@ -171,9 +194,11 @@ pub fn page_headers() -> [(header::HeaderName, HeaderValue); 5] {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ),
+        // Not `no-referrer`: under it, browsers send `Origin: null` even on this site's own
+        // form posts, which the cross-site check has to refuse.
         (
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            HeaderValue::from_static("same-origin"),
         ),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
     ]
@@ -228,7 +253,11 @@ fn cross_site(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    origin == "null" || origin_host != host
+    let refused = origin == "null" || origin_host != host;
+    if refused {
+        tracing::info!(origin, host, "refused a cross-site form post");
+    }
+    refused
 }
 
 /// The middleware: resolves the session, then records metrics and (for state-changing
@@ -246,10 +275,19 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
     let response = if exchange.method == Method::POST && cross_site(request.headers()) {
         UiError::Api(ApiError::Forbidden).into_response()
     } else {
-        if let Some(session) = session {
-            request.extensions_mut().insert(session);
+        if let Some(session) = &session {
+            request.extensions_mut().insert(session.clone());
         }
-        next.run(request).await
+        let response = next.run(request).await;
+        match (response.extensions().get::<ErrorPage>(), &session) {
+            (Some(page), Some(session)) => {
+                let body = page.render(Some(session));
+                let (mut parts, _) = response.into_parts();
+                parts.headers.remove(header::CONTENT_LENGTH);
+                Response::from_parts(parts, axum::body::Body::from(body))
+            }
+            _ => response,
+        }
     };
     exchange
         .finish(

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
+use reelguard_store::webhooks::{Delivery, Webhook};
 use reelguard_store::{
     Decision, InfringementDay, MatchFilter, MatchOrder, MatchRow, MatchState, Notice, Role, Source,
     Verdict,
@@ -164,6 +165,8 @@ pub async fn logout(
 
 #[derive(Deserialize, Default)]
 pub struct QueueQuery {
+    /// `pending_review` (the default), `confirmed`, `rejected` or `all`.
+    state: Option<String>,
     work: Option<String>,
     member: Option<String>,
     platform: Option<String>,
@@ -225,8 +228,17 @@ pub async fn queue(
         });
     }
     let max_age_days: Option<i64> = number(&q.max_age_days, "max_age_days")?;
+    let state_filter = match non_empty(&q.state).as_deref() {
+        None => Some(MatchState::PendingReview),
+        Some("all") => None,
+        Some(other) => Some(
+            other
+                .parse::<MatchState>()
+                .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        ),
+    };
     let filter = MatchFilter {
-        state: Some(MatchState::PendingReview),
+        state: state_filter,
         owners: owners.clone(),
         platform: non_empty(&q.platform),
         since: max_age_days.map(|d| reelguard_store::now() - d.max(0) * DAY),
@@ -252,12 +264,25 @@ pub async fn queue(
     let mut body = String::new();
     let _ = write!(
         body,
-        "<h1>Review queue</h1><p class=\"summary\"><span id=\"queue-count\">{}</span> listed \
-         of {total} pending. Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>o</kbd> open, \
+        "<h1>Review queue</h1><p class=\"summary\"><span id=\"queue-count\">{}</span> listed; \
+         {total} pending in all. Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>o</kbd> open, \
          <kbd>c</kbd> confirm, <kbd>x</kbd> reject.</p>",
         rows.len()
     );
-    body.push_str("<form id=\"filters\" method=\"get\" action=\"/ui/queue\"><label>Drama <select name=\"work\"><option value=\"\">all</option>");
+    body.push_str("<form id=\"filters\" method=\"get\" action=\"/ui/queue\"><label>State <select name=\"state\">");
+    let current = non_empty(&q.state).unwrap_or_else(|| "pending_review".to_string());
+    for (value, label) in [
+        ("pending_review", "pending"),
+        ("confirmed", "confirmed"),
+        ("rejected", "rejected"),
+        ("all", "all"),
+    ] {
+        let selected = if current == value { " selected" } else { "" };
+        let _ = write!(body, "<option value=\"{value}\"{selected}>{label}</option>");
+    }
+    body.push_str(
+        "</select></label> <label>Drama <select name=\"work\"><option value=\"\">all</option>",
+    );
     for c in &counts {
         let selected = if q.work.as_deref() == Some(c.work_id.as_str()) {
             " selected"
@@ -300,11 +325,7 @@ pub async fn queue(
              <td>{ep}</td><td>{member}</td><td>{released}</td><td class=\"platform\">{platform}</td>\
              <td>{uploader}</td><td class=\"score\">{score:.2}</td><td>{edits}</td>\
              <td>{found} ago</td><td><a class=\"open-match\" href=\"/ui/matches/{id}\">Open</a> \
-             <form class=\"quick\" method=\"post\" action=\"/ui/matches/{id}/decision\">{csrf}\
-             <input type=\"hidden\" name=\"reason\" value=\"{reason}\">\
-             <input type=\"hidden\" name=\"next\" value=\"/ui/queue\">\
-             <button class=\"quick-confirm\" name=\"decision\" value=\"confirm\">Confirm</button>\
-             </form></td></tr>",
+             {quick}</td></tr>",
             id = row.id,
             title = esc(&row.title),
             ep = row.episode,
@@ -315,8 +336,20 @@ pub async fn queue(
             score = row.score,
             edits = esc(&row.transformation.join(", ")),
             found = age(now - row.created_at),
-            csrf = csrf_field(&viewer.csrf),
-            reason = esc(QUICK_REASON),
+            quick = if row.state == MatchState::PendingReview {
+                format!(
+                    "<form class=\"quick\" method=\"post\" action=\"/ui/matches/{}/decision\">{}\
+                     <input type=\"hidden\" name=\"reason\" value=\"{}\">\
+                     <input type=\"hidden\" name=\"next\" value=\"/ui/queue\">\
+                     <button class=\"quick-confirm\" name=\"decision\" value=\"confirm\">Confirm</button>\
+                     </form>",
+                    row.id,
+                    csrf_field(&viewer.csrf),
+                    esc(QUICK_REASON)
+                )
+            } else {
+                format!("<span class=\"state-{0}\">{0}</span>", row.state)
+            },
         );
     }
     body.push_str("</tbody></table>");
@@ -518,7 +551,11 @@ fn transformation_html(row: &MatchRow) -> String {
             speeds.join(", ")
         })
     ));
-    if let Some(content) = &row.content_box {
+    if let Some(content) = row
+        .content_box
+        .as_ref()
+        .filter(|c| c["kind"].as_str() != Some("full"))
+    {
         let pct = |k: &str| content[k].as_f64().unwrap_or(0.0) * 100.0;
         let kind = content["kind"].as_str().unwrap_or("region");
         items.push(format!(
@@ -1101,12 +1138,14 @@ pub async fn member(State(state): State<Shared>, viewer: Result<Viewer, UiError>
     let me = viewer.caller.member_id;
     let today = reelguard_store::now().div_euclid(DAY) * DAY;
     let since = today - (CHART_DAYS - 1) * DAY;
-    let (works, days, notices) = state
+    let (works, days, notices, hook, deliveries) = state
         .db(move |s| {
             Ok((
                 s.works_of(me)?,
                 s.infringements_per_day(Some(&[me]), since)?,
                 s.notices(Some(&[me]), 100)?,
+                s.webhook(me)?,
+                s.webhook_deliveries(me, 20)?,
             ))
         })
         .await?;
@@ -1162,7 +1201,106 @@ pub async fn member(State(state): State<Shared>, viewer: Result<Viewer, UiError>
         infringement_chart(&days, today),
         notices_table(&notices)
     );
+    body.push_str(&webhook_section(&viewer, hook.as_ref(), &deliveries, None));
     Ok(html_page(html::page(&viewer.frame("My works"), &body)))
+}
+
+/// The member's webhook: where confirmed infringements are sent, and the delivery log.
+fn webhook_section(
+    viewer: &Viewer,
+    hook: Option<&Webhook>,
+    deliveries: &[Delivery],
+    new_secret: Option<&str>,
+) -> String {
+    let mut out = String::from("<h2>Notifications</h2>");
+    match hook {
+        Some(h) => {
+            let _ = write!(
+                out,
+                "<p>Confirmed infringements are sent, signed (HMAC-SHA256, header \
+                 <code>X-Reelguard-Signature</code>), to <code id=\"webhook-url\">{}</code>.</p>",
+                esc(&h.url)
+            );
+        }
+        None => out.push_str("<p>No webhook set: notices are only listed here.</p>"),
+    }
+    if let Some(secret) = new_secret {
+        let _ = write!(
+            out,
+            "<p class=\"secret\">Signing secret (shown once; store it now): \
+             <code id=\"webhook-secret\">{}</code></p>",
+            esc(secret)
+        );
+    }
+    let _ = write!(
+        out,
+        "<form id=\"webhook\" method=\"post\" action=\"/ui/member/webhook\">{}\
+         <label>Webhook URL <input name=\"url\" type=\"url\" maxlength=\"2000\" required \
+         placeholder=\"https://\"></label> <button type=\"submit\">{}</button></form>",
+        csrf_field(&viewer.csrf),
+        if hook.is_some() {
+            "Replace (new secret)"
+        } else {
+            "Set"
+        }
+    );
+    out.push_str(
+        "<table id=\"deliveries\"><thead><tr><th>Delivery</th><th>Notice</th><th>State</th>\
+         <th>Attempts</th><th>Last answer</th><th>Queued</th></tr></thead><tbody>",
+    );
+    for d in deliveries {
+        let last = match (d.last_status, d.last_error.as_deref()) {
+            (Some(status), _) => format!("HTTP {status}"),
+            (None, Some(error)) => esc(error).to_string(),
+            (None, None) => "–".to_string(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td><a href=\"/ui/notices/{}\">{}</a></td><td>{}</td><td>{}/{}</td>\
+             <td>{}</td><td>{}</td></tr>",
+            d.id,
+            d.notice_id,
+            d.notice_id,
+            d.state.as_str(),
+            d.attempts,
+            d.max_attempts,
+            last,
+            utc(d.created_at)
+        );
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+#[derive(Deserialize)]
+pub struct WebhookForm {
+    url: String,
+}
+
+/// `POST /ui/member/webhook`: sets the member's webhook and shows its new secret once.
+pub async fn set_webhook(
+    State(state): State<Shared>,
+    CsrfForm(viewer, form): CsrfForm<WebhookForm>,
+) -> Page {
+    viewer.require(&[Role::Member])?;
+    let url = form.url.trim().to_string();
+    crate::webhook_api::validate_url(&url)?;
+    let me = viewer.caller.member_id;
+    let (hook, secret, deliveries) = state
+        .db(move |s| {
+            let (hook, secret) = s.put_webhook(me, &url)?;
+            Ok((hook, secret, s.webhook_deliveries(me, 20)?))
+        })
+        .await?;
+    let body = format!(
+        "<h1>Webhook set</h1>{}<p><a href=\"/ui/member\">Back to my works</a></p>",
+        webhook_section(&viewer, Some(&hook), &deliveries, Some(&secret))
+    );
+    Ok((
+        Extension(AuditNote("webhook set".into())),
+        html_page(html::page(&viewer.frame("Webhook"), &body)),
+    )
+        .into_response())
 }
 
 // ---- assets ---------------------------------------------------------------------------------
