@@ -748,6 +748,12 @@ pub async fn still(
         .and_then(|name| name.split_once('-'))
         .and_then(|(k, side)| Some((k.parse::<usize>().ok()?, Side::parse(side)?)))
         .ok_or_else(not_found)?;
+    // A page asks for all its stills at once; decoding more of them at a time than there are
+    // cores only makes each one slower (and would starve the job workers).
+    let _permit = still_permits()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(format!("still permits: {e}")))?;
     let dirs = state.evidence.clone();
     let made = tokio::task::spawn_blocking(move || {
         let path = evidence::still(&dirs, &row, index, side)?;
@@ -777,6 +783,13 @@ pub async fn still(
             Ok(placeholder("unreadable"))
         }
     }
+}
+
+fn still_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    })
 }
 
 /// An image saying why there is no still (the page's layout stays whole).

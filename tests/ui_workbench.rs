@@ -1,0 +1,315 @@
+//! The review workbench over plain HTTP: a compilation confirmed in one go, and the session's
+//! security properties (logout, key revocation, CSRF on every form, roles, tenancy of stills and
+//! evidence files, and the API refusing the cookie).
+
+mod support;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::web::{Form, Web};
+use support::{call, create_key, fixtures, member_key, submit_suspect, upload, wait_job, Daemon};
+
+const JOB_LIMIT: Duration = Duration::from_secs(120);
+
+/// A work of `episodes` street episodes owned by `member`; returns its id.
+fn register_street(daemon: &Daemon, member: &str, episodes: u32) -> String {
+    let r = call(
+        "POST",
+        &daemon.url("/v1/works"),
+        Some(member),
+        Some(&json!({"title": "Street", "released_at": 1_795_000_000})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let work_id = r.json["work_id"].as_str().expect("work_id").to_string();
+    let jobs: Vec<i64> = (1..=episodes)
+        .map(|n| {
+            let file = fixtures().join(format!("originals/street_e{n}.mp4"));
+            let url = daemon.url(&format!(
+                "/v1/works/{work_id}/episodes?filename=street_e{n}.mp4"
+            ));
+            let r = upload(&url, Some(member), &file);
+            assert_eq!(r.status, 202, "{}", r.text);
+            r.json["job_id"].as_i64().expect("job id")
+        })
+        .collect();
+    for job in jobs {
+        let job = wait_job(daemon, member, job, JOB_LIMIT);
+        assert_eq!(job["state"], "succeeded", "{job}");
+    }
+    work_id
+}
+
+fn matches_of(daemon: &Daemon, reviewer: &str, suspect: i64) -> Vec<Value> {
+    let r = call(
+        "GET",
+        &daemon.url(&format!("/v1/matches?suspect_id={suspect}")),
+        Some(reviewer),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json["matches"].as_array().expect("matches").clone()
+}
+
+#[test]
+fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let admin = create_key(&data, "ops", "admin");
+    let daemon = Daemon::start(&data, &[]);
+    let studio = member_key(&daemon, &admin, "studio", "member");
+    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
+    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
+    register_street(&daemon, &studio, 3);
+
+    let submitted = submit_suspect(
+        &daemon,
+        &crawler,
+        &[
+            ("platform", "bilibili"),
+            ("url", "https://b.example/full"),
+            ("uploader", "full-series"),
+        ],
+        &fixtures().join("compilations/street_full.mp4"),
+    );
+    let suspect = submitted["suspect_id"].as_i64().expect("suspect id");
+    let found = matches_of(&daemon, &reviewer, suspect);
+    let mut episodes: Vec<u64> = found
+        .iter()
+        .map(|m| m["episode"].as_u64().expect("episode"))
+        .collect();
+    episodes.sort_unstable();
+    assert_eq!(
+        episodes,
+        [1, 2, 3],
+        "the registered episodes in the compilation"
+    );
+
+    let mut web = Web::new(&daemon);
+    assert_eq!(web.log_in(&reviewer), "/ui/queue");
+    let first = found[0]["id"].as_i64().expect("match id");
+    let page = web.get(&format!("/ui/matches/{first}"));
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.body.matches("<rect class=\"lane\"").count(),
+        3,
+        "the time line has a lane for each episode found in the upload"
+    );
+    assert!(page.body.matches("<rect class=\"other-segment\"").count() >= 2);
+    let form = Form::find(&page.body, "confirm-all").expect("form#confirm-all on a compilation");
+    let action = form.action.clone().expect("action");
+    let csrf = form.value("csrf").expect("csrf");
+
+    // Without the token nothing is decided.
+    let refused = web.post_form(&action, &[("reason", "all of it")]);
+    assert_eq!(refused.status, 403);
+    assert!(matches_of(&daemon, &reviewer, suspect)
+        .iter()
+        .all(|m| m["state"] == "pending_review"));
+
+    let done = web.post_form(
+        &action,
+        &[
+            ("reason", "full-series upload"),
+            ("csrf", &csrf),
+            ("back", &first.to_string()),
+        ],
+    );
+    assert_eq!(done.status, 303, "{}", done.body);
+    let decided = matches_of(&daemon, &reviewer, suspect);
+    assert!(
+        decided.iter().all(|m| m["state"] == "confirmed"),
+        "every episode confirmed: {decided:?}"
+    );
+    let r = call("GET", &daemon.url("/v1/notices"), Some(&studio), None);
+    let notices = r.json["notices"].as_array().expect("notices");
+    assert_eq!(notices.len(), 3, "one notice per episode");
+    let ids: std::collections::BTreeSet<&str> = notices
+        .iter()
+        .map(|n| n["notice"]["notice_id"].as_str().expect("public id"))
+        .collect();
+    assert_eq!(ids.len(), 3, "notice ids are distinct: {ids:?}");
+    assert!(notices
+        .iter()
+        .all(|n| n["notice"]["infringing_copies"][0]["url"] == "https://b.example/full"));
+
+    // The workbench's decision is audited like an API call.
+    let r = call(
+        "GET",
+        &daemon.url("/v1/audit?limit=1000"),
+        Some(&admin),
+        None,
+    );
+    let entries = r.json["entries"].as_array().expect("entries");
+    let bulk = entries
+        .iter()
+        .find(|e| e["action"] == "POST /ui/suspects/{id}/confirm-all" && e["status"] == 303)
+        .expect("the bulk confirmation is audited");
+    assert_eq!(bulk["actor"], "review-team/reviewer");
+    assert!(entries
+        .iter()
+        .any(|e| e["action"] == "POST /ui/suspects/{id}/confirm-all" && e["status"] == 403));
+}
+
+#[test]
+fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let admin = create_key(&data, "ops", "admin");
+    let daemon = Daemon::start(&data, &[]);
+    let studio = member_key(&daemon, &admin, "studio", "member");
+    let rival = member_key(&daemon, &admin, "rival", "member");
+    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
+    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
+    register_street(&daemon, &studio, 1);
+    let submitted = submit_suspect(
+        &daemon,
+        &crawler,
+        &[("platform", "douyin"), ("url", "https://d.example/1")],
+        &fixtures().join("variants/street_e1/mirror.mp4"),
+    );
+    let suspect = submitted["suspect_id"].as_i64().expect("suspect id");
+    let match_id = matches_of(&daemon, &reviewer, suspect)[0]["id"]
+        .as_i64()
+        .expect("match id");
+
+    // Not logged in: every page sends the visitor to the login form.
+    let mut anonymous = Web::new(&daemon);
+    for path in [
+        "/ui/queue",
+        &format!("/ui/matches/{match_id}"),
+        "/ui/member",
+    ] {
+        let page = anonymous.get(path);
+        assert_eq!(page.status, 303, "{path}");
+        assert_eq!(page.location.as_deref(), Some("/ui/login"), "{path}");
+    }
+
+    // Roles: crawlers and admins have nothing to review; members have no queue.
+    let mut crawling = Web::new(&daemon);
+    crawling.log_in(&crawler);
+    assert_eq!(crawling.get("/ui/queue").status, 403);
+    assert_eq!(crawling.get(&format!("/ui/matches/{match_id}")).status, 403);
+    let mut member = Web::new(&daemon);
+    assert_eq!(member.log_in(&studio), "/ui/member");
+    assert_eq!(member.get("/ui/queue").status, 403);
+
+    // Tenancy: another member sees neither the match, its stills, nor anything of its notice.
+    let mut other = Web::new(&daemon);
+    other.log_in(&rival);
+    for path in [
+        format!("/ui/matches/{match_id}"),
+        format!("/ui/matches/{match_id}/stills/0-suspect.jpg"),
+        format!("/ui/matches/{match_id}/stills/0-registered.jpg"),
+    ] {
+        assert_eq!(other.get(&path).status, 404, "{path}");
+    }
+    let still = member.get(&format!("/ui/matches/{match_id}/stills/0-registered.jpg"));
+    assert_eq!(
+        (still.status, still.content_type.as_str()),
+        (200, "image/jpeg")
+    );
+
+    // The reviewer confirms; the notice's files are its rights holder's and reviewers' only.
+    let mut web = Web::new(&daemon);
+    web.log_in(&reviewer);
+    let page = web.get(&format!("/ui/matches/{match_id}"));
+    let form = Form::find(&page.body, "decision").expect("form#decision");
+    let csrf = form.value("csrf").expect("csrf");
+    let wrong = web.post_form(
+        &format!("/ui/matches/{match_id}/decision"),
+        &[
+            ("decision", "confirm"),
+            ("reason", "x"),
+            ("csrf", &"0".repeat(64)),
+        ],
+    );
+    assert_eq!(wrong.status, 403, "a forged token is refused");
+    let done = web.post_form(
+        &format!("/ui/matches/{match_id}/decision"),
+        &[
+            ("decision", "confirm"),
+            ("reason", "mirrored copy"),
+            ("csrf", &csrf),
+            ("next", "https://evil.example/"),
+        ],
+    );
+    assert_eq!(done.status, 303);
+    assert_eq!(
+        done.location.as_deref(),
+        Some(format!("/ui/matches/{match_id}").as_str()),
+        "an off-site `next` is not followed"
+    );
+    let r = call("GET", &daemon.url("/v1/notices"), Some(&studio), None);
+    let notice = &r.json["notices"][0];
+    let notice_id = notice["id"].as_i64().expect("notice id");
+    let bundle = notice["notice"]["evidence"]["bundle_file"]
+        .as_str()
+        .expect("bundle file");
+    let bundle_path = format!("/ui/notices/{notice_id}/evidence/{bundle}");
+    assert_eq!(member.get(&bundle_path).status, 200);
+    assert_eq!(other.get(&bundle_path).status, 404);
+    assert_eq!(other.get(&format!("/ui/notices/{notice_id}")).status, 404);
+    assert_eq!(
+        other.get(&format!("/ui/notices/{notice_id}.json")).status,
+        404
+    );
+    for name in [
+        "..%2F..%2Freelguard.sqlite3",
+        "bundle-..%2F..%2Freelguard.sqlite3",
+        "x.jpg",
+    ] {
+        let path = format!("/ui/notices/{notice_id}/evidence/{name}");
+        assert_eq!(member.get(&path).status, 404, "{path}");
+    }
+
+    // The cookie is no key for the API.
+    let cookie = web.cookie_header();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let r = agent
+        .get(daemon.url("/v1/whoami"))
+        .header("Cookie", &cookie)
+        .call()
+        .expect("whoami");
+    assert_eq!(r.status().as_u16(), 401);
+
+    // Logging out needs the token too, then ends the session.
+    let refused = web.post_form("/ui/logout", &[]);
+    assert_eq!(refused.status, 403);
+    let page = web.get("/ui/queue");
+    let csrf = Form::find(&page.body, "logout")
+        .and_then(|f| f.value("csrf"))
+        .expect("form#logout");
+    assert_eq!(web.post_form("/ui/logout", &[("csrf", &csrf)]).status, 303);
+    let mut stale = Web::with_cookies(&daemon, &cookie);
+    assert_eq!(
+        stale.get("/ui/queue").status,
+        303,
+        "a logged-out cookie opens nothing"
+    );
+
+    // Revoking the key ends its sessions at once.
+    let mut revoked = Web::new(&daemon);
+    let key = member_key(&daemon, &admin, "temp-review", "reviewer");
+    revoked.log_in(&key);
+    assert_eq!(revoked.get("/ui/queue").status, 200);
+    let r = call("GET", &daemon.url("/v1/keys"), Some(&admin), None);
+    let key_id = r.json["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .find(|k| k["member"] == "temp-review")
+        .and_then(|k| k["id"].as_i64())
+        .expect("key id");
+    let r = call(
+        "DELETE",
+        &daemon.url(&format!("/v1/keys/{key_id}")),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(revoked.get("/ui/queue").status, 303);
+}
