@@ -1,5 +1,7 @@
-//! The route table: every route, who may call it, and what it does. The router, the access
-//! guard, the OpenAPI document's test and the role matrix test all follow this one table.
+//! The route table: every API route, who may call it, and what it does. The router, the access
+//! guard, the OpenAPI document's test and the role matrix test all follow this one table. (The
+//! review workbench's pages under `/ui/` are HTML, not API: [`crate::ui`] routes them, with the
+//! same roles and tenancy checks, behind a session cookie instead of a bearer key.)
 //!
 //! Access is decided in a fixed order, the same for every route: no valid key → 401; a role
 //! the route does not admit → 403; a resource that exists but belongs to another member (or
@@ -52,7 +54,7 @@ const fn route(
     }
 }
 
-/// Every route the daemon serves.
+/// Every API route the daemon serves.
 pub const ROUTES: &[RouteSpec] = &[
     route(
         "GET",
