@@ -72,7 +72,7 @@ const TABLE: &[(&str, &str, Body, [u16; 7])] = &[
     ("DELETE", "/v1/works/{W}/episodes/1",          Body::None,   [401, 401, 403, 200, 404, 403, 403]),
     ("DELETE", "/v1/works/{W2}",                    Body::None,   [401, 401, 403, 200, 404, 403, 403]),
     ("DELETE", "/v1/keys/{K}",                      Body::None,   [401, 401, 200, 403, 403, 403, 403]),
-    ("PUT",    "/v1/webhook",                       Body::Json(r#"{"url": "http://127.0.0.1:9/hook"}"#),
+    ("PUT",    "/v1/webhook",                       Body::Json(r#"{"url": "https://hooks.example/hook"}"#),
                                                                   [401, 401, 403, 200, 200, 403, 403]),
     ("DELETE", "/v1/webhook",                       Body::None,   [401, 401, 403, 200, 200, 403, 403]),
 ];
@@ -185,7 +185,7 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
         "PUT",
         &daemon.url("/v1/webhook"),
         Some(&member),
-        Some(&json!({"url": "http://127.0.0.1:9/setup"})),
+        Some(&json!({"url": "https://hooks.example/setup"})),
     );
     assert_eq!(r.status, 200, "{}", r.text);
     ids.insert("{M}", matches[0].to_string());

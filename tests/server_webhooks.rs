@@ -141,7 +141,8 @@ fn config(dir: &Path, backoff_ms: u64) -> PathBuf {
     std::fs::write(
         &path,
         format!(
-            "webhook_max_attempts = 3\nwebhook_backoff_ms = {backoff_ms}\nwebhook_timeout_secs = 2\n"
+            "webhook_max_attempts = 3\nwebhook_backoff_ms = {backoff_ms}\nwebhook_timeout_secs = 2\n\
+             webhook_allow_private_targets = true\n"
         ),
     )
     .expect("config");

@@ -210,6 +210,27 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
         (200, "image/jpeg")
     );
 
+    // A member's webhook cannot reach into the daemon's own network: an address literal is
+    // refused when set, a host name that resolves to one fails when delivered.
+    let hook = |url: &str| {
+        call(
+            "PUT",
+            &daemon.url("/v1/webhook"),
+            Some(&studio),
+            Some(&json!({ "url": url })),
+        )
+    };
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://[::1]:9/hook",
+        "http://169.254.169.254/latest/meta-data",
+    ] {
+        let r = hook(url);
+        assert_eq!(r.status, 400, "{url}: {}", r.text);
+    }
+    let r = hook("http://localhost:9/hook");
+    assert_eq!(r.status, 200, "{}", r.text);
+
     // The reviewer confirms; the notice's files are its rights holder's and reviewers' only.
     let mut web = Web::new(&daemon);
     web.log_in(&reviewer);
@@ -262,6 +283,32 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
         let path = format!("/ui/notices/{notice_id}/evidence/{name}");
         assert_eq!(member.get(&path).status, 404, "{path}");
     }
+
+    let started = std::time::Instant::now();
+    let delivery = loop {
+        let r = call(
+            "GET",
+            &daemon.url("/v1/webhook/deliveries"),
+            Some(&studio),
+            None,
+        );
+        let first = r.json["deliveries"][0].clone();
+        if first["attempts"].as_u64().unwrap_or(0) >= 1 {
+            break first;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no delivery attempt: {}",
+            r.text
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        delivery["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("private or local")),
+        "a host resolving to loopback is not contacted: {delivery}"
+    );
 
     // The cookie is no key for the API.
     let cookie = web.cookie_header();

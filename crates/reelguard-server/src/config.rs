@@ -77,6 +77,10 @@ pub struct Config {
     pub webhook_backoff_ms: u64,
     /// Budget for one webhook attempt (connect, send, answer), in seconds.
     pub webhook_timeout_secs: u64,
+    /// Let webhooks reach loopback, private and link-local addresses. Off by default: a member's
+    /// webhook must not be a way into the daemon's own network. Turn on only when every member
+    /// is trusted (or for tests on one machine).
+    pub webhook_allow_private_targets: bool,
 }
 
 impl Default for Config {
@@ -104,6 +108,7 @@ impl Default for Config {
             webhook_max_attempts: 8,
             webhook_backoff_ms: 30_000,
             webhook_timeout_secs: 10,
+            webhook_allow_private_targets: false,
         }
     }
 }
@@ -128,6 +133,7 @@ const KEYS: &[&str] = &[
     "webhook_max_attempts",
     "webhook_backoff_ms",
     "webhook_timeout_secs",
+    "webhook_allow_private_targets",
 ];
 
 impl Config {

@@ -30,6 +30,7 @@ pub mod ui;
 pub mod upload;
 pub mod webhook;
 pub mod webhook_api;
+pub mod webhook_target;
 pub mod work;
 
 use std::net::SocketAddr;

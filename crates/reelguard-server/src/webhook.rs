@@ -98,7 +98,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 fn agent(config: &Config) -> ureq::Agent {
-    ureq::Agent::config_builder()
+    let client = ureq::Agent::config_builder()
         // Statuses are outcomes to log, not errors.
         .http_status_as_error(false)
         // A redirected POST would arrive elsewhere, or as a GET: not a delivery. The member
@@ -106,8 +106,16 @@ fn agent(config: &Config) -> ureq::Agent {
         .max_redirects(0)
         .timeout_global(Some(Duration::from_secs(config.webhook_timeout_secs)))
         .user_agent(concat!("reelguard-webhook/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+        .build();
+    if config.webhook_allow_private_targets {
+        client.into()
+    } else {
+        ureq::Agent::with_parts(
+            client,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            crate::webhook_target::PublicOnly::default(),
+        )
+    }
 }
 
 /// Starts the delivery task; it returns when `stop` turns true. Attempts still in flight then

@@ -47,6 +47,25 @@ pub fn validate_url(raw: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// [`validate_url`], and no address literal outside the public internet unless the operator
+/// allows private targets (host names are checked when each delivery resolves them).
+pub fn check_target(raw: &str, allow_private: bool) -> Result<(), ApiError> {
+    validate_url(raw)?;
+    let host = raw
+        .parse::<Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_string))
+        .unwrap_or_default();
+    match crate::webhook_target::literal_address(&host) {
+        Some(ip) if !allow_private && !crate::webhook_target::is_public(ip) => {
+            Err(ApiError::BadRequest(format!(
+                "url: {ip} is a private or local address, which webhooks may not reach"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[derive(Deserialize)]
 pub(crate) struct WebhookBody {
     url: String,
@@ -58,7 +77,7 @@ pub(crate) async fn put_webhook(
     Auth(caller): Auth,
     JsonBody(body): JsonBody<WebhookBody>,
 ) -> Result<Response, ApiError> {
-    validate_url(&body.url)?;
+    check_target(&body.url, state.config.webhook_allow_private_targets)?;
     let member = caller.member_id;
     let (hook, secret) = state.db(move |s| s.put_webhook(member, &body.url)).await?;
     Ok((

@@ -1297,7 +1297,7 @@ pub async fn set_webhook(
 ) -> Page {
     viewer.require(&[Role::Member])?;
     let url = form.url.trim().to_string();
-    crate::webhook_api::validate_url(&url)?;
+    crate::webhook_api::check_target(&url, state.config.webhook_allow_private_targets)?;
     let me = viewer.caller.member_id;
     let (hook, secret, deliveries) = state
         .db(move |s| {
