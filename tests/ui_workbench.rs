@@ -310,6 +310,20 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
         "a host resolving to loopback is not contacted: {delivery}"
     );
 
+    let r = call("GET", &daemon.url("/metrics"), Some(&admin), None);
+    assert!(
+        r.text
+            .contains("reelguard_webhook_attempts_total{outcome=\"failed\"}"),
+        "{}",
+        r.text
+    );
+    let stills_served = r
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("reelguard_still_request_seconds_count "))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    assert!(stills_served.is_some_and(|n| n >= 1), "{}", r.text);
+
     // The cookie is no key for the API.
     let cookie = web.cookie_header();
     let agent: ureq::Agent = ureq::Agent::config_builder()

@@ -79,6 +79,9 @@ pub struct Metrics {
     jobs_finished: Mutex<BTreeMap<(&'static str, &'static str), u64>>,
     video_seconds: Mutex<f64>,
     decode_seconds: Mutex<f64>,
+    webhook_attempts: Mutex<BTreeMap<&'static str, u64>>,
+    /// Time to serve an evidence still (an FFmpeg extraction on first view, the cache after).
+    pub still_latency: Histogram,
     /// Time to match a fingerprinted suspect against the catalogue.
     pub match_latency: Histogram,
     /// Time from a job's claim to its result.
@@ -94,6 +97,8 @@ impl Default for Metrics {
             jobs_finished: Mutex::default(),
             video_seconds: Mutex::new(0.0),
             decode_seconds: Mutex::new(0.0),
+            webhook_attempts: Mutex::default(),
+            still_latency: Histogram::new(LATENCY_BOUNDS),
             match_latency: Histogram::new(LATENCY_BOUNDS),
             job_latency: Histogram::new(LATENCY_BOUNDS),
             http_latency: Histogram::new(LATENCY_BOUNDS),
@@ -124,6 +129,13 @@ impl Metrics {
             *m.entry((kind, outcome)).or_insert(0) += 1;
         }
         self.job_latency.observe(seconds);
+    }
+
+    /// Counts a webhook HTTP attempt by outcome (`delivered`, `failed`).
+    pub fn webhook_attempt(&self, outcome: &'static str) {
+        if let Ok(mut m) = self.webhook_attempts.lock() {
+            *m.entry(outcome).or_insert(0) += 1;
+        }
     }
 
     /// Adds fingerprinting work: seconds of video decoded in `decode_seconds` of wall time.
@@ -190,6 +202,22 @@ impl Metrics {
             &mut out,
             "reelguard_job_seconds",
             "Time from claiming a job to its outcome.",
+            "",
+        );
+        out += "# HELP reelguard_webhook_attempts_total Webhook HTTP attempts since start, by outcome.\n\
+                # TYPE reelguard_webhook_attempts_total counter\n";
+        if let Ok(m) = self.webhook_attempts.lock() {
+            for (outcome, n) in m.iter() {
+                let _ = writeln!(
+                    out,
+                    "reelguard_webhook_attempts_total{{outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        self.still_latency.render(
+            &mut out,
+            "reelguard_still_request_seconds",
+            "Time to serve an evidence still: extracted with FFmpeg on first view, cached after.",
             "",
         );
         self.http_latency.render(

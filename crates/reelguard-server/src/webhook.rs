@@ -233,6 +233,11 @@ async fn record(state: &Shared, delivery: &DueDelivery, outcome: AttemptOutcome,
     let status = outcome.status;
     let error = outcome.error.clone();
     let ms = outcome.duration_ms;
+    state.metrics.webhook_attempt(if outcome.succeeded() {
+        "delivered"
+    } else {
+        "failed"
+    });
     match state
         .db(move |s| s.record_webhook_attempt(id, &outcome, base_ms))
         .await

@@ -755,6 +755,7 @@ pub async fn still(
         .await
         .map_err(|e| ApiError::Internal(format!("still permits: {e}")))?;
     let dirs = state.evidence.clone();
+    let started = std::time::Instant::now();
     let made = tokio::task::spawn_blocking(move || {
         let path = evidence::still(&dirs, &row, index, side)?;
         std::fs::read(&path).map_err(|source| evidence::EvidenceError::Io {
@@ -764,6 +765,10 @@ pub async fn still(
     })
     .await
     .map_err(|e| ApiError::Internal(format!("still task: {e}")))?;
+    state
+        .metrics
+        .still_latency
+        .observe(started.elapsed().as_secs_f64());
     match made {
         Ok(bytes) => Ok((
             [
