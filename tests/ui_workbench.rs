@@ -60,7 +60,7 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
     let studio = member_key(&daemon, &admin, "studio", "member");
     let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
     let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
-    register_street(&daemon, &studio, 3);
+    let work_id = register_street(&daemon, &studio, 3);
 
     let submitted = submit_suspect(
         &daemon,
@@ -132,6 +132,38 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
     assert!(notices
         .iter()
         .all(|n| n["notice"]["infringing_copies"][0]["url"] == "https://b.example/full"));
+
+    // Withdrawing takes the member's kept episode files back; the notices' evidence stays.
+    let references = data.join("references");
+    let kept = || std::fs::read_dir(&references).map_or(0, |d| d.count());
+    assert_eq!(kept(), 3, "one kept file per registered episode");
+    let r = call(
+        "DELETE",
+        &daemon.url(&format!("/v1/works/{work_id}/episodes/3")),
+        Some(&studio),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(kept(), 2);
+    let r = call(
+        "DELETE",
+        &daemon.url(&format!("/v1/works/{work_id}")),
+        Some(&studio),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(kept(), 0);
+    let bundle = notices[0]["notice"]["evidence"]["bundle_file"]
+        .as_str()
+        .expect("bundle file");
+    let match_dir = data.join(format!(
+        "evidence/match-{}",
+        notices[0]["match_id"].as_i64().expect("match id")
+    ));
+    assert!(
+        match_dir.join(bundle).exists(),
+        "notice evidence outlives withdrawal"
+    );
 
     // The workbench's decision is audited like an API call.
     let r = call(

@@ -454,7 +454,32 @@ async fn withdraw_work(
     state.db(move |s| s.mark_work_withdrawn(&id)).await?;
     let row = owned_work(&state, &caller, &work_id).await?;
     let work = catalogue_work(&state, &work_id).await?;
+    if let Some(work) = &work {
+        forget_references(&state, work.episodes.iter().map(|e| e.id).collect()).await;
+    }
     Ok(Json(work_json(&row, work.as_ref())).into_response())
+}
+
+/// Deletes withdrawn episodes' kept files: a member that withdraws a drama takes its masters
+/// back. Stills already made stay (notices cite them); stills not yet made show as missing.
+async fn forget_references(state: &Shared, episode_ids: Vec<u64>) {
+    let dirs = state.evidence.clone();
+    let removed = tokio::task::spawn_blocking(move || {
+        for id in episode_ids {
+            let path = dirs.reference(id);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "could not delete a reference file")
+                }
+            }
+        }
+    })
+    .await;
+    if let Err(error) = removed {
+        tracing::warn!(%error, "deleting reference files failed");
+    }
 }
 
 async fn withdraw_episode(
@@ -471,6 +496,15 @@ async fn withdraw_episode(
         .write_catalogue(move |c| c.withdraw_episode(&id, number).map_err(index_error))
         .await?;
     let work = catalogue_work(&state, &work_id).await?;
+    if let Some(work) = &work {
+        let withdrawn = work
+            .episodes
+            .iter()
+            .filter(|e| e.number == number)
+            .map(|e| e.id)
+            .collect();
+        forget_references(&state, withdrawn).await;
+    }
     Ok(Json(work_json(&row, work.as_ref())).into_response())
 }
 
