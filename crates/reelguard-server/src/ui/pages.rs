@@ -1088,63 +1088,120 @@ pub async fn notice_file(
 
 // ---- the member's view ----------------------------------------------------------------------
 
-/// Infringements found per day over the last [`CHART_DAYS`] days: confirmed and pending,
-/// stacked.
-fn infringement_chart(days: &[InfringementDay], today: i64) -> String {
-    const W: f64 = 640.0;
-    const H: f64 = 160.0;
-    let first = today - (CHART_DAYS - 1) * DAY;
-    let mut confirmed = vec![0u64; CHART_DAYS as usize];
-    let mut pending = vec![0u64; CHART_DAYS as usize];
-    for d in days {
-        if let Ok(i) = usize::try_from((d.day - first) / DAY) {
-            if i < confirmed.len() {
-                confirmed[i] += d.confirmed;
-                pending[i] += d.pending;
+/// Confirmed and pending counts per day over the last [`CHART_DAYS`] days.
+struct Series {
+    label: String,
+    confirmed: Vec<u64>,
+    pending: Vec<u64>,
+}
+
+impl Series {
+    fn new(label: String) -> Series {
+        Series {
+            label,
+            confirmed: vec![0; CHART_DAYS as usize],
+            pending: vec![0; CHART_DAYS as usize],
+        }
+    }
+
+    fn add(&mut self, day: &InfringementDay, first: i64) {
+        if let Ok(i) = usize::try_from((day.day - first) / DAY) {
+            if i < self.confirmed.len() {
+                self.confirmed[i] += day.confirmed;
+                self.pending[i] += day.pending;
             }
         }
     }
-    let peak = confirmed
+
+    fn peak(&self) -> u64 {
+        self.confirmed
+            .iter()
+            .zip(&self.pending)
+            .map(|(c, p)| c + p)
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Infringements found per day over the last [`CHART_DAYS`] days, confirmed and pending stacked:
+/// all dramas together, then one row per drama (each row scaled to its own peak, which it
+/// shows, so a drama pirated a little is still visible beside one pirated a lot).
+fn infringement_chart(days: &[InfringementDay], works: &[(String, String)], today: i64) -> String {
+    const LABEL: f64 = 150.0;
+    const W: f64 = 600.0;
+    const TOTAL_H: f64 = 100.0;
+    const ROW_H: f64 = 34.0;
+    let first = today - (CHART_DAYS - 1) * DAY;
+    let mut total = Series::new("All dramas".to_string());
+    let mut rows: Vec<Series> = works
         .iter()
-        .zip(&pending)
-        .map(|(c, p)| c + p)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f64;
-    let bar = W / CHART_DAYS as f64;
+        .map(|(_, title)| Series::new(title.clone()))
+        .collect();
+    for d in days {
+        total.add(d, first);
+        if let Some(i) = works.iter().position(|(id, _)| *id == d.work_id) {
+            rows[i].add(d, first);
+        }
+    }
+    let height = 14.0 + TOTAL_H + 8.0 + rows.len() as f64 * (ROW_H + 6.0) + 16.0;
     let mut svg = format!(
-        "<svg id=\"infringement-chart\" viewBox=\"0 0 {W} {}\" width=\"{W}\" height=\"{}\" \
-         role=\"img\" aria-label=\"Infringements found per day, last {CHART_DAYS} days\">",
-        H + 20.0,
-        H + 20.0
+        "<svg id=\"infringement-chart\" viewBox=\"0 0 {0} {height}\" width=\"{0}\" \
+         height=\"{height}\" role=\"img\" aria-label=\"Infringements found per day and drama, \
+         last {CHART_DAYS} days\">",
+        LABEL + W
     );
-    for i in 0..CHART_DAYS as usize {
-        let x = i as f64 * bar + 1.0;
-        let hc = H * confirmed[i] as f64 / peak;
-        let hp = H * pending[i] as f64 / peak;
-        let day = utc_date(first + i as i64 * DAY);
+    let bar = W / CHART_DAYS as f64;
+    let mut y = 14.0;
+    for (series, h) in std::iter::once((&total, TOTAL_H)).chain(rows.iter().map(|r| (r, ROW_H))) {
+        let peak = series.peak();
+        let scale = h / peak.max(1) as f64;
         let _ = write!(
             svg,
-            "<rect class=\"confirmed\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{hc:.1}\">\
-             <title>{day}: {} confirmed</title></rect>\
-             <rect class=\"pending\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{hp:.1}\">\
-             <title>{day}: {} pending</title></rect>",
-            H - hc,
-            bar - 2.0,
-            confirmed[i],
-            H - hc - hp,
-            bar - 2.0,
-            pending[i]
+            "<g class=\"drama\"><text class=\"axis\" x=\"0\" y=\"{:.1}\">{}</text>\
+             <text class=\"axis\" x=\"0\" y=\"{:.1}\">peak {peak}/day</text>",
+            y + h / 2.0,
+            esc(&truncate(&series.label, 22)),
+            y + h / 2.0 + 12.0,
         );
+        for i in 0..CHART_DAYS as usize {
+            let x = LABEL + i as f64 * bar + 1.0;
+            let hc = scale * series.confirmed[i] as f64;
+            let hp = scale * series.pending[i] as f64;
+            let day = utc_date(first + i as i64 * DAY);
+            let _ = write!(
+                svg,
+                "<rect class=\"confirmed\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{hc:.1}\">\
+                 <title>{day}: {} confirmed</title></rect>\
+                 <rect class=\"pending\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{hp:.1}\">\
+                 <title>{day}: {} pending</title></rect>",
+                y + h - hc,
+                bar - 2.0,
+                series.confirmed[i],
+                y + h - hc - hp,
+                bar - 2.0,
+                series.pending[i]
+            );
+        }
+        let _ = write!(
+            svg,
+            "<line class=\"baseline\" x1=\"{LABEL}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{1:.1}\"/></g>",
+            LABEL + W,
+            y + h
+        );
+        y += h + if std::ptr::eq(series, &total) {
+            8.0
+        } else {
+            6.0
+        };
     }
     let _ = write!(
         svg,
-        "<text class=\"axis\" x=\"0\" y=\"{0}\">{1}</text><text class=\"axis end\" x=\"{W}\" \
-         y=\"{0}\">{2}</text><text class=\"axis\" x=\"0\" y=\"10\">{3}</text></svg>",
-        H + 16.0,
+        "<text class=\"axis\" x=\"{LABEL}\" y=\"{0:.1}\">{1}</text><text class=\"axis end\" \
+         x=\"{2}\" y=\"{0:.1}\">{3}</text></svg>",
+        y + 10.0,
         utc_date(first),
+        LABEL + W,
         utc_date(today),
-        peak as u64
     );
     svg
 }
@@ -1211,12 +1268,16 @@ pub async fn member(State(state): State<Shared>, viewer: Result<Viewer, UiError>
             }
         );
     }
+    let charted: Vec<(String, String)> = works
+        .iter()
+        .map(|w| (w.work_id.clone(), w.title.clone()))
+        .collect();
     let _ = write!(
         body,
-        "</tbody></table><h2>Infringements found per day</h2><p class=\"legend\">\
+        "</tbody></table><h2>Infringements found per day, by drama</h2><p class=\"legend\">\
          <span class=\"key confirmed\"></span> confirmed <span class=\"key pending\"></span> \
          awaiting review</p>{}<h2>Notices sent</h2>{}",
-        infringement_chart(&days, today),
+        infringement_chart(&days, &charted, today),
         notices_table(&notices)
     );
     body.push_str(&webhook_section(&viewer, hook.as_ref(), &deliveries, None));
