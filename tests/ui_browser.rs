@@ -655,3 +655,89 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     println!("screenshots in {}", screenshot_dir().display());
     println!("whole test {:?}", started.elapsed());
 }
+
+/// The queue's keyboard shortcuts decide without opening a match: `j` selects, `c` confirms
+/// with the queue's standard reason, `x` asks for a reason and rejects.
+#[test]
+fn a_reviewer_decides_from_the_queue_with_the_keyboard() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let admin = support::create_key(&data, "ops", "admin");
+    let daemon = support::Daemon::start(&data, &[]);
+    let studio = support::member_key(&daemon, &admin, "studio", "member");
+    let crawler = support::member_key(&daemon, &admin, "crawler-co", "crawler");
+    let reviewer = support::member_key(&daemon, &admin, "review-team", "reviewer");
+    let fixtures = support::fixtures();
+    support::register_work(
+        &daemon,
+        &studio,
+        TITLE,
+        None,
+        &fixtures.join("originals/street_e1.mp4"),
+    );
+    for (variant, url) in [
+        ("mirror", "https://video.example/v/1"),
+        ("borders", "https://video.example/v/2"),
+    ] {
+        support::submit_suspect(
+            &daemon,
+            &crawler,
+            &[("platform", "douyin"), ("url", url)],
+            &fixtures.join(format!("variants/street_e1/{variant}.mp4")),
+        );
+    }
+    require_workbench(&daemon);
+    let browser = Browser::start("keyboard");
+    log_in(&browser, &daemon, &reviewer, "reviewer", "/ui/queue");
+    assert_eq!(browser.find_all("table#queue tbody tr.match-row").len(), 2);
+    let selected = "var r = document.querySelector('tr.match-row.selected'); \
+                    return r ? r.dataset.matchId : null;";
+    let decided = |id: &str| {
+        let r = support::call(
+            "GET",
+            &daemon.url(&format!("/v1/matches/{id}")),
+            Some(&reviewer),
+            None,
+        );
+        r.json
+    };
+
+    browser.execute("document.activeElement.blur();", &[]);
+    browser.press_keys("j");
+    let first = browser.execute(selected, &[]);
+    let first = first.as_str().expect("j selects the first row").to_string();
+    browser.snap("1-selected");
+    browser.press_keys("c");
+    browser.wait_until(
+        "return document.querySelectorAll('tr.match-row').length === 1;",
+        &[],
+        Duration::from_secs(20),
+        "the confirmed match to leave the queue",
+    );
+    let m = decided(&first);
+    assert_eq!(m["state"], "confirmed", "{m}");
+    assert!(m["decisions"][0]["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("review queue")));
+
+    browser.execute("document.activeElement.blur();", &[]);
+    browser.press_keys("j");
+    let second = browser.execute(selected, &[]);
+    let second = second
+        .as_str()
+        .expect("j selects the remaining row")
+        .to_string();
+    assert_ne!(first, second);
+    browser.press_keys("x");
+    browser.answer_prompt("licensed clip, not a copy", Duration::from_secs(10));
+    browser.wait_until(
+        "return document.querySelectorAll('tr.match-row').length === 0;",
+        &[],
+        Duration::from_secs(20),
+        "the rejected match to leave the queue",
+    );
+    let m = decided(&second);
+    assert_eq!(m["state"], "rejected", "{m}");
+    assert_eq!(m["decisions"][0]["reason"], "licensed clip, not a copy");
+    browser.snap("2-queue-empty");
+}

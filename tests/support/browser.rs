@@ -379,7 +379,25 @@ impl Browser {
         }
         let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
         self.cmd("POST", "/actions", Some(&body));
-        self.cmd("DELETE", "/actions", None);
+        // With a prompt open (a key opened it), any other command would make chromedriver
+        // dismiss it; nothing is held down by then, so there is nothing to release.
+        if self.try_cmd("GET", "/alert/text", None).0 != 200 {
+            self.cmd("DELETE", "/actions", None);
+        }
+    }
+
+    /// Waits for a `window.prompt` (or alert) to open, types `text` into it and accepts it.
+    pub fn answer_prompt(&self, text: &str, timeout: Duration) {
+        let started = std::time::Instant::now();
+        while self.try_cmd("GET", "/alert/text", None).0 != 200 {
+            assert!(
+                started.elapsed() < timeout,
+                "no prompt opened within {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.cmd("POST", "/alert/text", Some(&json!({ "text": text })));
+        self.cmd("POST", "/alert/accept", Some(&json!({})));
     }
 
     /// Every cookie of the current page's origin, as a `Cookie:` header value (HttpOnly ones

@@ -28,7 +28,8 @@
         window.location.href = row.querySelector("a.open-match").getAttribute("href");
         e.preventDefault();
       } else if (e.key === "c" && row) {
-        row.querySelector("form.quick").submit();
+        // A click, not form.submit(): only a submitting button sends its name=value.
+        row.querySelector("button.quick-confirm").click();
         e.preventDefault();
       } else if (e.key === "x" && row) {
         var reason = window.prompt("Why is this not an infringement?");
