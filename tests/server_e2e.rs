@@ -339,6 +339,12 @@ fn verify_evidence(data: &std::path::Path, notice: &Value) {
             .expect("the bundle file is kept");
     assert_eq!(sha256_hex(&bundle_bytes), bundle_sha, "the bundle verifies");
     let bundle: Value = serde_json::from_slice(&bundle_bytes).expect("bundle JSON");
+    let registered = std::fs::read(original(1)).expect("the registered episode");
+    assert_eq!(
+        bundle["registered_sha256"],
+        sha256_hex(&registered),
+        "the bundle names the exact registered file"
+    );
     assert_eq!(bundle["stills"], evidence["stills"]);
     let stills = bundle["stills"].as_array().expect("stills");
     assert!(stills.len() >= 3, "three stills per segment at least");

@@ -240,6 +240,33 @@ fn sha256_hex(bytes: &[u8]) -> String {
     reelguard_store::hex(&Sha256::digest(bytes))
 }
 
+/// SHA-256 of a file, streamed; `None` if it is not there.
+fn file_sha256(path: &Path) -> Result<Option<String>, EvidenceError> {
+    use std::io::Read;
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(EvidenceError::Io {
+                what: format!("opening {}", path.display()),
+                source,
+            })
+        }
+    };
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let n = file
+            .read(&mut buffer)
+            .map_err(io(format!("reading {}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(Some(reelguard_store::hex(&hasher.finalize())))
+}
+
 /// A written evidence bundle.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
@@ -289,6 +316,9 @@ pub fn bundle(
         "work": {"work_id": row.work_id, "title": row.title},
         "episode": row.episode,
         "suspect_sha256": row.suspect_sha256,
+        // The registered episode's file as the member uploaded it: with the suspect's hash,
+        // this ties the stills to the two exact files they were taken from.
+        "registered_sha256": file_sha256(&dirs.reference(row.episode_id))?,
         "sources": sources.iter().map(crate::api::source_json).collect::<Vec<_>>(),
         "score": row.score,
         "segments": row.segments,
