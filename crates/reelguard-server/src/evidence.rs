@@ -97,26 +97,41 @@ pub struct StillPoint {
     pub ref_t: f64,
 }
 
-#[derive(Deserialize)]
-struct SegmentTimes {
-    suspect_start_s: f64,
-    suspect_end_s: f64,
-    ref_start_s: f64,
-    ref_end_s: f64,
-    speed: f64,
+/// A matched segment as stored with a match (the shape `reelguard_pipeline::segment_json`
+/// writes), read back for drawing and for choosing stills.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+pub struct MatchedSegment {
+    /// Where it starts in the suspect, seconds.
+    pub suspect_start_s: f64,
+    /// Where it ends in the suspect.
+    pub suspect_end_s: f64,
+    /// Where it starts in the episode.
+    pub ref_start_s: f64,
+    /// Where it ends in the episode.
+    pub ref_end_s: f64,
+    /// Episode seconds per suspect second.
+    pub speed: f64,
+    /// Shown mirrored.
+    #[serde(default)]
+    pub mirrored: bool,
+}
+
+/// A match's stored segments; entries of another shape are skipped.
+pub fn segments(value: &Value) -> Vec<MatchedSegment> {
+    value
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|s| MatchedSegment::deserialize(s).ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The moments a match is illustrated at: three per segment (early, middle, late) for up to
 /// three segments, one per segment beyond that, at most [`MAX_STILLS`].
-pub fn still_points(segments: &Value) -> Vec<StillPoint> {
-    let segments: Vec<SegmentTimes> = segments
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|s| SegmentTimes::deserialize(s).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+pub fn still_points(segments_json: &Value) -> Vec<StillPoint> {
+    let segments = segments(segments_json);
     let fractions: &[f64] = if segments.len() <= 3 {
         &[0.15, 0.5, 0.85]
     } else {
@@ -187,13 +202,23 @@ impl EvidenceDirs {
     }
 }
 
-/// Keeps a registered episode's file as its reference (a rename within the data directory).
+/// Keeps a registered episode's file as its reference (a rename within the data directory,
+/// made durable: the upload it replaces is about to be forgotten).
 pub fn keep_reference(dirs: &EvidenceDirs, episode_id: u64, upload: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(&dirs.references)?;
-    std::fs::rename(upload, dirs.reference(episode_id))
+    std::fs::rename(upload, dirs.reference(episode_id))?;
+    sync_dir(&dirs.references)
 }
 
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Writes a file whole or not at all, durably: a notice's hash is committed right after its
+/// evidence is written, so a crash must not leave a cited still or bundle empty (a file that
+/// exists is never rewritten).
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
+    use std::io::Write;
     let dir = path
         .parent()
         .ok_or(EvidenceError::SourceGone("evidence directory"))?;
@@ -203,25 +228,40 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
         std::process::id(),
         std::thread::current().id()
     ));
-    std::fs::write(&tmp, bytes).map_err(io(format!("writing {}", tmp.display())))?;
-    std::fs::rename(&tmp, path).map_err(io(format!("renaming to {}", path.display())))
+    let mut file =
+        std::fs::File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(io(format!("writing {}", tmp.display())))?;
+    std::fs::rename(&tmp, path).map_err(io(format!("renaming to {}", path.display())))?;
+    sync_dir(dir).map_err(io(format!("syncing {}", dir.display())))
 }
 
-/// A still's file, extracted with FFmpeg on first use. Blocking: call it off the runtime.
+/// A still's file by its index in [`still_points`], extracted with FFmpeg on first use.
+/// Blocking: call it off the runtime.
 pub fn still(
     dirs: &EvidenceDirs,
     row: &MatchRow,
     index: usize,
     side: Side,
 ) -> Result<PathBuf, EvidenceError> {
-    let path = dirs.still_path(row.id, index, side);
-    if path.exists() {
-        return Ok(path);
-    }
     let point = still_points(&row.segments)
         .into_iter()
         .nth(index)
         .ok_or(EvidenceError::NoSuchStill(index))?;
+    still_at(dirs, row, &point, side)
+}
+
+fn still_at(
+    dirs: &EvidenceDirs,
+    row: &MatchRow,
+    point: &StillPoint,
+    side: Side,
+) -> Result<PathBuf, EvidenceError> {
+    let path = dirs.still_path(row.id, point.index, side);
+    if path.exists() {
+        return Ok(path);
+    }
     let (source, at) = match side {
         Side::Suspect => (dirs.suspects.join(&row.suspect_sha256), point.suspect_t),
         Side::Registered => (dirs.reference(row.episode_id), point.ref_t),
@@ -294,7 +334,7 @@ pub fn bundle(
         for side in [Side::Suspect, Side::Registered] {
             // A side whose file is not kept is recorded as missing rather than failing the
             // confirmation: the segments and hashes still stand as evidence.
-            entry[side.as_str()] = match still(dirs, row, point.index, side) {
+            entry[side.as_str()] = match still_at(dirs, row, &point, side) {
                 Ok(path) => {
                     let bytes =
                         std::fs::read(&path).map_err(io(format!("reading {}", path.display())))?;

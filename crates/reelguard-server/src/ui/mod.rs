@@ -267,7 +267,15 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
     let session = match cookie(request.headers(), SESSION_COOKIE) {
         Some(token) => {
             let token = token.to_string();
-            state.db(move |s| s.session(&token)).await.ok().flatten()
+            // A store failure reads as "not logged in" (the page asks for a login) but is
+            // logged, so an outage is not mistaken for expired sessions.
+            match state.db(move |s| s.session(&token)).await {
+                Ok(session) => session,
+                Err(error) => {
+                    tracing::error!(%error, "looking up a workbench session failed");
+                    None
+                }
+            }
         }
         None => None,
     };

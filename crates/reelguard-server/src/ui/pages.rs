@@ -23,7 +23,7 @@ use super::{
 use crate::api::{can_read, decide_match, notice_json, readable_match, readable_owners};
 use crate::auth::AuditNote;
 use crate::error::ApiError;
-use crate::evidence::{self, Side};
+use crate::evidence::{self, segments, Side};
 use crate::state::Shared;
 
 const QUEUE_LIMIT: u32 = 200;
@@ -39,8 +39,7 @@ fn see_other(to: &str) -> Response {
 }
 
 /// `/ui/`: where each role starts.
-pub async fn home(viewer: Result<Viewer, UiError>) -> Page {
-    let viewer = viewer?;
+pub async fn home(viewer: Viewer) -> Page {
     Ok(match viewer.caller.role {
         Role::Reviewer => see_other("/ui/queue"),
         Role::Member => see_other("/ui/member"),
@@ -212,10 +211,9 @@ fn age(seconds: i64) -> String {
 /// `GET /ui/queue`: pending matches, newest release and highest score first.
 pub async fn queue(
     State(state): State<Shared>,
-    viewer: Result<Viewer, UiError>,
+    viewer: Viewer,
     Query(q): Query<QueueQuery>,
 ) -> Page {
-    let viewer = viewer?;
     viewer.require(&[Role::Reviewer])?;
     let mut owners = readable_owners(&state, &viewer.caller).await?;
     if let Some(name) = non_empty(&q.member) {
@@ -241,7 +239,9 @@ pub async fn queue(
         state: state_filter,
         owners: owners.clone(),
         platform: non_empty(&q.platform),
-        since: max_age_days.map(|d| reelguard_store::now() - d.max(0) * DAY),
+        // Saturating: a huge max_age_days means "any age", not an overflow.
+        since: max_age_days
+            .map(|d| reelguard_store::now().saturating_sub(d.max(0).saturating_mul(DAY))),
         work_id: non_empty(&q.work),
         min_score: number(&q.min_score, "min_score")?,
         order: MatchOrder::Triage,
@@ -412,28 +412,6 @@ async fn load_match(state: &Shared, viewer: &Viewer, id: &str) -> Result<MatchVi
         siblings,
         duration_s,
     })
-}
-
-#[derive(Deserialize, Clone, Copy)]
-struct SegmentView {
-    suspect_start_s: f64,
-    suspect_end_s: f64,
-    ref_start_s: f64,
-    ref_end_s: f64,
-    speed: f64,
-    #[serde(default)]
-    mirrored: bool,
-}
-
-fn segments(value: &Value) -> Vec<SegmentView> {
-    value
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|s| SegmentView::deserialize(s).ok())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// The suspect as a time line, one lane per matched episode; this match's lane is marked.
@@ -627,10 +605,9 @@ fn stills_html(row: &MatchRow) -> String {
 /// `GET /ui/matches/{id}`: everything a reviewer decides on.
 pub async fn match_page(
     State(state): State<Shared>,
-    viewer: Result<Viewer, UiError>,
+    viewer: Viewer,
     Path(id): Path<String>,
 ) -> Page {
-    let viewer = viewer?;
     let view = load_match(&state, &viewer, &id).await?;
     let row = &view.row;
     let mut body = String::new();
@@ -646,7 +623,7 @@ pub async fn match_page(
         row.state,
         row.state,
         utc(row.created_at),
-        esc(&row.suspect_sha256[..row.suspect_sha256.len().min(16)]),
+        esc(&row.suspect_sha256.chars().take(16).collect::<String>()),
     );
     if let Some(notice) = &view.notice {
         let public = notice.body["notice_id"].as_str().unwrap_or("");
@@ -736,10 +713,9 @@ pub async fn match_page(
 /// `GET /ui/matches/{id}/stills/{k}-{side}.jpg`: a still, extracted with FFmpeg on first view.
 pub async fn still(
     State(state): State<Shared>,
-    viewer: Result<Viewer, UiError>,
+    viewer: Viewer,
     Path((id, file)): Path<(String, String)>,
 ) -> Page {
-    let viewer = viewer?;
     viewer.require(&[Role::Reviewer, Role::Member])?;
     let row = readable_match(&state, &viewer.caller, &id).await?;
     let not_found = || UiError::Api(ApiError::NotFound(format!("still {file}")));
@@ -912,8 +888,7 @@ pub async fn confirm_all(
 // ---- notices --------------------------------------------------------------------------------
 
 /// `GET /ui/notices`.
-pub async fn notices(State(state): State<Shared>, viewer: Result<Viewer, UiError>) -> Page {
-    let viewer = viewer?;
+pub async fn notices(State(state): State<Shared>, viewer: Viewer) -> Page {
     viewer.require(&[Role::Reviewer, Role::Member])?;
     let owners = readable_owners(&state, &viewer.caller).await?;
     let list = state.db(move |s| s.notices(owners.as_deref(), 200)).await?;
@@ -960,12 +935,7 @@ async fn readable_notice(state: &Shared, viewer: &Viewer, id: &str) -> Result<No
 }
 
 /// `GET /ui/notices/{id}` (printable HTML) and `/ui/notices/{id}.json`.
-pub async fn notice(
-    State(state): State<Shared>,
-    viewer: Result<Viewer, UiError>,
-    Path(id): Path<String>,
-) -> Page {
-    let viewer = viewer?;
+pub async fn notice(State(state): State<Shared>, viewer: Viewer, Path(id): Path<String>) -> Page {
     if let Some(id) = id.strip_suffix(".json") {
         let notice = readable_notice(&state, &viewer, id).await?;
         return Ok(Json(notice_json(&notice)).into_response());
@@ -1064,10 +1034,9 @@ pub async fn notice(
 /// `GET /ui/notices/{id}/evidence/{file}`: a still or the bundle a notice cites.
 pub async fn notice_file(
     State(state): State<Shared>,
-    viewer: Result<Viewer, UiError>,
+    viewer: Viewer,
     Path((id, file)): Path<(String, String)>,
 ) -> Page {
-    let viewer = viewer?;
     let notice = readable_notice(&state, &viewer, &id).await?;
     let path = evidence::evidence_file(&state.evidence, notice.match_id, &file)
         .ok_or_else(|| ApiError::NotFound(format!("evidence file {file}")))?;
@@ -1207,8 +1176,7 @@ fn infringement_chart(days: &[InfringementDay], works: &[(String, String)], toda
 }
 
 /// `GET /ui/member`: a member's works, infringements over time, and notices.
-pub async fn member(State(state): State<Shared>, viewer: Result<Viewer, UiError>) -> Page {
-    let viewer = viewer?;
+pub async fn member(State(state): State<Shared>, viewer: Viewer) -> Page {
     viewer.require(&[Role::Member])?;
     let me = viewer.caller.member_id;
     let today = reelguard_store::now().div_euclid(DAY) * DAY;
