@@ -11,13 +11,12 @@
 //! cut short by a crash is retried when the lease runs out, without any recovery step at start.
 
 use std::fmt;
-use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::{hex, json_col, now, Notice, Store, StoreError};
+use crate::{json_col, now, parse_col, random_token, Notice, Store, StoreError};
 
 /// The event a confirmed match sends.
 pub const EVENT_INFRINGEMENT_CONFIRMED: &str = "infringement.confirmed";
@@ -48,48 +47,17 @@ impl Default for WebhookPolicy {
     }
 }
 
-/// Where a delivery is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    /// Waiting for its (next) attempt.
-    Pending,
-    /// An attempt got a 2xx answer.
-    Delivered,
-    /// Given up: attempts ran out, or the member removed the webhook.
-    Failed,
-}
-
-impl DeliveryState {
-    /// The stored (and JSON) spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "pending",
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Failed => "failed",
-        }
+text_enum!(
+    /// Where a delivery is.
+    DeliveryState {
+        /// Waiting for its (next) attempt.
+        Pending = "pending",
+        /// An attempt got a 2xx answer.
+        Delivered = "delivered",
+        /// Given up: attempts ran out, or the member removed the webhook.
+        Failed = "failed",
     }
-}
-
-impl fmt::Display for DeliveryState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DeliveryState {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Self, StoreError> {
-        match s {
-            "pending" => Ok(DeliveryState::Pending),
-            "delivered" => Ok(DeliveryState::Delivered),
-            "failed" => Ok(DeliveryState::Failed),
-            other => Err(StoreError::Invalid(format!(
-                "unknown delivery state {other:?}"
-            ))),
-        }
-    }
-}
+);
 
 /// A member's webhook as shown to the member (the secret is shown once, when it is made).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,10 +178,7 @@ const DELIVERY_COLUMNS: &str = "id, notice_id, event, url, state, attempts, max_
     next_attempt_at_ms, last_status, last_error, payload, created_at, delivered_at";
 
 fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
-    let state_text: String = row.get(4)?;
-    let state: DeliveryState = state_text.parse().map_err(|e: StoreError| {
-        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let state: DeliveryState = parse_col(row, 4)?;
     let next: i64 = row.get(7)?;
     Ok(Delivery {
         id: row.get(0)?,
@@ -322,9 +287,7 @@ impl Store {
                 "a webhook URL must be 1–{MAX_URL_LEN} bytes"
             )));
         }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
-        let secret = format!("whsec_{}", hex(&bytes));
+        let secret = format!("whsec_{}", random_token()?);
         let t = now();
         let tx = self
             .conn
