@@ -969,15 +969,20 @@ async fn list_matches(
     let list = state
         .db(move |s| {
             let rows = s.matches(&filter)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push(match_json(
-                    row,
-                    &s.sources(row.suspect_id)?,
-                    &s.decisions(row.id)?,
-                ));
-            }
-            Ok(out)
+            // Two queries for the whole page, not two per match.
+            let suspects: Vec<i64> = rows.iter().map(|r| r.suspect_id).collect();
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let (sources, decisions) = (s.sources_of(&suspects)?, s.decisions_of(&ids)?);
+            Ok(rows
+                .iter()
+                .map(|row| {
+                    match_json(
+                        row,
+                        sources.get(&row.suspect_id).map_or(&[], Vec::as_slice),
+                        decisions.get(&row.id).map_or(&[], Vec::as_slice),
+                    )
+                })
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(Json(json!({ "matches": list })).into_response())

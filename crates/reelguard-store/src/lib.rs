@@ -63,6 +63,7 @@ pub mod webhooks;
 
 pub use review::{random_token, InfringementDay, PendingCount, Session};
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -516,7 +517,7 @@ fn match_row(conn: &Connection, match_id: i64) -> Result<Option<MatchRow>, Store
 }
 
 /// ` AND column IN (?n, ...)`, binding `ids` after `params`; an empty list matches nothing.
-fn in_list(column: &str, ids: &[i64], params: &mut Vec<SqlValue>) -> String {
+pub(crate) fn in_list(column: &str, ids: &[i64], params: &mut Vec<SqlValue>) -> String {
     if ids.is_empty() {
         return " AND 1 = 0".to_string();
     }
@@ -1390,6 +1391,12 @@ impl Store {
         sources(&self.conn, suspect_id)
     }
 
+    /// Every submission of each of these suspects, oldest first, in one query (a listing's
+    /// suspects, without a query per row). Suspects without sources are absent.
+    pub fn sources_of(&self, suspect_ids: &[i64]) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
+        sources_of(&self.conn, suspect_ids)
+    }
+
     /// A match by id.
     pub fn match_by_id(&self, match_id: i64) -> Result<Option<MatchRow>, StoreError> {
         match_row(&self.conn, match_id)
@@ -1523,12 +1530,27 @@ impl Store {
 
     /// The decisions on a match, oldest first.
     pub fn decisions(&self, match_id: i64) -> Result<Vec<Decision>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        Ok(self
+            .decisions_of(&[match_id])?
+            .remove(&match_id)
+            .unwrap_or_default())
+    }
+
+    /// The decisions on each of these matches, oldest first, in one query (a listing's
+    /// matches, without a query per match). Matches without decisions are absent.
+    pub fn decisions_of(
+        &self,
+        match_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<Decision>>, StoreError> {
+        let mut params = Vec::new();
+        let sql = format!(
             "SELECT d.id, d.match_id, d.reviewer_member_id, m.name, d.decision, d.reason, \
              d.decided_at FROM decisions d JOIN members m ON m.id = d.reviewer_member_id \
-             WHERE d.match_id = ?1 ORDER BY d.id",
-        )?;
-        let rows = stmt.query_map([match_id], |row| {
+             WHERE 1 = 1{} ORDER BY d.id",
+            in_list("d.match_id", match_ids, &mut params)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
             Ok(Decision {
                 id: row.get(0)?,
                 match_id: row.get(1)?,
@@ -1539,7 +1561,15 @@ impl Store {
                 decided_at: row.get(6)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut by_match: HashMap<i64, Vec<Decision>> = HashMap::new();
+        for decision in rows {
+            let decision = decision?;
+            by_match
+                .entry(decision.match_id)
+                .or_default()
+                .push(decision);
+        }
+        Ok(by_match)
     }
 
     /// A notice by id.
@@ -1635,25 +1665,45 @@ fn work_from_row(row: &Row<'_>) -> rusqlite::Result<WorkRow> {
 }
 
 fn sources(conn: &Connection, suspect_id: i64) -> Result<Vec<Source>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, member_id, platform, url, uploader, title_seen, found_at, submitted_at \
-         FROM suspect_sources WHERE suspect_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([suspect_id], |row| {
-        Ok(Source {
-            id: row.get(0)?,
-            member_id: row.get(1)?,
-            meta: SourceMeta {
-                platform: row.get(2)?,
-                url: row.get(3)?,
-                uploader: row.get(4)?,
-                title_seen: row.get(5)?,
-                found_at: row.get(6)?,
+    Ok(sources_of(conn, &[suspect_id])?
+        .remove(&suspect_id)
+        .unwrap_or_default())
+}
+
+fn sources_of(
+    conn: &Connection,
+    suspect_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
+    let mut params = Vec::new();
+    let sql = format!(
+        "SELECT suspect_id, id, member_id, platform, url, uploader, title_seen, found_at, \
+         submitted_at FROM suspect_sources WHERE 1 = 1{} ORDER BY id",
+        in_list("suspect_id", suspect_ids, &mut params)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            Source {
+                id: row.get(1)?,
+                member_id: row.get(2)?,
+                meta: SourceMeta {
+                    platform: row.get(3)?,
+                    url: row.get(4)?,
+                    uploader: row.get(5)?,
+                    title_seen: row.get(6)?,
+                    found_at: row.get(7)?,
+                },
+                submitted_at: row.get(8)?,
             },
-            submitted_at: row.get(7)?,
-        })
+        ))
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut by_suspect: HashMap<i64, Vec<Source>> = HashMap::new();
+    for row in rows {
+        let (suspect_id, source) = row?;
+        by_suspect.entry(suspect_id).or_default().push(source);
+    }
+    Ok(by_suspect)
 }
 
 /// The stored form of an API key: lowercase hex SHA-256.
@@ -1721,6 +1771,11 @@ mod tests {
                 .len(),
             2
         );
+        let by_suspect = s
+            .sources_of(&[a.suspect_id.expect("suspect"), 999])
+            .expect("sources");
+        assert_eq!(by_suspect.len(), 1, "an unknown suspect has no entry");
+        assert_eq!(by_suspect[&a.suspect_id.expect("suspect")].len(), 2);
     }
 
     #[test]

@@ -10,13 +10,14 @@
 //! Claiming leases a delivery: its next attempt time moves past the HTTP timeout, so an attempt
 //! cut short by a crash is retried when the lease runs out, without any recovery step at start.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::{json_col, now, parse_col, random_token, Notice, Store, StoreError};
+use crate::{in_list, json_col, now, parse_col, random_token, Notice, Store, StoreError};
 
 /// The event a confirmed match sends.
 pub const EVENT_INFRINGEMENT_CONFIRMED: &str = "infringement.confirmed";
@@ -471,22 +472,34 @@ impl Store {
         let mut deliveries = stmt
             .query_map((member_id, i64::from(limit.max(1))), delivery_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut attempts = self.conn.prepare(
-            "SELECT attempt, at, status, error, duration_ms FROM webhook_attempts \
-             WHERE delivery_id = ?1 ORDER BY attempt, id",
-        )?;
+        // Every listed delivery's attempts in one query, not one query per delivery.
+        let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
+        let mut params = Vec::new();
+        let sql = format!(
+            "SELECT delivery_id, attempt, at, status, error, duration_ms FROM webhook_attempts \
+             WHERE 1 = 1{} ORDER BY attempt, id",
+            in_list("delivery_id", &ids, &mut params)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                DeliveryAttempt {
+                    attempt: row.get(1)?,
+                    at: row.get(2)?,
+                    status: row.get(3)?,
+                    error: row.get(4)?,
+                    duration_ms: row.get::<_, i64>(5)?.max(0) as u64,
+                },
+            ))
+        })?;
+        let mut logs: HashMap<i64, Vec<DeliveryAttempt>> = HashMap::new();
+        for row in rows {
+            let (delivery_id, attempt) = row?;
+            logs.entry(delivery_id).or_default().push(attempt);
+        }
         for d in &mut deliveries {
-            d.log = attempts
-                .query_map([d.id], |row| {
-                    Ok(DeliveryAttempt {
-                        attempt: row.get(0)?,
-                        at: row.get(1)?,
-                        status: row.get(2)?,
-                        error: row.get(3)?,
-                        duration_ms: row.get::<_, i64>(4)?.max(0) as u64,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
+            d.log = logs.remove(&d.id).unwrap_or_default();
         }
         Ok(deliveries)
     }
