@@ -949,7 +949,10 @@ async fn list_matches(
         });
     }
     let since = match (q.since, q.max_age_secs) {
-        (a, Some(age)) => Some(a.unwrap_or(i64::MIN).max(reelguard_store::now() - age)),
+        (a, Some(age)) => Some(
+            a.unwrap_or(i64::MIN)
+                .max(reelguard_store::now().saturating_sub(age)),
+        ),
         (a, None) => a,
     };
     let filter = MatchFilter {

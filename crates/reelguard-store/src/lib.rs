@@ -1267,7 +1267,7 @@ impl Store {
                 tx.execute(
                     "UPDATE jobs SET state = 'queued', next_attempt_at = ?2, error_kind = ?3, \
                      error = ?4, progress = 0 WHERE id = ?1",
-                    (job_id, t + delay.max(0), error_kind, error),
+                    (job_id, t.saturating_add(delay.max(0)), error_kind, error),
                 )?;
                 JobState::Queued
             }
