@@ -359,6 +359,15 @@ async fn owned_work(state: &Shared, caller: &Caller, work_id: &str) -> Result<Wo
     }
 }
 
+/// [`owned_work`], and 409 if it is withdrawn (no episode may be added to it).
+async fn live_work(state: &Shared, caller: &Caller, work_id: &str) -> Result<WorkRow, ApiError> {
+    let row = owned_work(state, caller, work_id).await?;
+    if row.withdrawn_at.is_some() {
+        return Err(ApiError::Conflict(format!("work {work_id} is withdrawn")));
+    }
+    Ok(row)
+}
+
 async fn catalogue_work(state: &Shared, work_id: &str) -> Result<Option<Work>, ApiError> {
     let id = work_id.to_string();
     state
@@ -548,6 +557,14 @@ struct EpisodeQuery {
     filename: Option<String>,
 }
 
+/// [`upload::install`] on the blocking pool.
+async fn install(received: &Received, dest: &std::path::Path) -> Result<(), ApiError> {
+    let (from, dest) = (received.path.clone(), dest.to_path_buf());
+    tokio::task::spawn_blocking(move || upload::install(&from, &dest))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
 async fn queue_registration(
     state: &Shared,
     caller: &Caller,
@@ -556,15 +573,10 @@ async fn queue_registration(
     name: String,
 ) -> Result<Response, ApiError> {
     let dest = upload::episode_path(&state.uploads, &received.sha256);
-    let (dest2, received) = (dest.clone(), received);
-    let sha256 = received.sha256.clone();
-    let size = received.size;
-    tokio::task::spawn_blocking(move || upload::install(&received, &dest2))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    install(&received, &dest).await?;
     let file = NewFile {
-        sha256,
-        size_bytes: size,
+        sha256: received.sha256,
+        size_bytes: received.size,
         path: dest.display().to_string(),
         name,
     };
@@ -593,10 +605,7 @@ async fn upload_episode(
     body: Body,
 ) -> Result<Response, ApiError> {
     let checks = async {
-        let row = owned_work(&state, &caller, &work_id).await?;
-        if row.withdrawn_at.is_some() {
-            return Err(ApiError::Conflict(format!("work {work_id} is withdrawn")));
-        }
+        live_work(&state, &caller, &work_id).await?;
         check_length(&state, &headers)?;
         check_queue(&state).await
     };
@@ -635,10 +644,7 @@ async fn ingest_episode(
     Path(work_id): Path<String>,
     JsonBody(body): JsonBody<IngestEpisode>,
 ) -> Result<Response, ApiError> {
-    let row = owned_work(&state, &caller, &work_id).await?;
-    if row.withdrawn_at.is_some() {
-        return Err(ApiError::Conflict(format!("work {work_id} is withdrawn")));
-    }
+    live_work(&state, &caller, &work_id).await?;
     check_queue(&state).await?;
     let (received, name) = copy_from_ingest(&state, &body.path).await?;
     queue_registration(&state, &caller, work_id, received, name).await
@@ -658,68 +664,55 @@ struct SuspectMeta {
 }
 
 impl SuspectMeta {
+    /// The source metadata, checked.
     fn source(&self) -> Result<SourceMeta, ApiError> {
-        for (name, value) in [
-            ("platform", &self.platform),
-            ("url", &self.url),
-            ("uploader", &self.uploader),
-            ("title_seen", &self.title_seen),
-        ] {
-            if value.as_ref().is_some_and(|v| v.len() > 2048) {
-                return Err(ApiError::BadRequest(format!(
-                    "{name} is longer than 2048 bytes"
-                )));
-            }
-        }
-        Ok(SourceMeta {
+        let source = SourceMeta {
             platform: self.platform.clone(),
             url: self.url.clone(),
             uploader: self.uploader.clone(),
             title_seen: self.title_seen.clone(),
             found_at: self.found_at,
-        })
+        };
+        check_source(&source)?;
+        Ok(source)
     }
 }
 
+/// Bounds what a crawler may store per submission.
+fn check_source(source: &SourceMeta) -> Result<(), ApiError> {
+    for (name, value) in [
+        ("platform", &source.platform),
+        ("url", &source.url),
+        ("uploader", &source.uploader),
+        ("title_seen", &source.title_seen),
+    ] {
+        if value.as_ref().is_some_and(|v| v.len() > 2048) {
+            return Err(ApiError::BadRequest(format!(
+                "{name} is longer than 2048 bytes"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Installs a received suspect and records its submission; `source` is already checked.
 async fn queue_scan(
     state: &Shared,
     caller: &Caller,
     received: Received,
-    meta: &SuspectMeta,
+    source: SourceMeta,
     name: String,
 ) -> Result<Response, ApiError> {
-    let source = match meta.source() {
-        Ok(source) => source,
-        Err(error) => {
-            upload::discard(&received.path).await;
-            return Err(error);
-        }
-    };
     let dest = upload::suspect_path(&state.uploads, &received.sha256);
     let installed = if tokio::fs::try_exists(&dest).await.unwrap_or(false) {
         upload::discard(&received.path).await;
         false
     } else {
-        let dest2 = dest.clone();
-        let received_path = received.path.clone();
-        let sha = received.sha256.clone();
-        let size = received.size;
-        tokio::task::spawn_blocking(move || {
-            upload::install(
-                &Received {
-                    path: received_path,
-                    sha256: sha,
-                    size,
-                },
-                &dest2,
-            )
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        install(&received, &dest).await?;
         true
     };
     let file = NewFile {
-        sha256: received.sha256.clone(),
+        sha256: received.sha256,
         size_bytes: received.size,
         path: dest.display().to_string(),
         name,
@@ -750,33 +743,28 @@ async fn upload_suspect(
     body: Body,
 ) -> Result<Response, ApiError> {
     let checks = async {
-        meta.source()?;
+        let source = meta.source()?;
         check_length(&state, &headers)?;
-        check_queue(&state).await
+        check_queue(&state).await?;
+        Ok(source)
     };
-    if let Err(error) = checks.await {
-        upload::drain(body).await;
-        return Err(error);
-    }
+    let source = match checks.await {
+        Ok(source) => source,
+        Err(error) => {
+            upload::drain(body).await;
+            return Err(error);
+        }
+    };
     let received = upload::receive(body, &state.uploads, state.config.max_upload_bytes).await?;
-    let name = file_name(meta.filename.clone(), "suspect");
-    queue_scan(&state, &caller, received, &meta, name).await
+    let name = file_name(meta.filename, "suspect");
+    queue_scan(&state, &caller, received, source, name).await
 }
 
 #[derive(Deserialize)]
 struct IngestSuspect {
     path: String,
     #[serde(flatten)]
-    meta: SuspectMetaJson,
-}
-
-#[derive(Deserialize, Default)]
-struct SuspectMetaJson {
-    platform: Option<String>,
-    url: Option<String>,
-    uploader: Option<String>,
-    title_seen: Option<String>,
-    found_at: Option<i64>,
+    source: SourceMeta,
 }
 
 async fn ingest_suspect(
@@ -784,18 +772,10 @@ async fn ingest_suspect(
     Auth(caller): Auth,
     JsonBody(body): JsonBody<IngestSuspect>,
 ) -> Result<Response, ApiError> {
-    let meta = SuspectMeta {
-        platform: body.meta.platform,
-        url: body.meta.url,
-        uploader: body.meta.uploader,
-        title_seen: body.meta.title_seen,
-        found_at: body.meta.found_at,
-        filename: None,
-    };
-    meta.source()?;
+    check_source(&body.source)?;
     check_queue(&state).await?;
     let (received, name) = copy_from_ingest(&state, &body.path).await?;
-    queue_scan(&state, &caller, received, &meta, name).await
+    queue_scan(&state, &caller, received, body.source, name).await
 }
 
 // ---- jobs -----------------------------------------------------------------------------------

@@ -210,9 +210,9 @@ pub fn copy_ingest(source: &Path, uploads: &Path, limit: u64) -> Result<Received
     }
 }
 
-/// Moves a received file to its final place and makes the rename durable.
-pub fn install(received: &Received, dest: &Path) -> Result<(), ApiError> {
-    std::fs::rename(&received.path, dest).map_err(|e| io_error("storing upload", e))?;
+/// Moves a received file (from `uploads/tmp/`) to its final place and makes the rename durable.
+pub fn install(from: &Path, dest: &Path) -> Result<(), ApiError> {
+    std::fs::rename(from, dest).map_err(|e| io_error("storing upload", e))?;
     if let Some(dir) = dest.parent() {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
