@@ -2,6 +2,8 @@
 //! shape JSON. Access (401/403) is decided before any handler runs ([`crate::auth`]); handlers
 //! only decide 404 for what the caller may not see.
 
+use std::path::PathBuf;
+
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -15,7 +17,7 @@ use reelguard_index::{IndexError, NewWork, Work};
 use reelguard_pipeline::{round, segment_json};
 use reelguard_store::{
     Caller, Decision, Job, JobFilter, MatchFilter, MatchRow, MatchState, NewFile, Notice, Role,
-    Source, SourceMeta, Submission, Verdict, WorkRow,
+    Source, SourceMeta, Store, StoreError, Submission, Verdict, WorkRow,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -565,6 +567,26 @@ async fn install(received: &Received, dest: &std::path::Path) -> Result<(), ApiE
         .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
+/// Records a submission and wakes a worker; if the store refuses it (a full queue...), the
+/// file installed for it, if any, is removed.
+async fn submit<F>(state: &Shared, installed: Option<PathBuf>, f: F) -> Result<Response, ApiError>
+where
+    F: FnOnce(&mut Store) -> Result<Submission, StoreError> + Send + 'static,
+{
+    match state.db(f).await {
+        Ok(submission) => {
+            state.wake.notify_one();
+            Ok(accepted(&submission))
+        }
+        Err(error) => {
+            if let Some(path) = installed {
+                upload::discard(&path).await;
+            }
+            Err(error)
+        }
+    }
+}
+
 async fn queue_registration(
     state: &Shared,
     caller: &Caller,
@@ -581,19 +603,10 @@ async fn queue_registration(
         name,
     };
     let (member, limits) = (caller.member_id, state.limits());
-    match state
-        .db(move |s| s.submit_registration(member, &work_id, &file, limits))
-        .await
-    {
-        Ok(submission) => {
-            state.wake.notify_one();
-            Ok(accepted(&submission))
-        }
-        Err(error) => {
-            upload::discard(&dest).await;
-            Err(error)
-        }
-    }
+    submit(state, Some(dest), move |s| {
+        s.submit_registration(member, &work_id, &file, limits)
+    })
+    .await
 }
 
 async fn upload_episode(
@@ -718,21 +731,10 @@ async fn queue_scan(
         name,
     };
     let (member, limits) = (caller.member_id, state.limits());
-    match state
-        .db(move |s| s.submit_suspect(member, &file, &source, limits))
-        .await
-    {
-        Ok(submission) => {
-            state.wake.notify_one();
-            Ok(accepted(&submission))
-        }
-        Err(error) => {
-            if installed {
-                upload::discard(&dest).await;
-            }
-            Err(error)
-        }
-    }
+    submit(state, installed.then_some(dest), move |s| {
+        s.submit_suspect(member, &file, &source, limits)
+    })
+    .await
 }
 
 async fn upload_suspect(

@@ -31,15 +31,21 @@ pub struct Received {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh name in `uploads/tmp/`.
-fn temp_path(uploads: &Path) -> PathBuf {
+/// A name part no other call in this process (or an earlier run) makes: the time in
+/// nanoseconds and a counter.
+fn unique() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
+    format!("{nanos}-{n}")
+}
+
+/// A fresh name in `uploads/tmp/`.
+fn temp_path(uploads: &Path) -> PathBuf {
     uploads
         .join("tmp")
-        .join(format!("{}-{nanos}-{n}.part", std::process::id()))
+        .join(format!("{}-{}.part", std::process::id(), unique()))
 }
 
 /// Creates the upload directories and removes leftovers of interrupted uploads.
@@ -223,13 +229,9 @@ pub fn install(from: &Path, dest: &Path) -> Result<(), ApiError> {
 
 /// A unique final path for an episode upload.
 pub fn episode_path(uploads: &Path, sha256: &str) -> PathBuf {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
     uploads
         .join("episodes")
-        .join(format!("{sha256}.{nanos}-{n}"))
+        .join(format!("{sha256}.{}", unique()))
 }
 
 /// The content-addressed path of a suspect.
