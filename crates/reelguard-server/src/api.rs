@@ -2,6 +2,8 @@
 //! shape JSON. Access (401/403) is decided before any handler runs ([`crate::auth`]); handlers
 //! only decide 404 for what the caller may not see.
 
+use std::path::PathBuf;
+
 use axum::body::Body;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
@@ -15,7 +17,7 @@ use reelguard_index::{IndexError, NewWork, Work};
 use reelguard_pipeline::{round, segment_json};
 use reelguard_store::{
     Caller, Decision, Job, JobFilter, MatchFilter, MatchRow, MatchState, NewFile, Notice, Role,
-    Source, SourceMeta, Submission, Verdict, WorkRow,
+    Source, SourceMeta, Store, StoreError, Submission, Verdict, WorkRow,
 };
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -359,6 +361,15 @@ async fn owned_work(state: &Shared, caller: &Caller, work_id: &str) -> Result<Wo
     }
 }
 
+/// [`owned_work`], and 409 if it is withdrawn (no episode may be added to it).
+async fn live_work(state: &Shared, caller: &Caller, work_id: &str) -> Result<WorkRow, ApiError> {
+    let row = owned_work(state, caller, work_id).await?;
+    if row.withdrawn_at.is_some() {
+        return Err(ApiError::Conflict(format!("work {work_id} is withdrawn")));
+    }
+    Ok(row)
+}
+
 async fn catalogue_work(state: &Shared, work_id: &str) -> Result<Option<Work>, ApiError> {
     let id = work_id.to_string();
     state
@@ -548,6 +559,34 @@ struct EpisodeQuery {
     filename: Option<String>,
 }
 
+/// [`upload::install`] on the blocking pool.
+async fn install(received: &Received, dest: &std::path::Path) -> Result<(), ApiError> {
+    let (from, dest) = (received.path.clone(), dest.to_path_buf());
+    tokio::task::spawn_blocking(move || upload::install(&from, &dest))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+}
+
+/// Records a submission and wakes a worker; if the store refuses it (a full queue...), the
+/// file installed for it, if any, is removed.
+async fn submit<F>(state: &Shared, installed: Option<PathBuf>, f: F) -> Result<Response, ApiError>
+where
+    F: FnOnce(&mut Store) -> Result<Submission, StoreError> + Send + 'static,
+{
+    match state.db(f).await {
+        Ok(submission) => {
+            state.wake.notify_one();
+            Ok(accepted(&submission))
+        }
+        Err(error) => {
+            if let Some(path) = installed {
+                upload::discard(&path).await;
+            }
+            Err(error)
+        }
+    }
+}
+
 async fn queue_registration(
     state: &Shared,
     caller: &Caller,
@@ -556,32 +595,18 @@ async fn queue_registration(
     name: String,
 ) -> Result<Response, ApiError> {
     let dest = upload::episode_path(&state.uploads, &received.sha256);
-    let (dest2, received) = (dest.clone(), received);
-    let sha256 = received.sha256.clone();
-    let size = received.size;
-    tokio::task::spawn_blocking(move || upload::install(&received, &dest2))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    install(&received, &dest).await?;
     let file = NewFile {
-        sha256,
-        size_bytes: size,
+        sha256: received.sha256,
+        size_bytes: received.size,
         path: dest.display().to_string(),
         name,
     };
     let (member, limits) = (caller.member_id, state.limits());
-    match state
-        .db(move |s| s.submit_registration(member, &work_id, &file, limits))
-        .await
-    {
-        Ok(submission) => {
-            state.wake.notify_one();
-            Ok(accepted(&submission))
-        }
-        Err(error) => {
-            upload::discard(&dest).await;
-            Err(error)
-        }
-    }
+    submit(state, Some(dest), move |s| {
+        s.submit_registration(member, &work_id, &file, limits)
+    })
+    .await
 }
 
 async fn upload_episode(
@@ -593,10 +618,7 @@ async fn upload_episode(
     body: Body,
 ) -> Result<Response, ApiError> {
     let checks = async {
-        let row = owned_work(&state, &caller, &work_id).await?;
-        if row.withdrawn_at.is_some() {
-            return Err(ApiError::Conflict(format!("work {work_id} is withdrawn")));
-        }
+        live_work(&state, &caller, &work_id).await?;
         check_length(&state, &headers)?;
         check_queue(&state).await
     };
@@ -635,10 +657,7 @@ async fn ingest_episode(
     Path(work_id): Path<String>,
     JsonBody(body): JsonBody<IngestEpisode>,
 ) -> Result<Response, ApiError> {
-    let row = owned_work(&state, &caller, &work_id).await?;
-    if row.withdrawn_at.is_some() {
-        return Err(ApiError::Conflict(format!("work {work_id} is withdrawn")));
-    }
+    live_work(&state, &caller, &work_id).await?;
     check_queue(&state).await?;
     let (received, name) = copy_from_ingest(&state, &body.path).await?;
     queue_registration(&state, &caller, work_id, received, name).await
@@ -658,88 +677,64 @@ struct SuspectMeta {
 }
 
 impl SuspectMeta {
+    /// The source metadata, checked.
     fn source(&self) -> Result<SourceMeta, ApiError> {
-        for (name, value) in [
-            ("platform", &self.platform),
-            ("url", &self.url),
-            ("uploader", &self.uploader),
-            ("title_seen", &self.title_seen),
-        ] {
-            if value.as_ref().is_some_and(|v| v.len() > 2048) {
-                return Err(ApiError::BadRequest(format!(
-                    "{name} is longer than 2048 bytes"
-                )));
-            }
-        }
-        Ok(SourceMeta {
+        let source = SourceMeta {
             platform: self.platform.clone(),
             url: self.url.clone(),
             uploader: self.uploader.clone(),
             title_seen: self.title_seen.clone(),
             found_at: self.found_at,
-        })
+        };
+        check_source(&source)?;
+        Ok(source)
     }
 }
 
+/// Bounds what a crawler may store per submission.
+fn check_source(source: &SourceMeta) -> Result<(), ApiError> {
+    for (name, value) in [
+        ("platform", &source.platform),
+        ("url", &source.url),
+        ("uploader", &source.uploader),
+        ("title_seen", &source.title_seen),
+    ] {
+        if value.as_ref().is_some_and(|v| v.len() > 2048) {
+            return Err(ApiError::BadRequest(format!(
+                "{name} is longer than 2048 bytes"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Installs a received suspect and records its submission; `source` is already checked.
 async fn queue_scan(
     state: &Shared,
     caller: &Caller,
     received: Received,
-    meta: &SuspectMeta,
+    source: SourceMeta,
     name: String,
 ) -> Result<Response, ApiError> {
-    let source = match meta.source() {
-        Ok(source) => source,
-        Err(error) => {
-            upload::discard(&received.path).await;
-            return Err(error);
-        }
-    };
     let dest = upload::suspect_path(&state.uploads, &received.sha256);
     let installed = if tokio::fs::try_exists(&dest).await.unwrap_or(false) {
         upload::discard(&received.path).await;
         false
     } else {
-        let dest2 = dest.clone();
-        let received_path = received.path.clone();
-        let sha = received.sha256.clone();
-        let size = received.size;
-        tokio::task::spawn_blocking(move || {
-            upload::install(
-                &Received {
-                    path: received_path,
-                    sha256: sha,
-                    size,
-                },
-                &dest2,
-            )
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        install(&received, &dest).await?;
         true
     };
     let file = NewFile {
-        sha256: received.sha256.clone(),
+        sha256: received.sha256,
         size_bytes: received.size,
         path: dest.display().to_string(),
         name,
     };
     let (member, limits) = (caller.member_id, state.limits());
-    match state
-        .db(move |s| s.submit_suspect(member, &file, &source, limits))
-        .await
-    {
-        Ok(submission) => {
-            state.wake.notify_one();
-            Ok(accepted(&submission))
-        }
-        Err(error) => {
-            if installed {
-                upload::discard(&dest).await;
-            }
-            Err(error)
-        }
-    }
+    submit(state, installed.then_some(dest), move |s| {
+        s.submit_suspect(member, &file, &source, limits)
+    })
+    .await
 }
 
 async fn upload_suspect(
@@ -750,33 +745,28 @@ async fn upload_suspect(
     body: Body,
 ) -> Result<Response, ApiError> {
     let checks = async {
-        meta.source()?;
+        let source = meta.source()?;
         check_length(&state, &headers)?;
-        check_queue(&state).await
+        check_queue(&state).await?;
+        Ok(source)
     };
-    if let Err(error) = checks.await {
-        upload::drain(body).await;
-        return Err(error);
-    }
+    let source = match checks.await {
+        Ok(source) => source,
+        Err(error) => {
+            upload::drain(body).await;
+            return Err(error);
+        }
+    };
     let received = upload::receive(body, &state.uploads, state.config.max_upload_bytes).await?;
-    let name = file_name(meta.filename.clone(), "suspect");
-    queue_scan(&state, &caller, received, &meta, name).await
+    let name = file_name(meta.filename, "suspect");
+    queue_scan(&state, &caller, received, source, name).await
 }
 
 #[derive(Deserialize)]
 struct IngestSuspect {
     path: String,
     #[serde(flatten)]
-    meta: SuspectMetaJson,
-}
-
-#[derive(Deserialize, Default)]
-struct SuspectMetaJson {
-    platform: Option<String>,
-    url: Option<String>,
-    uploader: Option<String>,
-    title_seen: Option<String>,
-    found_at: Option<i64>,
+    source: SourceMeta,
 }
 
 async fn ingest_suspect(
@@ -784,18 +774,10 @@ async fn ingest_suspect(
     Auth(caller): Auth,
     JsonBody(body): JsonBody<IngestSuspect>,
 ) -> Result<Response, ApiError> {
-    let meta = SuspectMeta {
-        platform: body.meta.platform,
-        url: body.meta.url,
-        uploader: body.meta.uploader,
-        title_seen: body.meta.title_seen,
-        found_at: body.meta.found_at,
-        filename: None,
-    };
-    meta.source()?;
+    check_source(&body.source)?;
     check_queue(&state).await?;
     let (received, name) = copy_from_ingest(&state, &body.path).await?;
-    queue_scan(&state, &caller, received, &meta, name).await
+    queue_scan(&state, &caller, received, body.source, name).await
 }
 
 // ---- jobs -----------------------------------------------------------------------------------
@@ -949,7 +931,10 @@ async fn list_matches(
         });
     }
     let since = match (q.since, q.max_age_secs) {
-        (a, Some(age)) => Some(a.unwrap_or(i64::MIN).max(reelguard_store::now() - age)),
+        (a, Some(age)) => Some(
+            a.unwrap_or(i64::MIN)
+                .max(reelguard_store::now().saturating_sub(age)),
+        ),
         (a, None) => a,
     };
     let filter = MatchFilter {
@@ -969,15 +954,20 @@ async fn list_matches(
     let list = state
         .db(move |s| {
             let rows = s.matches(&filter)?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in &rows {
-                out.push(match_json(
-                    row,
-                    &s.sources(row.suspect_id)?,
-                    &s.decisions(row.id)?,
-                ));
-            }
-            Ok(out)
+            // Two queries for the whole page, not two per match.
+            let suspects: Vec<i64> = rows.iter().map(|r| r.suspect_id).collect();
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let (sources, decisions) = (s.sources_of(&suspects)?, s.decisions_of(&ids)?);
+            Ok(rows
+                .iter()
+                .map(|row| {
+                    match_json(
+                        row,
+                        sources.get(&row.suspect_id).map_or(&[], Vec::as_slice),
+                        decisions.get(&row.id).map_or(&[], Vec::as_slice),
+                    )
+                })
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(Json(json!({ "matches": list })).into_response())

@@ -235,7 +235,9 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
         Err(error) => {
             let retry = error.retryable().then(|| {
                 let exp = job.attempts.saturating_sub(1).min(16);
-                (state.config.retry_backoff_secs << exp) as i64
+                // Saturating: a huge configured backoff must not wrap to a negative delay.
+                let delay = state.config.retry_backoff_secs.saturating_mul(1 << exp);
+                i64::try_from(delay).unwrap_or(i64::MAX)
             });
             let error_kind = error.kind();
             let message = error.to_string();

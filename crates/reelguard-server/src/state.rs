@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use reelguard_index::Catalogue;
 use reelguard_store::{QueueLimits, Store, StoreError};
@@ -69,9 +69,10 @@ impl AppState {
         let store = Arc::clone(&self.store);
         let retry_after = self.config.retry_after_secs;
         tokio::task::spawn_blocking(move || {
-            let mut store = store
-                .lock()
-                .map_err(|_| StoreError::Invalid("store lock poisoned".into()))?;
+            // A closure that panicked poisons the lock, but cannot leave the store half-written:
+            // an open transaction rolls back as it is dropped during the unwind. So the store is
+            // used on, rather than every later request failing (as a 400, at that).
+            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
             f(&mut store)
         })
         .await
@@ -124,5 +125,30 @@ impl AppState {
     /// Serving and not stopping.
     pub fn is_ready(&self) -> bool {
         self.ready.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_store_call_that_panics_does_not_disable_the_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        let store = Store::open_in(dir.path()).expect("store");
+        let catalogue = Catalogue::open(&dir.path().join("catalogue")).expect("catalogue");
+        let state = AppState::new(config, store, catalogue, dir.path().join("uploads"), None);
+        let panicked = state
+            .db(|_| -> Result<(), StoreError> { panic!("a bug in a store call") })
+            .await;
+        assert!(matches!(panicked, Err(ApiError::Internal(_))));
+        state
+            .db(|s| s.ping())
+            .await
+            .expect("the store still answers after the poisoning panic");
     }
 }

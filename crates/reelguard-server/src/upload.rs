@@ -31,15 +31,21 @@ pub struct Received {
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh name in `uploads/tmp/`.
-fn temp_path(uploads: &Path) -> PathBuf {
+/// A name part no other call in this process (or an earlier run) makes: the time in
+/// nanoseconds and a counter.
+fn unique() -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
+    format!("{nanos}-{n}")
+}
+
+/// A fresh name in `uploads/tmp/`.
+fn temp_path(uploads: &Path) -> PathBuf {
     uploads
         .join("tmp")
-        .join(format!("{}-{nanos}-{n}.part", std::process::id()))
+        .join(format!("{}-{}.part", std::process::id(), unique()))
 }
 
 /// Creates the upload directories and removes leftovers of interrupted uploads.
@@ -210,9 +216,9 @@ pub fn copy_ingest(source: &Path, uploads: &Path, limit: u64) -> Result<Received
     }
 }
 
-/// Moves a received file to its final place and makes the rename durable.
-pub fn install(received: &Received, dest: &Path) -> Result<(), ApiError> {
-    std::fs::rename(&received.path, dest).map_err(|e| io_error("storing upload", e))?;
+/// Moves a received file (from `uploads/tmp/`) to its final place and makes the rename durable.
+pub fn install(from: &Path, dest: &Path) -> Result<(), ApiError> {
+    std::fs::rename(from, dest).map_err(|e| io_error("storing upload", e))?;
     if let Some(dir) = dest.parent() {
         std::fs::File::open(dir)
             .and_then(|d| d.sync_all())
@@ -223,13 +229,9 @@ pub fn install(received: &Received, dest: &Path) -> Result<(), ApiError> {
 
 /// A unique final path for an episode upload.
 pub fn episode_path(uploads: &Path, sha256: &str) -> PathBuf {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
     uploads
         .join("episodes")
-        .join(format!("{sha256}.{nanos}-{n}"))
+        .join(format!("{sha256}.{}", unique()))
 }
 
 /// The content-addressed path of a suspect.

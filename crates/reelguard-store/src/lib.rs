@@ -17,6 +17,45 @@
 //! to the member that owns it.
 #![deny(missing_docs)]
 
+/// A closed set of values stored (and serialised) as text: the enum, its spelling both ways,
+/// and `ALL`. Defined before the modules so that [`webhooks`] can use it too.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored (and JSON) spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::StoreError;
+            fn from_str(s: &str) -> Result<Self, $crate::StoreError> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err($crate::StoreError::Invalid(format!(
+                        "unknown {} {other:?}", stringify!($name).to_lowercase()
+                    ))),
+                }
+            }
+        }
+    };
+}
+
 pub mod dialect;
 mod review;
 pub mod schema;
@@ -24,7 +63,7 @@ pub mod webhooks;
 
 pub use review::{random_token, InfringementDay, PendingCount, Session};
 
-use std::fmt;
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -94,43 +133,6 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored (and JSON) spelling.
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = StoreError;
-            fn from_str(s: &str) -> Result<Self, StoreError> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(StoreError::Invalid(format!(
-                        "unknown {} {other:?}", stringify!($name).to_lowercase()
-                    ))),
-                }
-            }
-        }
-    };
-}
-
 text_enum!(
     /// What a key may do.
     Role {
@@ -188,25 +190,20 @@ fn parse_col<T: FromStr<Err = StoreError>>(row: &Row<'_>, index: usize) -> rusql
     })
 }
 
-fn json_col(row: &Row<'_>, index: usize) -> rusqlite::Result<Value> {
-    let text: String = row.get(index)?;
-    serde_json::from_str(&text).map_err(|e| {
+fn parse_json(index: usize, text: &str) -> rusqlite::Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(e))
     })
 }
 
+fn json_col(row: &Row<'_>, index: usize) -> rusqlite::Result<Value> {
+    parse_json(index, &row.get::<_, String>(index)?)
+}
+
 fn opt_json_col(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Value>> {
-    let text: Option<String> = row.get(index)?;
-    text.map(|t| {
-        serde_json::from_str(&t).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                index,
-                rusqlite::types::Type::Text,
-                Box::new(e),
-            )
-        })
-    })
-    .transpose()
+    row.get::<_, Option<String>>(index)?
+        .map(|text| parse_json(index, &text))
+        .transpose()
 }
 
 /// A rights holder, crawler operator, review team or administrator: whoever holds keys.
@@ -509,6 +506,31 @@ fn match_from_row(row: &Row<'_>) -> rusqlite::Result<MatchRow> {
     })
 }
 
+fn match_row(conn: &Connection, match_id: i64) -> Result<Option<MatchRow>, StoreError> {
+    Ok(conn
+        .query_row(
+            &format!("{MATCH_SELECT} WHERE m.id = ?1"),
+            [match_id],
+            match_from_row,
+        )
+        .optional()?)
+}
+
+/// ` AND column IN (?n, ...)`, binding `ids` after `params`; an empty list matches nothing.
+pub(crate) fn in_list(column: &str, ids: &[i64], params: &mut Vec<SqlValue>) -> String {
+    if ids.is_empty() {
+        return " AND 1 = 0".to_string();
+    }
+    let list: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            params.push(SqlValue::Integer(*id));
+            format!("?{}", params.len())
+        })
+        .collect();
+    format!(" AND {column} IN ({})", list.join(", "))
+}
+
 /// Which matches to list.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MatchFilter {
@@ -586,6 +608,8 @@ pub struct Notice {
     /// Unix seconds.
     pub created_at: i64,
 }
+
+const NOTICE_SELECT: &str = "SELECT id, match_id, member_id, body, created_at FROM notices";
 
 fn notice_from_row(row: &Row<'_>) -> rusqlite::Result<Notice> {
     Ok(Notice {
@@ -739,13 +763,7 @@ impl Store {
             .query_row(
                 "SELECT id, name, created_at FROM members WHERE name = ?1",
                 [name],
-                |row| {
-                    Ok(Member {
-                        id: row.get(0)?,
-                        name: row.get(1)?,
-                        created_at: row.get(2)?,
-                    })
-                },
+                member_from_row,
             )
             .optional()?)
     }
@@ -755,13 +773,7 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare("SELECT id, name, created_at FROM members ORDER BY id")?;
-        let rows = stmt.query_map([], |row| {
-            Ok(Member {
-                id: row.get(0)?,
-                name: row.get(1)?,
-                created_at: row.get(2)?,
-            })
-        })?;
+        let rows = stmt.query_map([], member_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -772,9 +784,7 @@ impl Store {
         member_id: i64,
         role: Role,
     ) -> Result<(KeyInfo, String), StoreError> {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| StoreError::Random(e.to_string()))?;
-        let key = format!("rgk_{}", hex(&secret));
+        let key = format!("rgk_{}", random_token()?);
         let prefix: String = key.chars().take(12).collect();
         let created_at = now();
         let member: String = self
@@ -1257,7 +1267,7 @@ impl Store {
                 tx.execute(
                     "UPDATE jobs SET state = 'queued', next_attempt_at = ?2, error_kind = ?3, \
                      error = ?4, progress = 0 WHERE id = ?1",
-                    (job_id, t + delay.max(0), error_kind, error),
+                    (job_id, t.saturating_add(delay.max(0)), error_kind, error),
                 )?;
                 JobState::Queued
             }
@@ -1381,16 +1391,15 @@ impl Store {
         sources(&self.conn, suspect_id)
     }
 
+    /// Every submission of each of these suspects, oldest first, in one query (a listing's
+    /// suspects, without a query per row). Suspects without sources are absent.
+    pub fn sources_of(&self, suspect_ids: &[i64]) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
+        sources_of(&self.conn, suspect_ids)
+    }
+
     /// A match by id.
     pub fn match_by_id(&self, match_id: i64) -> Result<Option<MatchRow>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
-                &format!("{MATCH_SELECT} WHERE m.id = ?1"),
-                [match_id],
-                match_from_row,
-            )
-            .optional()?)
+        match_row(&self.conn, match_id)
     }
 
     /// Matches, newest first.
@@ -1402,15 +1411,7 @@ impl Store {
             sql += &format!(" AND m.state = ?{}", params.len());
         }
         if let Some(owners) = &filter.owners {
-            if owners.is_empty() {
-                return Ok(Vec::new());
-            }
-            let mut list = Vec::new();
-            for owner in owners {
-                params.push(SqlValue::Integer(*owner));
-                list.push(format!("?{}", params.len()));
-            }
-            sql += &format!(" AND w.member_id IN ({})", list.join(", "));
+            sql += &in_list("w.member_id", owners, &mut params);
         }
         if let Some(platform) = &filter.platform {
             params.push(SqlValue::Text(platform.clone()));
@@ -1464,13 +1465,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let t = now();
-        let row = tx
-            .query_row(
-                &format!("{MATCH_SELECT} WHERE m.id = ?1"),
-                [match_id],
-                match_from_row,
-            )
-            .optional()?
+        let row = match_row(&tx, match_id)?
             .ok_or_else(|| StoreError::NotFound(format!("match {match_id}")))?;
         if row.state != MatchState::PendingReview {
             return Err(StoreError::Conflict(format!(
@@ -1535,12 +1530,27 @@ impl Store {
 
     /// The decisions on a match, oldest first.
     pub fn decisions(&self, match_id: i64) -> Result<Vec<Decision>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        Ok(self
+            .decisions_of(&[match_id])?
+            .remove(&match_id)
+            .unwrap_or_default())
+    }
+
+    /// The decisions on each of these matches, oldest first, in one query (a listing's
+    /// matches, without a query per match). Matches without decisions are absent.
+    pub fn decisions_of(
+        &self,
+        match_ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<Decision>>, StoreError> {
+        let mut params = Vec::new();
+        let sql = format!(
             "SELECT d.id, d.match_id, d.reviewer_member_id, m.name, d.decision, d.reason, \
              d.decided_at FROM decisions d JOIN members m ON m.id = d.reviewer_member_id \
-             WHERE d.match_id = ?1 ORDER BY d.id",
-        )?;
-        let rows = stmt.query_map([match_id], |row| {
+             WHERE 1 = 1{} ORDER BY d.id",
+            in_list("d.match_id", match_ids, &mut params)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
             Ok(Decision {
                 id: row.get(0)?,
                 match_id: row.get(1)?,
@@ -1551,7 +1561,15 @@ impl Store {
                 decided_at: row.get(6)?,
             })
         })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut by_match: HashMap<i64, Vec<Decision>> = HashMap::new();
+        for decision in rows {
+            let decision = decision?;
+            by_match
+                .entry(decision.match_id)
+                .or_default()
+                .push(decision);
+        }
+        Ok(by_match)
     }
 
     /// A notice by id.
@@ -1559,7 +1577,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, match_id, member_id, body, created_at FROM notices WHERE id = ?1",
+                &format!("{NOTICE_SELECT} WHERE id = ?1"),
                 [notice_id],
                 notice_from_row,
             )
@@ -1568,19 +1586,10 @@ impl Store {
 
     /// Notices for these members (`None`: all), newest first.
     pub fn notices(&self, owners: Option<&[i64]>, limit: u32) -> Result<Vec<Notice>, StoreError> {
-        let mut sql =
-            "SELECT id, match_id, member_id, body, created_at FROM notices WHERE 1 = 1".to_string();
+        let mut sql = format!("{NOTICE_SELECT} WHERE 1 = 1");
         let mut params: Vec<SqlValue> = Vec::new();
         if let Some(owners) = owners {
-            if owners.is_empty() {
-                return Ok(Vec::new());
-            }
-            let mut list = Vec::new();
-            for owner in owners {
-                params.push(SqlValue::Integer(*owner));
-                list.push(format!("?{}", params.len()));
-            }
-            sql += &format!(" AND member_id IN ({})", list.join(", "));
+            sql += &in_list("member_id", owners, &mut params);
         }
         params.push(SqlValue::Integer(i64::from(limit.max(1))));
         sql += &format!(" ORDER BY id DESC LIMIT ?{}", params.len());
@@ -1635,6 +1644,14 @@ impl Store {
     }
 }
 
+fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
+    Ok(Member {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        created_at: row.get(2)?,
+    })
+}
+
 fn work_from_row(row: &Row<'_>) -> rusqlite::Result<WorkRow> {
     Ok(WorkRow {
         work_id: row.get(0)?,
@@ -1648,25 +1665,45 @@ fn work_from_row(row: &Row<'_>) -> rusqlite::Result<WorkRow> {
 }
 
 fn sources(conn: &Connection, suspect_id: i64) -> Result<Vec<Source>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT id, member_id, platform, url, uploader, title_seen, found_at, submitted_at \
-         FROM suspect_sources WHERE suspect_id = ?1 ORDER BY id",
-    )?;
-    let rows = stmt.query_map([suspect_id], |row| {
-        Ok(Source {
-            id: row.get(0)?,
-            member_id: row.get(1)?,
-            meta: SourceMeta {
-                platform: row.get(2)?,
-                url: row.get(3)?,
-                uploader: row.get(4)?,
-                title_seen: row.get(5)?,
-                found_at: row.get(6)?,
+    Ok(sources_of(conn, &[suspect_id])?
+        .remove(&suspect_id)
+        .unwrap_or_default())
+}
+
+fn sources_of(
+    conn: &Connection,
+    suspect_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
+    let mut params = Vec::new();
+    let sql = format!(
+        "SELECT suspect_id, id, member_id, platform, url, uploader, title_seen, found_at, \
+         submitted_at FROM suspect_sources WHERE 1 = 1{} ORDER BY id",
+        in_list("suspect_id", suspect_ids, &mut params)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            Source {
+                id: row.get(1)?,
+                member_id: row.get(2)?,
+                meta: SourceMeta {
+                    platform: row.get(3)?,
+                    url: row.get(4)?,
+                    uploader: row.get(5)?,
+                    title_seen: row.get(6)?,
+                    found_at: row.get(7)?,
+                },
+                submitted_at: row.get(8)?,
             },
-            submitted_at: row.get(7)?,
-        })
+        ))
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut by_suspect: HashMap<i64, Vec<Source>> = HashMap::new();
+    for row in rows {
+        let (suspect_id, source) = row?;
+        by_suspect.entry(suspect_id).or_default().push(source);
+    }
+    Ok(by_suspect)
 }
 
 /// The stored form of an API key: lowercase hex SHA-256.
@@ -1734,6 +1771,11 @@ mod tests {
                 .len(),
             2
         );
+        let by_suspect = s
+            .sources_of(&[a.suspect_id.expect("suspect"), 999])
+            .expect("sources");
+        assert_eq!(by_suspect.len(), 1, "an unknown suspect has no entry");
+        assert_eq!(by_suspect[&a.suspect_id.expect("suspect")].len(), 2);
     }
 
     #[test]

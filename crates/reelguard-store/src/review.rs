@@ -10,7 +10,10 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
-use crate::{hex, key_hash, notice_from_row, now, parse_col, Caller, Notice, Store, StoreError};
+use crate::{
+    hex, in_list, key_hash, notice_from_row, now, parse_col, Caller, Notice, Store, StoreError,
+    NOTICE_SELECT,
+};
 
 /// An open browser session.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,20 +65,10 @@ pub fn random_token() -> Result<String, StoreError> {
 
 const DAY: i64 = 86_400;
 
-fn owner_clause(owners: Option<&[i64]>, params: &mut Vec<SqlValue>) -> Option<String> {
-    let owners = owners?;
-    let list: Vec<String> = owners
-        .iter()
-        .map(|owner| {
-            params.push(SqlValue::Integer(*owner));
-            format!("?{}", params.len())
-        })
-        .collect();
-    Some(if list.is_empty() {
-        " AND 1 = 0".to_string()
-    } else {
-        format!(" AND w.member_id IN ({})", list.join(", "))
-    })
+fn owner_clause(owners: Option<&[i64]>, params: &mut Vec<SqlValue>) -> String {
+    owners
+        .map(|owners| in_list("w.member_id", owners, params))
+        .unwrap_or_default()
 }
 
 impl Store {
@@ -158,7 +151,7 @@ impl Store {
         since: i64,
     ) -> Result<Vec<InfringementDay>, StoreError> {
         let mut params = vec![SqlValue::Integer(since)];
-        let owners = owner_clause(owners, &mut params).unwrap_or_default();
+        let owners = owner_clause(owners, &mut params);
         let sql = format!(
             "SELECT m.work_id, w.title, (m.created_at / {DAY}) * {DAY} AS day, \
              SUM(CASE WHEN m.state = 'confirmed' THEN 1 ELSE 0 END), \
@@ -186,7 +179,7 @@ impl Store {
         owners: Option<&[i64]>,
     ) -> Result<Vec<PendingCount>, StoreError> {
         let mut params = Vec::new();
-        let owners = owner_clause(owners, &mut params).unwrap_or_default();
+        let owners = owner_clause(owners, &mut params);
         let sql = format!(
             "SELECT m.work_id, w.title, mem.name, COUNT(*) AS n \
              FROM matches m JOIN works w ON w.work_id = m.work_id \
@@ -211,7 +204,7 @@ impl Store {
         Ok(self
             .conn
             .query_row(
-                "SELECT id, match_id, member_id, body, created_at FROM notices WHERE match_id = ?1",
+                &format!("{NOTICE_SELECT} WHERE match_id = ?1"),
                 [match_id],
                 notice_from_row,
             )

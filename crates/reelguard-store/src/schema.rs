@@ -10,8 +10,9 @@ use crate::{dialect, now, StoreError};
 
 /// `(version, SQL)`, in order.
 ///
-/// Version 2 (the review workbench) and 3 (webhooks) were developed in parallel;
-/// `migrate` applies whichever listed version follows the one in force.
+/// Version 2 (the review workbench) and 3 (webhooks) were developed in parallel, and a build of
+/// the webhooks branch took stores from 1 straight to 3: `migrate` therefore applies every
+/// listed version not yet recorded, in order, rather than only those above the highest one.
 const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
 
 const V1: &str = "
@@ -230,7 +231,11 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
                 "the store has schema version {current}, newer than this build's {latest}"
             )));
         }
-        let Some(&(next, sql)) = MIGRATIONS.iter().find(|m| m.0 > current) else {
+        let applied: Vec<i64> = tx
+            .prepare("SELECT version FROM schema_migrations")?
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        let Some(&(next, sql)) = MIGRATIONS.iter().find(|m| !applied.contains(&m.0)) else {
             return Ok(());
         };
         tx.execute_batch(&dialect::ddl(sql))?;
@@ -258,6 +263,7 @@ pub fn version(conn: &Connection) -> Result<i64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::OptionalExtension;
 
     #[test]
     fn a_version_1_store_migrates_past_the_missing_version_2() {
@@ -277,6 +283,30 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM webhook_deliveries", [], |r| r.get(0))
             .expect("the webhook tables exist");
         assert_eq!(rows, 0);
+        migrate(&mut conn).expect("migrating again is a no-op");
+    }
+
+    #[test]
+    fn a_store_taken_from_1_straight_to_3_still_gets_version_2() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
+        // A store as the webhooks branch's build left it: versions 1 and 3, no 2.
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .expect("table");
+        conn.execute_batch(&dialect::ddl(V1)).expect("v1");
+        conn.execute_batch(&dialect::ddl(V3)).expect("v3");
+        conn.execute("INSERT INTO schema_migrations VALUES (1, 0), (3, 0)", [])
+            .expect("rows");
+        migrate(&mut conn).expect("migrate");
+        let sessions: i64 = conn
+            .query_row("SELECT COUNT(*) FROM ui_sessions", [], |r| r.get(0))
+            .expect("version 2's tables exist");
+        assert_eq!(sessions, 0);
+        conn.query_row("SELECT content_box FROM matches LIMIT 1", [], |_| Ok(()))
+            .optional()
+            .expect("version 2's columns exist");
         migrate(&mut conn).expect("migrating again is a no-op");
     }
 }

@@ -10,14 +10,14 @@
 //! Claiming leases a delivery: its next attempt time moves past the HTTP timeout, so an attempt
 //! cut short by a crash is retried when the lease runs out, without any recovery step at start.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::str::FromStr;
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::{hex, json_col, now, Notice, Store, StoreError};
+use crate::{in_list, json_col, now, parse_col, random_token, Notice, Store, StoreError};
 
 /// The event a confirmed match sends.
 pub const EVENT_INFRINGEMENT_CONFIRMED: &str = "infringement.confirmed";
@@ -48,48 +48,17 @@ impl Default for WebhookPolicy {
     }
 }
 
-/// Where a delivery is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    /// Waiting for its (next) attempt.
-    Pending,
-    /// An attempt got a 2xx answer.
-    Delivered,
-    /// Given up: attempts ran out, or the member removed the webhook.
-    Failed,
-}
-
-impl DeliveryState {
-    /// The stored (and JSON) spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryState::Pending => "pending",
-            DeliveryState::Delivered => "delivered",
-            DeliveryState::Failed => "failed",
-        }
+text_enum!(
+    /// Where a delivery is.
+    DeliveryState {
+        /// Waiting for its (next) attempt.
+        Pending = "pending",
+        /// An attempt got a 2xx answer.
+        Delivered = "delivered",
+        /// Given up: attempts ran out, or the member removed the webhook.
+        Failed = "failed",
     }
-}
-
-impl fmt::Display for DeliveryState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DeliveryState {
-    type Err = StoreError;
-    fn from_str(s: &str) -> Result<Self, StoreError> {
-        match s {
-            "pending" => Ok(DeliveryState::Pending),
-            "delivered" => Ok(DeliveryState::Delivered),
-            "failed" => Ok(DeliveryState::Failed),
-            other => Err(StoreError::Invalid(format!(
-                "unknown delivery state {other:?}"
-            ))),
-        }
-    }
-}
+);
 
 /// A member's webhook as shown to the member (the secret is shown once, when it is made).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,10 +179,7 @@ const DELIVERY_COLUMNS: &str = "id, notice_id, event, url, state, attempts, max_
     next_attempt_at_ms, last_status, last_error, payload, created_at, delivered_at";
 
 fn delivery_from_row(row: &Row<'_>) -> rusqlite::Result<Delivery> {
-    let state_text: String = row.get(4)?;
-    let state: DeliveryState = state_text.parse().map_err(|e: StoreError| {
-        rusqlite::Error::FromSqlConversionFailure(4, rusqlite::types::Type::Text, Box::new(e))
-    })?;
+    let state: DeliveryState = parse_col(row, 4)?;
     let next: i64 = row.get(7)?;
     Ok(Delivery {
         id: row.get(0)?,
@@ -322,9 +288,7 @@ impl Store {
                 "a webhook URL must be 1–{MAX_URL_LEN} bytes"
             )));
         }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
-        let secret = format!("whsec_{}", hex(&bytes));
+        let secret = format!("whsec_{}", random_token()?);
         let t = now();
         let tx = self
             .conn
@@ -508,22 +472,34 @@ impl Store {
         let mut deliveries = stmt
             .query_map((member_id, i64::from(limit.max(1))), delivery_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut attempts = self.conn.prepare(
-            "SELECT attempt, at, status, error, duration_ms FROM webhook_attempts \
-             WHERE delivery_id = ?1 ORDER BY attempt, id",
-        )?;
+        // Every listed delivery's attempts in one query, not one query per delivery.
+        let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
+        let mut params = Vec::new();
+        let sql = format!(
+            "SELECT delivery_id, attempt, at, status, error, duration_ms FROM webhook_attempts \
+             WHERE 1 = 1{} ORDER BY attempt, id",
+            in_list("delivery_id", &ids, &mut params)
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                DeliveryAttempt {
+                    attempt: row.get(1)?,
+                    at: row.get(2)?,
+                    status: row.get(3)?,
+                    error: row.get(4)?,
+                    duration_ms: row.get::<_, i64>(5)?.max(0) as u64,
+                },
+            ))
+        })?;
+        let mut logs: HashMap<i64, Vec<DeliveryAttempt>> = HashMap::new();
+        for row in rows {
+            let (delivery_id, attempt) = row?;
+            logs.entry(delivery_id).or_default().push(attempt);
+        }
         for d in &mut deliveries {
-            d.log = attempts
-                .query_map([d.id], |row| {
-                    Ok(DeliveryAttempt {
-                        attempt: row.get(0)?,
-                        at: row.get(1)?,
-                        status: row.get(2)?,
-                        error: row.get(3)?,
-                        duration_ms: row.get::<_, i64>(4)?.max(0) as u64,
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
+            d.log = logs.remove(&d.id).unwrap_or_default();
         }
         Ok(deliveries)
     }
