@@ -251,11 +251,16 @@ pub async fn queue(
     let (rows, counts) = state
         .db(move |s| {
             let rows = s.matches(&filter)?;
-            let mut listed = Vec::with_capacity(rows.len());
-            for row in rows {
-                let sources = s.sources(row.suspect_id)?;
-                listed.push((row, sources));
-            }
+            let ids: Vec<i64> = rows.iter().map(|r| r.suspect_id).collect();
+            // One query for every row's sources (a compilation's rows share theirs).
+            let sources = s.sources_of(&ids)?;
+            let listed: Vec<(MatchRow, Vec<Source>)> = rows
+                .into_iter()
+                .map(|row| {
+                    let of_row = sources.get(&row.suspect_id).cloned().unwrap_or_default();
+                    (row, of_row)
+                })
+                .collect();
             Ok((listed, s.pending_per_work(owners.as_deref())?))
         })
         .await?;
