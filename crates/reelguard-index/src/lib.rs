@@ -22,8 +22,8 @@ use rayon::prelude::*;
 use reelguard_align::{align, Params, QueryFrame, RefFrame, Segment};
 use serde::{Deserialize, Serialize};
 
-use catalogue::{crash_point, Files};
-pub use catalogue::{Episode, Manifest, StoredFrame, Work, FRAME_RECORD_BYTES};
+use catalogue::{check_frame_times, crash_point, Files};
+pub use catalogue::{Episode, Manifest, StoredFrame, Work, FRAME_RECORD_BYTES, MAX_FRAME_T_S};
 use lsh::{band_terms, BandIndex, PostingCache};
 
 /// Why a catalogue operation failed.
@@ -69,6 +69,17 @@ pub enum IndexError {
         number: u32,
         /// Where it came from.
         file: String,
+    },
+    /// An episode whose frames carry impossible times (NaN, infinite, beyond
+    /// [`catalogue::MAX_FRAME_T_S`]): refused rather than stored.
+    #[error("episode {number} ({file}): {reason}")]
+    BadFrames {
+        /// The episode number.
+        number: u32,
+        /// Where it came from.
+        file: String,
+        /// What is wrong.
+        reason: String,
     },
 }
 
@@ -277,13 +288,18 @@ impl Catalogue {
             .max()
             .unwrap_or(0);
         let min_quality = reelguard_hash::MIN_USEFUL_QUALITY;
-        for episode in &episodes {
+        for (episode, n) in episodes.iter().zip(number + 1..) {
             if !episode.frames.iter().any(|f| f.quality >= min_quality) {
                 return Err(IndexError::EmptyEpisode {
-                    number: number + 1,
+                    number: n,
                     file: episode.file.clone(),
                 });
             }
+            check_frame_times(&episode.frames).map_err(|reason| IndexError::BadFrames {
+                number: n,
+                file: episode.file.clone(),
+                reason,
+            })?;
         }
         let result = (|| {
             for episode in episodes {
@@ -485,8 +501,10 @@ impl Catalogue {
             stats.terms += probe_stats.terms;
             stats.voted += probe_stats.voted;
             let duration_min = query.last().map_or(0.0, |f| f.t) / 60.0;
-            let limit = params.min_candidates
-                + (duration_min * params.candidates_per_minute).ceil() as usize;
+            // Saturating: the float-to-int cast already is, the addition must be too.
+            let limit = params
+                .min_candidates
+                .saturating_add((duration_min * params.candidates_per_minute).ceil() as usize);
             let floor = ranked
                 .first()
                 .map_or(0.0, |&(_, top)| top * params.min_vote_fraction);
