@@ -119,10 +119,6 @@ pub struct MatchParams {
     /// Candidates with fewer votes than this fraction of the best candidate's are not aligned:
     /// a suspect made of one episode gives that episode most votes and its neighbours crumbs.
     pub min_vote_fraction: f64,
-    /// Suspect frames closer in time than this to the previous one used for candidate votes are
-    /// skipped: neighbouring samples repeat band values, and each lookup costs a term-dictionary
-    /// probe. Alignment still uses every frame.
-    pub candidate_interval_s: f64,
     /// Band values present in more than this fraction of episodes are stop words.
     pub max_document_fraction: f64,
     /// A segment overlapping better-supported ones by more than this fraction of its length
@@ -138,7 +134,6 @@ impl Default for MatchParams {
             candidates_per_minute: 4.0,
             min_votes: 2.0,
             min_vote_fraction: 0.1,
-            candidate_interval_s: 1.0,
             max_document_fraction: 0.2,
             max_overlap: 0.5,
         }
@@ -197,6 +192,15 @@ fn episode_positions(manifest: &Manifest) -> HashMap<u64, (usize, usize)> {
                 .map(move |(e, ep)| (ep.id, (w, e)))
         })
         .collect()
+}
+
+/// The work with this id in a manifest being prepared.
+fn work_mut<'a>(manifest: &'a mut Manifest, work_id: &str) -> Result<&'a mut Work, IndexError> {
+    manifest
+        .works
+        .iter_mut()
+        .find(|w| w.id == work_id)
+        .ok_or_else(|| IndexError::UnknownWork(work_id.to_string()))
 }
 
 impl Catalogue {
@@ -351,11 +355,7 @@ impl Catalogue {
     /// Withdraws a work: none of its episodes matches from now on.
     pub fn withdraw_work(&mut self, work_id: &str) -> Result<(), IndexError> {
         let mut next = self.manifest.clone();
-        let work = next
-            .works
-            .iter_mut()
-            .find(|w| w.id == work_id)
-            .ok_or_else(|| IndexError::UnknownWork(work_id.to_string()))?;
+        let work = work_mut(&mut next, work_id)?;
         work.withdrawn = true;
         let ids: Vec<u64> = work.episodes.iter().map(|e| e.id).collect();
         for id in ids {
@@ -367,12 +367,7 @@ impl Catalogue {
     /// Withdraws one episode of a work.
     pub fn withdraw_episode(&mut self, work_id: &str, number: u32) -> Result<(), IndexError> {
         let mut next = self.manifest.clone();
-        let work = next
-            .works
-            .iter_mut()
-            .find(|w| w.id == work_id)
-            .ok_or_else(|| IndexError::UnknownWork(work_id.to_string()))?;
-        let episode = work
+        let episode = work_mut(&mut next, work_id)?
             .episodes
             .iter_mut()
             .find(|e| e.number == number)
