@@ -13,9 +13,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use reelguard_align::QueryFrame;
-use reelguard_hash::{hash_thumb, reference, Thumb, THUMB_PIXELS};
+use reelguard_hash::{hash_thumb, reference};
 use reelguard_index::{Catalogue, MatchParams, NewEpisode, NewWork, StoredFrame};
 use reelguard_media::{fingerprint_file, fingerprint_files, DecodeMode, Options};
+
+use crate::bench_inputs::{grey_images, image_hasher_phash, sample_thumbs};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -96,32 +98,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn sample_thumbs(count: usize) -> Vec<Thumb> {
-    let mut rng = Rng(0x5EED);
-    (0..count)
-        .map(|_| {
-            let mut thumb = [0u8; THUMB_PIXELS];
-            let (a, b) = (rng.next() % 7 + 1, rng.next() % 5 + 1);
-            for (i, p) in thumb.iter_mut().enumerate() {
-                let (x, y) = ((i % 32) as u64, (i / 32) as u64);
-                *p = ((x * a + y * b + (rng.next() % 16)) % 256) as u8;
-            }
-            thumb
-        })
-        .collect()
-}
-
 fn bench_hash(runs: usize) {
     use image_hasher::{HashAlg, HasherConfig};
     let thumbs = sample_thumbs(2000);
-    let images: Vec<image::GrayImage> = thumbs
-        .iter()
-        .filter_map(|t| image::GrayImage::from_raw(32, 32, t.to_vec()))
-        .collect();
-    let phash = HasherConfig::new()
-        .hash_alg(HashAlg::Median)
-        .preproc_dct()
-        .to_hasher();
+    let images = grey_images(&thumbs);
+    let phash = image_hasher_phash();
     let same_layout = HasherConfig::new()
         .hash_size(16, 16)
         .hash_alg(HashAlg::Median)

@@ -5,6 +5,7 @@
 
 mod admin;
 mod bench;
+mod bench_inputs;
 mod eval;
 mod fingerprint;
 mod progress;

@@ -125,6 +125,56 @@ impl Manifest {
     }
 }
 
+/// Largest frame time, in seconds either side of 0, that a record may hold: four times the
+/// media crate's default duration limit. Anything beyond (or NaN, or infinite) is damage, and
+/// would only stretch the aligner's (speed, offset) grid to an absurd size.
+pub const MAX_FRAME_T_S: f32 = 24.0 * 3600.0;
+
+/// Refuses frame times that no decoded video has: not finite, or beyond [`MAX_FRAME_T_S`].
+pub(crate) fn check_frame_times(frames: &[StoredFrame]) -> Result<(), String> {
+    match frames
+        .iter()
+        .find(|f| !f.t.is_finite() || f.t.abs() > MAX_FRAME_T_S)
+    {
+        Some(f) => Err(format!("frame time {} s is not a plausible timestamp", f.t)),
+        None => Ok(()),
+    }
+}
+
+/// Byte offset and length of an episode's records in `frames.bin`; `None` when their end
+/// does not fit in a `u64`.
+fn run_bytes(episode: &Episode) -> Option<(u64, u64)> {
+    let offset = episode.first_frame.checked_mul(FRAME_RECORD_BYTES)?;
+    let len = episode.frame_count.checked_mul(FRAME_RECORD_BYTES)?;
+    offset.checked_add(len)?;
+    Some((offset, len))
+}
+
+/// Every episode's run of records lies within the committed length of `frames.bin`: an edited
+/// or damaged `catalogue.json` is refused at open rather than read past the end (or allocated
+/// for) at match time.
+fn check_runs(manifest: &Manifest) -> Result<(), String> {
+    if !manifest.frames_len.is_multiple_of(FRAME_RECORD_BYTES) {
+        return Err(format!(
+            "frames_len {} is not a whole number of {FRAME_RECORD_BYTES}-byte records",
+            manifest.frames_len
+        ));
+    }
+    for episode in manifest.works.iter().flat_map(|w| &w.episodes) {
+        let end = run_bytes(episode).map(|(offset, len)| offset + len);
+        if end.is_none_or(|end| end > manifest.frames_len) {
+            return Err(format!(
+                "episode {} claims records {}..+{} beyond the {} in frames.bin",
+                episode.id,
+                episode.first_frame,
+                episode.frame_count,
+                manifest.frames_len / FRAME_RECORD_BYTES
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Fails an operation at a named step when `REELGUARD_CRASH_AT` names it, by aborting the
 /// process: how the crash-safety tests kill a writer at each step of the protocol.
 pub(crate) fn crash_point(step: &str) {
@@ -230,6 +280,10 @@ impl Files {
                 .set_len(manifest.frames_len)
                 .map_err(|e| io(&frames_path, e))?;
         }
+        check_runs(&manifest).map_err(|reason| IndexError::Corrupt {
+            path: self.dir.join(MANIFEST),
+            reason,
+        })?;
         Ok(manifest)
     }
 
@@ -279,14 +333,23 @@ impl Files {
         Ok(())
     }
 
-    /// Reads an episode's frames.
+    /// Reads an episode's frames. A run outside `frames.bin` or a record whose time is not a
+    /// plausible timestamp (see [`check_frame_times`]) is [`IndexError::Corrupt`].
     pub(crate) fn read_frames(&self, episode: &Episode) -> Result<Vec<StoredFrame>, IndexError> {
         let path = self.dir.join(FRAMES);
-        let mut bytes = vec![0u8; (episode.frame_count * FRAME_RECORD_BYTES) as usize];
+        let corrupt = |reason: String| IndexError::Corrupt {
+            path: path.clone(),
+            reason,
+        };
+        // `check_runs` vetted the manifest at open; checked arithmetic keeps an episode that
+        // slipped past it from wrapping around or asking for an absurd buffer.
+        let (offset, len) = run_bytes(episode)
+            .ok_or_else(|| corrupt(format!("episode {} has an impossible run", episode.id)))?;
+        let mut bytes = vec![0u8; usize::try_from(len).map_err(|e| corrupt(e.to_string()))?];
         self.frames
-            .read_exact_at(&mut bytes, episode.first_frame * FRAME_RECORD_BYTES)
+            .read_exact_at(&mut bytes, offset)
             .map_err(|e| io(&path, e))?;
-        Ok(bytes
+        let frames: Vec<StoredFrame> = bytes
             .chunks_exact(FRAME_RECORD_BYTES as usize)
             .map(|r| {
                 let mut hash = [0u8; 8];
@@ -299,7 +362,10 @@ impl Files {
                     quality: r[12],
                 }
             })
-            .collect())
+            .collect();
+        check_frame_times(&frames)
+            .map_err(|reason| corrupt(format!("episode {}: {reason}", episode.id)))?;
+        Ok(frames)
     }
 
     pub(crate) fn frames_path(&self) -> PathBuf {

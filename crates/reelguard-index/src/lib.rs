@@ -22,8 +22,8 @@ use rayon::prelude::*;
 use reelguard_align::{align, Params, QueryFrame, RefFrame, Segment};
 use serde::{Deserialize, Serialize};
 
-use catalogue::{crash_point, Files};
-pub use catalogue::{Episode, Manifest, StoredFrame, Work, FRAME_RECORD_BYTES};
+use catalogue::{check_frame_times, crash_point, Files};
+pub use catalogue::{Episode, Manifest, StoredFrame, Work, FRAME_RECORD_BYTES, MAX_FRAME_T_S};
 use lsh::{band_terms, BandIndex, PostingCache};
 
 /// Why a catalogue operation failed.
@@ -70,6 +70,17 @@ pub enum IndexError {
         /// Where it came from.
         file: String,
     },
+    /// An episode whose frames carry impossible times (NaN, infinite, beyond
+    /// [`catalogue::MAX_FRAME_T_S`]): refused rather than stored.
+    #[error("episode {number} ({file}): {reason}")]
+    BadFrames {
+        /// The episode number.
+        number: u32,
+        /// Where it came from.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 /// An episode to register.
@@ -108,10 +119,6 @@ pub struct MatchParams {
     /// Candidates with fewer votes than this fraction of the best candidate's are not aligned:
     /// a suspect made of one episode gives that episode most votes and its neighbours crumbs.
     pub min_vote_fraction: f64,
-    /// Suspect frames closer in time than this to the previous one used for candidate votes are
-    /// skipped: neighbouring samples repeat band values, and each lookup costs a term-dictionary
-    /// probe. Alignment still uses every frame.
-    pub candidate_interval_s: f64,
     /// Band values present in more than this fraction of episodes are stop words.
     pub max_document_fraction: f64,
     /// A segment overlapping better-supported ones by more than this fraction of its length
@@ -127,7 +134,6 @@ impl Default for MatchParams {
             candidates_per_minute: 4.0,
             min_votes: 2.0,
             min_vote_fraction: 0.1,
-            candidate_interval_s: 1.0,
             max_document_fraction: 0.2,
             max_overlap: 0.5,
         }
@@ -186,6 +192,15 @@ fn episode_positions(manifest: &Manifest) -> HashMap<u64, (usize, usize)> {
                 .map(move |(e, ep)| (ep.id, (w, e)))
         })
         .collect()
+}
+
+/// The work with this id in a manifest being prepared.
+fn work_mut<'a>(manifest: &'a mut Manifest, work_id: &str) -> Result<&'a mut Work, IndexError> {
+    manifest
+        .works
+        .iter_mut()
+        .find(|w| w.id == work_id)
+        .ok_or_else(|| IndexError::UnknownWork(work_id.to_string()))
 }
 
 impl Catalogue {
@@ -277,13 +292,18 @@ impl Catalogue {
             .max()
             .unwrap_or(0);
         let min_quality = reelguard_hash::MIN_USEFUL_QUALITY;
-        for episode in &episodes {
+        for (episode, n) in episodes.iter().zip(number + 1..) {
             if !episode.frames.iter().any(|f| f.quality >= min_quality) {
                 return Err(IndexError::EmptyEpisode {
-                    number: number + 1,
+                    number: n,
                     file: episode.file.clone(),
                 });
             }
+            check_frame_times(&episode.frames).map_err(|reason| IndexError::BadFrames {
+                number: n,
+                file: episode.file.clone(),
+                reason,
+            })?;
         }
         let result = (|| {
             for episode in episodes {
@@ -335,11 +355,7 @@ impl Catalogue {
     /// Withdraws a work: none of its episodes matches from now on.
     pub fn withdraw_work(&mut self, work_id: &str) -> Result<(), IndexError> {
         let mut next = self.manifest.clone();
-        let work = next
-            .works
-            .iter_mut()
-            .find(|w| w.id == work_id)
-            .ok_or_else(|| IndexError::UnknownWork(work_id.to_string()))?;
+        let work = work_mut(&mut next, work_id)?;
         work.withdrawn = true;
         let ids: Vec<u64> = work.episodes.iter().map(|e| e.id).collect();
         for id in ids {
@@ -351,12 +367,7 @@ impl Catalogue {
     /// Withdraws one episode of a work.
     pub fn withdraw_episode(&mut self, work_id: &str, number: u32) -> Result<(), IndexError> {
         let mut next = self.manifest.clone();
-        let work = next
-            .works
-            .iter_mut()
-            .find(|w| w.id == work_id)
-            .ok_or_else(|| IndexError::UnknownWork(work_id.to_string()))?;
-        let episode = work
+        let episode = work_mut(&mut next, work_id)?
             .episodes
             .iter_mut()
             .find(|e| e.number == number)
@@ -485,8 +496,10 @@ impl Catalogue {
             stats.terms += probe_stats.terms;
             stats.voted += probe_stats.voted;
             let duration_min = query.last().map_or(0.0, |f| f.t) / 60.0;
-            let limit = params.min_candidates
-                + (duration_min * params.candidates_per_minute).ceil() as usize;
+            // Saturating: the float-to-int cast already is, the addition must be too.
+            let limit = params
+                .min_candidates
+                .saturating_add((duration_min * params.candidates_per_minute).ceil() as usize);
             let floor = ranked
                 .first()
                 .map_or(0.0, |&(_, top)| top * params.min_vote_fraction);

@@ -29,7 +29,7 @@ const MAX_INSET_TRACKS: usize = 6;
 /// Samples per region-detection chunk (about 10 s at the default rate).
 const CHUNK_SAMPLES: usize = 48;
 /// Consecutive demuxer errors after which the file is given up as unreadable.
-const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
+pub(crate) const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
 /// A stream that decodes to less than this fraction of its declared duration is truncated.
 const TRUNCATED_FRACTION: f64 = 0.85;
 /// More than this fraction of failed packets makes the file corrupt rather than damaged.
@@ -47,6 +47,13 @@ pub(crate) fn init_ffmpeg() {
 
 pub(crate) fn seconds(ts: i64, time_base: Rational) -> f64 {
     ts as f64 * f64::from(time_base)
+}
+
+/// Seconds from the stream's first timestamp to `ts`. Saturating: a hostile file can put any
+/// 64-bit value in a timestamp, and the difference must not overflow (the duration limit then
+/// refuses the absurd time).
+pub(crate) fn seconds_since(ts: i64, start_ts: i64, time_base: Rational) -> f64 {
+    seconds(ts.saturating_sub(start_ts), time_base)
 }
 
 /// How the decoder of [`open_video`] is set up.
@@ -139,6 +146,15 @@ pub(crate) fn open_video(
         })?;
     let stream_index = stream.index();
     let time_base = stream.time_base();
+    // Every time in the file is a multiple of this: a zero or negative one would make them
+    // all 0, NaN or negative.
+    if time_base.numerator() <= 0 || time_base.denominator() <= 0 {
+        return Err(MediaError::Ffmpeg {
+            path: path_buf,
+            stage: "reading the video stream",
+            reason: format!("invalid time base {time_base}"),
+        });
+    }
     let start_ts = match stream.start_time() {
         ts if ts == ffmpeg::ffi::AV_NOPTS_VALUE => 0,
         ts => ts,
@@ -275,7 +291,11 @@ pub fn fingerprint_file(
                         continue;
                     }
                     if let Some(pts) = packet.pts() {
-                        let end = seconds(pts - start_ts + packet.duration().max(0), time_base);
+                        let end = seconds_since(
+                            pts.saturating_add(packet.duration().max(0)),
+                            start_ts,
+                            time_base,
+                        );
                         demuxed_s = demuxed_s.max(end);
                     }
                     if options.mode == DecodeMode::Keyframes && !packet.is_key() {
@@ -457,7 +477,13 @@ struct Sampler {
 impl Sampler {
     fn new(options: &Options, start_ts: i64, time_base: Rational) -> Self {
         Sampler {
-            interval: 1.0 / options.sample_fps.clamp(0.1, 120.0),
+            // NaN would clamp to NaN and sample every frame.
+            interval: 1.0
+                / if options.sample_fps.is_nan() {
+                    crate::DEFAULT_SAMPLE_FPS
+                } else {
+                    options.sample_fps.clamp(0.1, 120.0)
+                },
             mode: options.mode,
             start_ts,
             time_base,
@@ -479,7 +505,7 @@ impl Sampler {
 
     fn frame_time(&mut self, frame: &VideoFrame) -> f64 {
         let t = match frame.timestamp() {
-            Some(ts) => seconds(ts - self.start_ts, self.time_base),
+            Some(ts) => seconds_since(ts, self.start_ts, self.time_base),
             // No timestamp at all: assume the stream keeps its rhythm.
             None => self.last_t + self.frame_interval.max(1.0 / 30.0),
         };

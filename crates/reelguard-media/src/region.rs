@@ -44,7 +44,7 @@ pub enum RegionKind {
     Borders,
     /// A soft but moving surround, typically a blurred enlarged copy of the picture.
     Reframe,
-    /// A picture-in-picture window over other footage (see [`detect_inset`]).
+    /// A picture-in-picture window over other footage (see [`detect_insets`]).
     Inset,
 }
 
@@ -289,26 +289,12 @@ pub fn detect_insets(frames: &[GreyImage<'_>]) -> Vec<Region> {
             }
         }
     }
-    // A line at x is "on" for y where the persistent edge is strong at x (or x±1: the window
-    // frame may straddle two analysis pixels).
-    let column_on = |x: usize, y: usize| {
-        (x.saturating_sub(1)..=(x + 1).min(w - 1)).any(|xx| vertical[y * w + xx] >= INSET_EDGE)
-    };
-    let row_on = |x: usize, y: usize| {
-        (y.saturating_sub(1)..=(y + 1).min(h - 1)).any(|yy| horizontal[yy * w + x] >= INSET_EDGE)
-    };
     let min_w = ((w as f64) * INSET_MIN_SIDE).ceil() as usize;
     let min_h = ((h as f64) * INSET_MIN_SIDE).ceil() as usize;
-    // Prefix counts of "on" pixels along every column and row line, so the coverage of any
-    // rectangle's sides is O(1).
-    let mut column_prefix = vec![0u32; w * (h + 1)];
-    for x in 0..w {
-        for y in 0..h {
-            column_prefix[x * (h + 1) + y + 1] =
-                column_prefix[x * (h + 1) + y] + u32::from(column_on(x, y));
-        }
-    }
-    // And of edge strength, to rank rectangles by how sharp their frame is.
+    // Strength of the persistent edge at a line pixel: the strongest of x-1..=x+1 (or y±1),
+    // since the window frame may straddle two analysis pixels. The line is "on" there when
+    // that strength reaches INSET_EDGE. Prefix sums of both along every column and row line
+    // make the coverage and sharpness of any rectangle's sides O(1).
     let column_strength = |x: usize, y: usize| {
         (x.saturating_sub(1)..=(x + 1).min(w - 1))
             .map(|xx| vertical[y * w + xx])
@@ -321,23 +307,23 @@ pub fn detect_insets(frames: &[GreyImage<'_>]) -> Vec<Region> {
             .max()
             .unwrap_or(0) as u32
     };
+    let on = |strength: u32| u32::from(strength >= u32::from(INSET_EDGE));
+    let mut column_prefix = vec![0u32; w * (h + 1)];
     let mut column_power = vec![0u32; w * (h + 1)];
     for x in 0..w {
         for y in 0..h {
-            column_power[x * (h + 1) + y + 1] =
-                column_power[x * (h + 1) + y] + column_strength(x, y);
-        }
-    }
-    let mut row_power = vec![0u32; h * (w + 1)];
-    for y in 0..h {
-        for x in 0..w {
-            row_power[y * (w + 1) + x + 1] = row_power[y * (w + 1) + x] + row_strength(x, y);
+            let (i, strength) = (x * (h + 1) + y, column_strength(x, y));
+            column_prefix[i + 1] = column_prefix[i] + on(strength);
+            column_power[i + 1] = column_power[i] + strength;
         }
     }
     let mut row_prefix = vec![0u32; h * (w + 1)];
+    let mut row_power = vec![0u32; h * (w + 1)];
     for y in 0..h {
         for x in 0..w {
-            row_prefix[y * (w + 1) + x + 1] = row_prefix[y * (w + 1) + x] + u32::from(row_on(x, y));
+            let (i, strength) = (y * (w + 1) + x, row_strength(x, y));
+            row_prefix[i + 1] = row_prefix[i] + on(strength);
+            row_power[i + 1] = row_power[i] + strength;
         }
     }
     let column_count = |x: usize, y0: usize, y1: usize| {

@@ -20,12 +20,11 @@ use ffmpeg_next as ffmpeg;
 use image::RgbImage;
 
 use crate::decode::{
-    check_size, open_video, seconds, timeout_error, DecoderSetup, OpenedVideo, CORRUPT_FRACTION,
+    check_size, open_video, seconds, seconds_since, timeout_error, DecoderSetup, OpenedVideo,
+    CORRUPT_FRACTION, MAX_CONSECUTIVE_READ_ERRORS,
 };
 use crate::{Limits, MediaError};
 
-/// Consecutive demuxer errors after which reading stops (as in fingerprinting).
-const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
 /// Re-seeks allowed when a seek lands past the requested time (see [`extract_still`]).
 const MAX_RESEEKS: u32 = 4;
 /// Timestamps within this many seconds of the requested time count as "at" it: container
@@ -263,7 +262,7 @@ impl<'a> FrameSearch<'a> {
                         let t = self
                             .scratch
                             .timestamp()
-                            .map(|ts| seconds(ts - video.start_ts, video.time_base));
+                            .map(|ts| seconds_since(ts, video.start_ts, video.time_base));
                         let at_or_before = t.is_none_or(|t| t <= self.at_s + TIME_EPSILON_S);
                         if at_or_before {
                             std::mem::swap(&mut self.best, &mut self.scratch);

@@ -19,32 +19,37 @@ fn ffmpeg(args: &[&str]) {
     );
 }
 
+/// Encodes the lavfi `source` to `out` with x264 (ultrafast), `options` going before the
+/// codec's.
+fn x264(source: &str, options: &[&str], out: &Path) {
+    let out = out.to_str().expect("utf-8 temp path");
+    let mut args = vec!["-f", "lavfi", "-i", source];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&["-c:v", "libx264", "-preset", "ultrafast", out]);
+    ffmpeg(&args);
+}
+
 /// 720x1280, 25 fps: red for 2 s, then blue for 2 s. H.264 with one key frame every 50 frames
 /// (at 0 s and 2 s) and two B-frames between references, so the key frame at 2 s is *decoded*
 /// before it is *displayed* and a seek to 1.98 s in the container's (decode-time) index lands
 /// on it — exactly the case the still must not get wrong.
 fn red_then_blue(dir: &Path) -> PathBuf {
     let path = dir.join("red_blue.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
+    x264(
         "color=c=red:s=720x1280:r=25:d=4,\
          drawbox=x=0:y=0:w=iw:h=ih:color=blue:t=fill:enable='gte(t,2)'",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-g",
-        "50",
-        "-keyint_min",
-        "50",
-        "-x264-params",
-        "bframes=2:b-adapt=0:scenecut=0",
-        path.to_str().expect("utf-8 temp path"),
-    ]);
+        &[
+            "-pix_fmt",
+            "yuv420p",
+            "-g",
+            "50",
+            "-keyint_min",
+            "50",
+            "-x264-params",
+            "bframes=2:b-adapt=0:scenecut=0",
+        ],
+        &path,
+    );
     path
 }
 
@@ -134,19 +139,11 @@ fn stills_keep_the_display_aspect_and_never_upscale() {
 
     // Anamorphic: 360x480 stored, sample aspect 2:1, displayed 720x480.
     let wide = dir.path().join("anamorphic.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
+    x264(
         "testsrc2=s=360x480:r=25:d=1,setsar=2/1",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        wide.to_str().expect("utf-8 temp path"),
-    ]);
+        &["-pix_fmt", "yuv420p"],
+        &wide,
+    );
     let still = extract_still(&wide, 0.5, 240, &limits).expect("still");
     assert_eq!((still.width(), still.height()), (240, 160));
 }
@@ -232,25 +229,20 @@ fn bt709_tagged_video_keeps_its_colours() {
     // orange would come back visibly off.
     let dir = tempfile::tempdir().expect("tempdir");
     let clip = dir.path().join("bt709.mp4");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
+    x264(
         "color=c=0xE08030:s=128x128:r=25:d=1",
-        "-vf",
-        "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
-        "-colorspace",
-        "bt709",
-        "-color_primaries",
-        "bt709",
-        "-color_trc",
-        "bt709",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        clip.to_str().expect("utf-8 temp path"),
-    ]);
+        &[
+            "-vf",
+            "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+            "-colorspace",
+            "bt709",
+            "-color_primaries",
+            "bt709",
+            "-color_trc",
+            "bt709",
+        ],
+        &clip,
+    );
     let still = extract_still(&clip, 0.5, 64, &Limits::default()).expect("still");
     let p = still.get_pixel(32, 32).0;
     let expected = [0xE0u8, 0x80, 0x30];
