@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use reelguard_index::{Catalogue, MatchParams};
 use reelguard_media::{fingerprint_file, Options};
 use reelguard_pipeline::query_frames;
-use support::{fixtures, reelguard};
+use support::{fixtures, reelguard, reelguard_bin, reelguard_env, KillOnDrop};
 
 fn original(name: &str) -> String {
     fixtures()
@@ -79,14 +79,15 @@ fn a_crash_at_each_commit_step_keeps_the_operation_whole_or_absent() {
         );
         assert!(output.status.success());
 
-        let status = Command::new(env!("CARGO_BIN_EXE_reelguard"))
-            .args(register_args(&dir, "Second", &second))
-            .env("REELGUARD_CRASH_AT", step)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .expect("running register");
-        assert!(!status.success(), "{step}: the writer should have died");
+        let crashed = reelguard_env(
+            &register_args(&dir, "Second", &second),
+            &[("REELGUARD_CRASH_AT", step)],
+            Duration::from_secs(120),
+        );
+        assert!(
+            !crashed.status.success(),
+            "{step}: the writer should have died"
+        );
 
         let works = check_consistent(data.path());
         let expected: Vec<(String, usize)> = if survives {
@@ -123,21 +124,23 @@ fn sigkill_at_random_moments_never_leaves_a_half_written_catalogue() {
     let mut registered = 0usize;
     // Deterministic spread of kill delays across the whole run (decode, append, commit).
     for delay_ms in [50u64, 150, 300, 450, 600, 800, 1100, 1500] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_reelguard"))
-            .args(register_args(&dir, "Drama", &files))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn register");
+        let mut child = KillOnDrop(
+            Command::new(reelguard_bin())
+                .args(register_args(&dir, "Drama", &files))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn register"),
+        );
         let started = Instant::now();
         while started.elapsed() < Duration::from_millis(delay_ms) {
-            if child.try_wait().expect("wait").is_some() {
+            if child.0.try_wait().expect("wait").is_some() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        let _ = child.kill(); // SIGKILL
-        let status = child.wait().expect("reap");
+        drop(child); // SIGKILL, and reap
         let works = check_consistent(data.path());
         assert!(
             works.len() == registered || works.len() == registered + 1,
@@ -151,6 +154,5 @@ fn sigkill_at_random_moments_never_leaves_a_half_written_catalogue() {
         if works.len() > registered {
             registered += 1;
         }
-        let _ = status;
     }
 }

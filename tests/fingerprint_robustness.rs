@@ -10,23 +10,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use reelguard_hash::{hamming, MIN_USEFUL_QUALITY};
 use reelguard_media::{fingerprint_file, Fingerprint, Options, SampledFrame};
-use support::{fixtures, percentile, read_tsv};
-
-/// The edit families the fingerprint core must survive frame by frame.
-const FAMILIES: &[&str] = &[
-    "mirror",
-    "crop15",
-    "speed110",
-    "speed125",
-    "speed150",
-    "reframe",
-    "borders",
-    "colorborders",
-    "subs_logo",
-    "color",
-    "lowres",
-    "fps24",
-];
+use support::{fixtures, percentile, read_tsv, FRAME_FAMILIES as FAMILIES};
 
 fn quiet(_: reelguard_media::Progress) {}
 

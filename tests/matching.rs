@@ -47,26 +47,10 @@ const BELOW_TARGET: &[(&str, f64, f64)] = &[
 fn every_edit_family_is_found_with_accurate_segments_and_nothing_else_matches() {
     let rows = eval_rows();
     let families: Vec<&str> = rows.iter().filter_map(|r| r["family"].as_str()).collect();
-    for required in [
-        "mirror",
-        "crop15",
-        "speed110",
-        "speed125",
-        "speed150",
-        "reframe",
-        "borders",
-        "colorborders",
-        "subs_logo",
-        "color",
-        "lowres",
-        "fps24",
-        "excerpt",
-        "pip",
-        "compilation",
-        "unrelated",
-    ] {
+    let others = ["excerpt", "pip", "compilation", "unrelated"];
+    for required in support::FRAME_FAMILIES.iter().chain(&others) {
         assert!(
-            families.contains(&required),
+            families.contains(required),
             "no {required} cases in the fixtures"
         );
     }

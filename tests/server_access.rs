@@ -5,12 +5,13 @@
 mod support;
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{call, create_key, fixtures, member_key, upload, wait_job, Daemon, Reply};
-
-const JOB_LIMIT: Duration = Duration::from_secs(120);
+use support::{
+    audit_entries, call, create_work, decide, job_succeeds, matches_of, queue_suspect,
+    register_episodes, street, street_variant, submit_suspect, upload, upload_episode, Daemon,
+    Reply, Site,
+};
 
 /// The callers, in the order of the table's columns.
 const CALLERS: [&str; 7] = [
@@ -96,34 +97,23 @@ fn send(
     }
 }
 
-fn submit(daemon: &Daemon, crawler: &str, file: &std::path::Path) -> i64 {
-    let r = upload(
-        &daemon.url("/v1/suspects?platform=test"),
-        Some(crawler),
-        file,
-    );
-    assert_eq!(r.status, 202, "{}", r.text);
-    r.json["job_id"].as_i64().expect("job id")
-}
-
 #[test]
 fn every_route_answers_every_caller_with_the_status_in_the_table() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
     let ingest = tmp.path().join("ingest");
     std::fs::create_dir_all(&ingest).expect("ingest");
     let junk = ingest.join("junk.mp4");
     std::fs::write(&junk, b"not a video").expect("junk");
-    let admin = create_key(&data, "ops", "admin");
-    let daemon = Daemon::start(&data, &["--ingest-dir", ingest.to_str().expect("utf-8")]);
-    let member = member_key(&daemon, &admin, "studio", "member");
-    let foreign = member_key(&daemon, &admin, "rival", "member");
-    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
+    let site = Site::start_in(tmp, &["--ingest-dir", ingest.to_str().expect("utf-8")]);
+    let (daemon, admin) = (&site.daemon, &site.admin);
+    let member = site.key("studio", "member");
+    let foreign = site.key("rival", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
     let spare = call(
         "POST",
         &daemon.url("/v1/keys"),
-        Some(&admin),
+        Some(admin),
         Some(&json!({"member": "studio", "role": "crawler"})),
     );
     let spare_key = spare.json["key"].as_str().expect("spare key").to_string();
@@ -131,56 +121,21 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
     // Setup: a work with one episode, a second work, two matches (one confirmed: a notice).
     let mut ids: HashMap<&str, String> = HashMap::new();
     for (name, title) in [("{W}", "Street"), ("{W2}", "Spare")] {
-        let r = call(
-            "POST",
-            &daemon.url("/v1/works"),
-            Some(&member),
-            Some(&json!({"title": title})),
-        );
-        assert_eq!(r.status, 201, "{}", r.text);
-        ids.insert(name, r.json["work_id"].as_str().expect("id").to_string());
+        ids.insert(name, create_work(daemon, &member, &json!({"title": title})));
     }
-    let r = upload(
-        &daemon.url(&format!("/v1/works/{}/episodes", ids["{W}"])),
-        Some(&member),
-        &fixtures().join("originals/street_e1.mp4"),
-    );
-    assert_eq!(r.status, 202, "{}", r.text);
-    let register = r.json["job_id"].as_i64().expect("job");
-    assert_eq!(
-        wait_job(&daemon, &member, register, JOB_LIMIT)["state"],
-        "succeeded"
-    );
-    let variants = fixtures().join("variants/street_e1");
-    let scans = [
-        submit(&daemon, &crawler, &variants.join("mirror.mp4")),
-        submit(
-            &daemon,
-            &crawler,
-            &fixtures().join("originals/street_e1.mp4"),
-        ),
-    ];
+    let register = upload_episode(daemon, &member, &ids["{W}"], &street(1));
+    job_succeeds(daemon, &member, register);
+    let scans = [street_variant(1, "mirror"), street(1)]
+        .map(|file| queue_suspect(daemon, &crawler, &[("platform", "test")], &file));
     let mut matches = Vec::new();
-    for job in scans {
-        let job = wait_job(&daemon, &crawler, job, JOB_LIMIT);
-        assert_eq!(job["state"], "succeeded", "{job}");
+    for scan in &scans {
+        let job = job_succeeds(daemon, &crawler, scan["job_id"].as_i64().expect("job"));
         let suspect = job["suspect_id"].as_i64().expect("suspect");
-        let r = call(
-            "GET",
-            &daemon.url(&format!("/v1/matches?suspect_id={suspect}")),
-            Some(&reviewer),
-            None,
-        );
-        matches.push(r.json["matches"][0]["id"].as_i64().expect("a match"));
+        let found = matches_of(daemon, &reviewer, suspect);
+        matches.push(found[0]["id"].as_i64().expect("a match"));
     }
-    let r = call(
-        "POST",
-        &daemon.url(&format!("/v1/matches/{}/decision", matches[0])),
-        Some(&reviewer),
-        Some(&json!({"decision": "confirm", "reason": "copy"})),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-    ids.insert("{N}", r.json["notice"]["id"].to_string());
+    let confirmed = decide(daemon, &reviewer, matches[0], "confirm", "copy");
+    ids.insert("{N}", confirmed["notice"]["id"].to_string());
     let r = call(
         "PUT",
         &daemon.url("/v1/webhook"),
@@ -191,14 +146,14 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
     ids.insert("{M}", matches[0].to_string());
     ids.insert("{M2}", matches[1].to_string());
     ids.insert("{JR}", register.to_string());
-    ids.insert("{JS}", scans[0].to_string());
+    ids.insert("{JS}", scans[0]["job_id"].to_string());
     ids.insert("{K}", spare.json["id"].to_string());
 
     let bad = format!("rgk_{}", "0".repeat(64));
     let keys: [Option<&str>; 7] = [
         None,
         Some(&bad),
-        Some(&admin),
+        Some(admin),
         Some(&member),
         Some(&foreign),
         Some(&crawler),
@@ -211,7 +166,7 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
             path = path.replace(placeholder, id);
         }
         for (i, key) in keys.iter().enumerate() {
-            let r = send(&daemon, method, &path, *key, *body, &junk);
+            let r = send(daemon, method, &path, *key, *body, &junk);
             if r.status != expected[i] {
                 failures.push(format!(
                     "{method} {template} as {}: expected {}, got {} ({})",
@@ -274,14 +229,7 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
         401
     );
     // Refused state-changing requests are audited too.
-    let log = call(
-        "GET",
-        &daemon.url("/v1/audit?limit=1000"),
-        Some(&admin),
-        None,
-    )
-    .json;
-    let entries = log["entries"].as_array().expect("entries");
+    let entries = audit_entries(daemon, admin);
     assert!(entries
         .iter()
         .any(|e| e["status"] == 401 && e["actor"] == "anonymous"));
@@ -292,44 +240,16 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
 
 #[test]
 fn a_reviewer_limited_to_some_members_sees_nothing_of_the_others() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let admin = create_key(&data, "ops", "admin");
-    let daemon = Daemon::start(&data, &[]);
-    let member = member_key(&daemon, &admin, "studio", "member");
-    let _other = member_key(&daemon, &admin, "rival", "member");
-    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
-    let r = call(
-        "POST",
-        &daemon.url("/v1/works"),
-        Some(&member),
-        Some(&json!({"title": "Street"})),
-    );
-    let work = r.json["work_id"].as_str().expect("work").to_string();
-    let r = upload(
-        &daemon.url(&format!("/v1/works/{work}/episodes")),
-        Some(&member),
-        &fixtures().join("originals/street_e1.mp4"),
-    );
-    assert_eq!(
-        wait_job(
-            &daemon,
-            &member,
-            r.json["job_id"].as_i64().expect("job"),
-            JOB_LIMIT
-        )["state"],
-        "succeeded"
-    );
-    let job = submit(
-        &daemon,
-        &crawler,
-        &fixtures().join("variants/street_e1/mirror.mp4"),
-    );
-    assert_eq!(
-        wait_job(&daemon, &crawler, job, JOB_LIMIT)["state"],
-        "succeeded"
-    );
+    let site = Site::start(&[]);
+    let (daemon, admin) = (&site.daemon, &site.admin);
+    let member = site.key("studio", "member");
+    let _other = site.key("rival", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
+    let work = create_work(daemon, &member, &json!({"title": "Street"}));
+    register_episodes(daemon, &member, &work, &[street(1)]);
+    let mirror = street_variant(1, "mirror");
+    submit_suspect(daemon, &crawler, &[("platform", "test")], &mirror);
     let r = call("GET", &daemon.url("/v1/matches"), Some(&reviewer), None);
     let id = r.json["matches"][0]["id"]
         .as_i64()
@@ -339,7 +259,7 @@ fn a_reviewer_limited_to_some_members_sees_nothing_of_the_others() {
     let r = call(
         "PUT",
         &scope,
-        Some(&admin),
+        Some(admin),
         Some(&json!({"members": ["rival"]})),
     );
     assert_eq!(r.status, 200, "{}", r.text);
@@ -365,7 +285,7 @@ fn a_reviewer_limited_to_some_members_sees_nothing_of_the_others() {
     let r = call(
         "PUT",
         &scope,
-        Some(&admin),
+        Some(admin),
         Some(&json!({"members": ["studio"]})),
     );
     assert_eq!(r.status, 200);

@@ -4,11 +4,8 @@
 mod support;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use support::{call, create_key, fixtures, upload, wait_job, Daemon};
-
-const JOB_LIMIT: Duration = Duration::from_secs(120);
+use support::{call, create_key, fixtures, job_succeeds, submit_suspect, upload, Daemon};
 
 /// Distinct suspect files (identical content would be deduplicated, not queued).
 fn distinct_files(count: usize) -> Vec<PathBuf> {
@@ -74,24 +71,11 @@ fn a_full_queue_answers_429_and_loses_nothing_it_accepted() {
     );
 
     // Every accepted job is processed; the refused ones go through once the queue has drained.
-    for job in &accepted {
-        let job = wait_job(&daemon, &crawler, *job, JOB_LIMIT);
-        assert_eq!(job["state"], "succeeded", "{job}");
+    for job in accepted {
+        job_succeeds(&daemon, &crawler, job);
     }
     for file in &refused {
-        let r = upload(
-            &daemon.url("/v1/suspects?platform=test"),
-            Some(&crawler),
-            file,
-        );
-        assert_eq!(r.status, 202, "after draining: {}", r.text);
-        let job = wait_job(
-            &daemon,
-            &crawler,
-            r.json["job_id"].as_i64().expect("job"),
-            JOB_LIMIT,
-        );
-        assert_eq!(job["state"], "succeeded", "{job}");
+        submit_suspect(&daemon, &crawler, &[("platform", "test")], file);
     }
     let r = call(
         "GET",

@@ -4,54 +4,28 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use serde_json::{json, Value};
-use support::{call, create_key, fixtures, member_key, upload, wait_job, Daemon};
-
-const JOB_LIMIT: Duration = Duration::from_secs(120);
-
-fn original(n: u32) -> PathBuf {
-    fixtures().join(format!("originals/street_e{n}.mp4"))
-}
-
-fn mirror_of_e1() -> PathBuf {
-    fixtures().join("variants/street_e1/mirror.mp4")
-}
+use support::{
+    audit_entries, call, create_key, create_work, job_succeeds, queue_suspect, register_episodes,
+    street, street_variant, upload, Daemon, Site,
+};
 
 #[test]
 fn a_pirated_episode_goes_from_crawl_to_a_takedown_notice() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let admin = create_key(&data, "ops", "admin");
-    let daemon = Daemon::start(&data, &[]);
-
-    let studio = member_key(&daemon, &admin, "studio", "member");
-    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
+    let site = Site::start(&[]);
+    let (daemon, admin) = (&site.daemon, &site.admin);
+    let studio = site.key("studio", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
 
     // The member registers the drama's first two episodes by upload.
-    let r = call(
-        "POST",
-        &daemon.url("/v1/works"),
-        Some(&studio),
-        Some(&json!({"title": "Street", "external_id": "ST-001"})),
+    let work_id = create_work(
+        daemon,
+        &studio,
+        &json!({"title": "Street", "external_id": "ST-001"}),
     );
-    assert_eq!(r.status, 201, "{}", r.text);
-    let work_id = r.json["work_id"].as_str().expect("work_id").to_string();
-    let mut jobs = Vec::new();
-    for n in [1, 2] {
-        let url = daemon.url(&format!(
-            "/v1/works/{work_id}/episodes?filename=street_e{n}.mp4"
-        ));
-        let r = upload(&url, Some(&studio), &original(n));
-        assert_eq!(r.status, 202, "{}", r.text);
-        jobs.push(r.json["job_id"].as_i64().expect("job_id"));
-    }
+    let jobs = register_episodes(daemon, &studio, &work_id, &[street(1), street(2)]);
     for (n, job) in jobs.iter().enumerate() {
-        let job = wait_job(&daemon, &studio, *job, JOB_LIMIT);
-        assert_eq!(job["state"], "succeeded", "{job}");
         assert_eq!(
             job["result"]["episode"],
             n + 1,
@@ -74,32 +48,32 @@ fn a_pirated_episode_goes_from_crawl_to_a_takedown_notice() {
     assert_eq!(files, ["street_e1.mp4", "street_e2.mp4"]);
 
     // A crawler submits a mirrored re-upload of episode 1 and gets a job at once.
-    let meta = "platform=douyin&url=https%3A%2F%2Fvideo.example%2Fv%2F123&uploader=copycat\
-                &title_seen=Street%20ep1&found_at=1700000000&filename=v123.mp4";
-    let r = upload(
-        &daemon.url(&format!("/v1/suspects?{meta}")),
-        Some(&crawler),
-        &mirror_of_e1(),
-    );
-    assert_eq!(r.status, 202, "{}", r.text);
-    assert_eq!(r.json["deduplicated"], false);
-    let scan_job = r.json["job_id"].as_i64().expect("job_id");
-    let suspect_id = r.json["suspect_id"].as_i64().expect("suspect_id");
-    let job = wait_job(&daemon, &crawler, scan_job, JOB_LIMIT);
-    assert_eq!(job["state"], "succeeded", "{job}");
+    let mirror = street_variant(1, "mirror");
+    let meta = [
+        ("platform", "douyin"),
+        ("url", "https://video.example/v/123"),
+        ("uploader", "copycat"),
+        ("title_seen", "Street ep1"),
+        ("found_at", "1700000000"),
+        ("filename", "v123.mp4"),
+    ];
+    let r = queue_suspect(daemon, &crawler, &meta, &mirror);
+    assert_eq!(r["deduplicated"], false);
+    let scan_job = r["job_id"].as_i64().expect("job_id");
+    let suspect_id = r["suspect_id"].as_i64().expect("suspect_id");
+    let job = job_succeeds(daemon, &crawler, scan_job);
     assert!(job["result"]["matches"].as_u64() >= Some(1), "{job}");
 
     // The same bytes seen elsewhere join the same suspect and job.
-    let again = "platform=kuaishou&url=https%3A%2F%2Fother.example%2F9&found_at=1700000100";
-    let r = upload(
-        &daemon.url(&format!("/v1/suspects?{again}")),
-        Some(&crawler),
-        &mirror_of_e1(),
-    );
-    assert_eq!(r.status, 202, "{}", r.text);
-    assert_eq!(r.json["deduplicated"], true);
-    assert_eq!(r.json["job_id"], scan_job);
-    assert_eq!(r.json["suspect_id"], suspect_id);
+    let again = [
+        ("platform", "kuaishou"),
+        ("url", "https://other.example/9"),
+        ("found_at", "1700000100"),
+    ];
+    let r = queue_suspect(daemon, &crawler, &again, &mirror);
+    assert_eq!(r["deduplicated"], true);
+    assert_eq!(r["job_id"], scan_job);
+    assert_eq!(r["suspect_id"], suspect_id);
 
     // The reviewer's queue shows the match, with segments, edit and both sightings.
     let r = call(
@@ -166,7 +140,7 @@ fn a_pirated_episode_goes_from_crawl_to_a_takedown_notice() {
     assert_eq!(notice["infringing_copies"][0]["platform"], "douyin");
     assert_eq!(notice["evidence"]["segments"], m["segments"]);
     assert_eq!(notice["decision"]["reason"], "same footage, mirrored");
-    verify_evidence(&data, notice);
+    verify_evidence(site.data(), notice);
     let r = call(
         "GET",
         &daemon.url("/v1/matches?state=confirmed"),
@@ -176,14 +150,7 @@ fn a_pirated_episode_goes_from_crawl_to_a_takedown_notice() {
     assert_eq!(r.json["matches"][0]["id"], match_id);
 
     // Every state-changing request is in the audit log, with who and from where.
-    let r = call(
-        "GET",
-        &daemon.url("/v1/audit?limit=1000"),
-        Some(&admin),
-        None,
-    );
-    assert_eq!(r.status, 200);
-    let entries = r.json["entries"].as_array().expect("entries");
+    let entries = audit_entries(daemon, admin);
     let decision = entries
         .iter()
         .find(|e| e["action"] == "POST /v1/matches/{id}/decision" && e["status"] == 200)
@@ -200,7 +167,7 @@ fn a_pirated_episode_goes_from_crawl_to_a_takedown_notice() {
         .any(|e| e["actor"].as_str().is_some_and(|a| a.starts_with("cli:"))));
 
     // Metrics count the work done.
-    let r = call("GET", &daemon.url("/metrics"), Some(&admin), None);
+    let r = call("GET", &daemon.url("/metrics"), Some(admin), None);
     assert_eq!(r.status, 200);
     assert!(
         r.text
@@ -236,11 +203,11 @@ fn a_file_that_is_not_a_video_fails_its_job_with_a_reason_and_the_daemon_carries
         &junk,
     );
     assert_eq!(r.status, 202, "{}", r.text);
-    let job = wait_job(
+    let job = support::wait_job(
         &daemon,
         &crawler,
         r.json["job_id"].as_i64().expect("id"),
-        JOB_LIMIT,
+        support::JOB_LIMIT,
     );
     assert_eq!(job["state"], "failed");
     assert_eq!(job["attempts"], 1, "a file's own fault is not retried");
@@ -262,20 +229,14 @@ fn episodes_are_registered_by_path_only_from_inside_the_ingest_directory() {
     let data = tmp.path().join("data");
     let ingest = tmp.path().join("ingest");
     std::fs::create_dir_all(&ingest).expect("ingest dir");
-    std::fs::copy(original(1), ingest.join("ep1.mp4")).expect("copy episode");
+    std::fs::copy(street(1), ingest.join("ep1.mp4")).expect("copy episode");
     std::fs::write(tmp.path().join("outside.mp4"), b"secret").expect("outside file");
     std::os::unix::fs::symlink(tmp.path().join("outside.mp4"), ingest.join("escape.mp4"))
         .expect("symlink");
     let studio = create_key(&data, "studio", "member");
     let ingest_arg = ingest.to_str().expect("utf-8");
     let daemon = Daemon::start(&data, &["--ingest-dir", ingest_arg]);
-    let r = call(
-        "POST",
-        &daemon.url("/v1/works"),
-        Some(&studio),
-        Some(&json!({"title": "Street"})),
-    );
-    let work_id = r.json["work_id"].as_str().expect("work_id").to_string();
+    let work_id = create_work(&daemon, &studio, &json!({"title": "Street"}));
     let url = daemon.url(&format!("/v1/works/{work_id}/episodes/ingest"));
     let outside = tmp.path().join("outside.mp4");
     for refused in [
@@ -294,13 +255,7 @@ fn episodes_are_registered_by_path_only_from_inside_the_ingest_directory() {
         Some(&json!({"path": "ep1.mp4"})),
     );
     assert_eq!(r.status, 202, "{}", r.text);
-    let job = wait_job(
-        &daemon,
-        &studio,
-        r.json["job_id"].as_i64().expect("id"),
-        JOB_LIMIT,
-    );
-    assert_eq!(job["state"], "succeeded", "{job}");
+    let job = job_succeeds(&daemon, &studio, r.json["job_id"].as_i64().expect("id"));
     assert_eq!(job["result"]["episode"], 1);
     assert!(
         ingest.join("ep1.mp4").exists(),
@@ -339,7 +294,7 @@ fn verify_evidence(data: &std::path::Path, notice: &Value) {
             .expect("the bundle file is kept");
     assert_eq!(sha256_hex(&bundle_bytes), bundle_sha, "the bundle verifies");
     let bundle: Value = serde_json::from_slice(&bundle_bytes).expect("bundle JSON");
-    let registered = std::fs::read(original(1)).expect("the registered episode");
+    let registered = std::fs::read(street(1)).expect("the registered episode");
     assert_eq!(
         bundle["registered_sha256"],
         sha256_hex(&registered),

@@ -6,12 +6,13 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
-use support::{call, create_key, fixtures, upload, wait_job, Daemon};
-
-const JOB_LIMIT: Duration = Duration::from_secs(120);
+use support::{
+    call, create_key, create_work, job_succeeds, matches_of, poll, queue_suspect, street,
+    street_variant, upload_episode, Daemon, KillOnDrop, JOB_LIMIT,
+};
 
 /// One worker, so jobs run one after another and one is surely mid-way when the kill comes.
 fn config(dir: &Path, extra: &str) -> PathBuf {
@@ -26,8 +27,7 @@ fn config(dir: &Path, extra: &str) -> PathBuf {
 
 /// Waits until `job` is running; returns false if it finished first.
 fn wait_running(daemon: &Daemon, key: &str, job: i64) -> bool {
-    let started = Instant::now();
-    loop {
+    poll(JOB_LIMIT, Duration::from_millis(5), || {
         let r = call(
             "GET",
             &daemon.url(&format!("/v1/jobs/{job}")),
@@ -35,13 +35,11 @@ fn wait_running(daemon: &Daemon, key: &str, job: i64) -> bool {
             None,
         );
         match r.json["state"].as_str() {
-            Some("running") => return true,
-            Some("succeeded") | Some("failed") => return false,
-            _ => {}
+            Some("running") => Ok(true),
+            Some("succeeded") | Some("failed") => Ok(false),
+            _ => Err(format!("job {job} never ran: {}", r.text)),
         }
-        assert!(started.elapsed() < JOB_LIMIT, "job {job} never ran");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    })
 }
 
 #[test]
@@ -55,35 +53,17 @@ fn jobs_interrupted_by_sigkill_complete_after_a_restart_without_duplicates() {
     let mut daemon = Daemon::start(&data, &["--config", cfg]);
 
     // Kill in the middle of registering episode 1 (episode 2 is still queued behind it).
-    let r = call(
-        "POST",
-        &daemon.url("/v1/works"),
-        Some(&studio),
-        Some(&json!({"title": "Street"})),
-    );
-    let work = r.json["work_id"].as_str().expect("work").to_string();
-    let mut registrations = Vec::new();
-    for n in [1, 2] {
-        let file = fixtures().join(format!("originals/street_e{n}.mp4"));
-        let r = upload(
-            &daemon.url(&format!("/v1/works/{work}/episodes")),
-            Some(&studio),
-            &file,
-        );
-        assert_eq!(r.status, 202, "{}", r.text);
-        registrations.push(r.json["job_id"].as_i64().expect("job"));
-    }
+    let work = create_work(&daemon, &studio, &json!({"title": "Street"}));
+    let registrations =
+        [street(1), street(2)].map(|file| upload_episode(&daemon, &studio, &work, &file));
     assert!(
         wait_running(&daemon, &studio, registrations[0]),
         "registration finished too soon"
     );
     daemon.kill9();
     let mut daemon = Daemon::start(&data, &["--config", cfg]);
-    for job in &registrations {
-        assert_eq!(
-            wait_job(&daemon, &studio, *job, JOB_LIMIT)["state"],
-            "succeeded"
-        );
+    for job in registrations {
+        job_succeeds(&daemon, &studio, job);
     }
     let r = call(
         "GET",
@@ -106,20 +86,14 @@ fn jobs_interrupted_by_sigkill_complete_after_a_restart_without_duplicates() {
 
     // Kill in the middle of a scan, with more scans queued behind it.
     let suspects = [
-        fixtures().join("variants/street_e1/mirror.mp4"),
-        fixtures().join("variants/street_e2/mirror.mp4"),
-        fixtures().join("originals/street_e1.mp4"),
+        street_variant(1, "mirror"),
+        street_variant(2, "mirror"),
+        street(1),
     ];
-    let mut scans = Vec::new();
-    for file in &suspects {
-        let r = upload(
-            &daemon.url("/v1/suspects?platform=test"),
-            Some(&crawler),
-            file,
-        );
-        assert_eq!(r.status, 202, "{}", r.text);
-        scans.push(r.json["job_id"].as_i64().expect("job"));
-    }
+    let scans = suspects.map(|file| {
+        let answer = queue_suspect(&daemon, &crawler, &[("platform", "test")], &file);
+        answer["job_id"].as_i64().expect("job")
+    });
     assert!(
         wait_running(&daemon, &crawler, scans[0]),
         "scan finished too soon"
@@ -130,20 +104,13 @@ fn jobs_interrupted_by_sigkill_complete_after_a_restart_without_duplicates() {
     let mut pairs = BTreeSet::new();
     let mut reported = 0;
     for (i, job) in scans.iter().enumerate() {
-        let job = wait_job(&daemon, &crawler, *job, JOB_LIMIT);
-        assert_eq!(job["state"], "succeeded", "{job}");
+        let job = job_succeeds(&daemon, &crawler, *job);
         if i == 0 {
             assert_eq!(job["attempts"], 2, "the interrupted attempt counts: {job}");
         }
         reported += job["result"]["matches"].as_u64().expect("match count");
         let suspect = job["suspect_id"].as_i64().expect("suspect");
-        let r = call(
-            "GET",
-            &daemon.url(&format!("/v1/matches?suspect_id={suspect}")),
-            Some(&studio),
-            None,
-        );
-        let matches = r.json["matches"].as_array().expect("matches").clone();
+        let matches = matches_of(&daemon, &studio, suspect);
         assert_eq!(
             matches.len() as u64,
             job["result"]["matches"].as_u64().expect("count")
@@ -182,15 +149,14 @@ fn sigterm_stops_the_daemon_cleanly_and_requeues_the_unfinished_job() {
     let cfg = cfg.to_str().expect("utf-8");
     let crawler = create_key(&data, "crawler-co", "crawler");
     let mut daemon = Daemon::start(&data, &["--config", cfg]);
-    let file = fixtures().join("originals/street_e2.mp4");
-    let r = upload(&daemon.url("/v1/suspects"), Some(&crawler), &file);
-    let job = r.json["job_id"].as_i64().expect("job");
+    let job = queue_suspect(&daemon, &crawler, &[], &street(2))["job_id"]
+        .as_i64()
+        .expect("job");
     let ran = wait_running(&daemon, &crawler, job);
     let status = daemon.terminate(Duration::from_secs(30));
     assert!(status.success(), "exit status {status:?}");
     let daemon = Daemon::start(&data, &["--config", cfg]);
-    let finished = wait_job(&daemon, &crawler, job, JOB_LIMIT);
-    assert_eq!(finished["state"], "succeeded", "{finished}");
+    let finished = job_succeeds(&daemon, &crawler, job);
     if ran {
         assert_eq!(
             finished["attempts"], 1,
@@ -208,15 +174,8 @@ fn under_systemd_the_daemon_reports_ready_then_stopping() {
     manager
         .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let mut child = KillOnDrop(
-        std::process::Command::new(env!("CARGO_BIN_EXE_reelguard"))
+        std::process::Command::new(support::reelguard_bin())
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(tmp.path().join("data"))
             .env("NOTIFY_SOCKET", &socket)
@@ -228,12 +187,9 @@ fn under_systemd_the_daemon_reports_ready_then_stopping() {
     let mut buf = [0u8; 256];
     let n = manager.recv(&mut buf).expect("READY=1 arrives");
     assert_eq!(&buf[..n], b"READY=1");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    support::sigterm(&child.0);
     let n = manager.recv(&mut buf).expect("STOPPING=1 arrives");
     assert_eq!(&buf[..n], b"STOPPING=1");
-    assert!(child.0.wait().expect("wait").success());
+    let status = support::wait_exit(&mut child.0, Duration::from_secs(30), "the daemon");
+    assert!(status.success(), "exit status {status:?}");
 }

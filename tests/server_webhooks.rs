@@ -14,10 +14,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use support::{call, create_key, fixtures, member_key, upload, wait_job, Daemon};
-
-const JOB_LIMIT: Duration = Duration::from_secs(120);
-const DELIVERY_LIMIT: Duration = Duration::from_secs(20);
+use support::{
+    call, create_work, decide, job_succeeds, matches_of, queue_suspect, register_episodes, street,
+    street_variant, wait_deliveries, Daemon, Site,
+};
 
 /// One request as the receiver saw it.
 #[derive(Debug, Clone)]
@@ -149,29 +149,6 @@ fn config(dir: &Path, backoff_ms: u64) -> PathBuf {
     path
 }
 
-/// Polls the member's delivery log until `done` holds for it.
-fn wait_deliveries(daemon: &Daemon, key: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let r = call(
-            "GET",
-            &daemon.url("/v1/webhook/deliveries"),
-            Some(key),
-            None,
-        );
-        assert_eq!(r.status, 200, "{}", r.text);
-        let deliveries = r.json["deliveries"].as_array().expect("deliveries").clone();
-        if done(&deliveries) {
-            return deliveries;
-        }
-        assert!(
-            started.elapsed() < DELIVERY_LIMIT,
-            "deliveries not as expected after {DELIVERY_LIMIT:?}: {deliveries:#?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn statuses(delivery: &Value) -> Vec<Value> {
     delivery["log"]
         .as_array()
@@ -179,17 +156,6 @@ fn statuses(delivery: &Value) -> Vec<Value> {
         .iter()
         .map(|a| a["status"].clone())
         .collect()
-}
-
-fn decide(daemon: &Daemon, reviewer: &str, match_id: i64, decision: &str) -> Value {
-    let r = call(
-        "POST",
-        &daemon.url(&format!("/v1/matches/{match_id}/decision")),
-        Some(reviewer),
-        Some(&json!({"decision": decision, "reason": "webhook test"})),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json
 }
 
 fn put_webhook(daemon: &Daemon, key: &str, url: &str) -> String {
@@ -213,68 +179,36 @@ fn put_webhook(daemon: &Daemon, key: &str, url: &str) -> String {
 fn confirmed_matches_reach_the_members_webhook_signed_retried_and_logged() {
     let started = Instant::now();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let admin = create_key(&data, "ops", "admin");
     let fast = config(tmp.path(), 200);
-    let mut daemon = Daemon::start(&data, &["--config", fast.to_str().expect("utf-8")]);
-    let studio = member_key(&daemon, &admin, "studio", "member");
-    let rival = member_key(&daemon, &admin, "rival", "member");
-    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
+    let mut site = Site::start_in(tmp, &["--config", fast.to_str().expect("utf-8")]);
+    let studio = site.key("studio", "member");
+    let rival = site.key("rival", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
+    let daemon = &site.daemon;
 
     // The studio registers episode 1; five copies of it are crawled, each a pending match.
-    let r = call(
-        "POST",
-        &daemon.url("/v1/works"),
-        Some(&studio),
-        Some(&json!({"title": "Street"})),
-    );
-    assert_eq!(r.status, 201, "{}", r.text);
-    let work = r.json["work_id"].as_str().expect("work").to_string();
-    let r = upload(
-        &daemon.url(&format!("/v1/works/{work}/episodes")),
-        Some(&studio),
-        &fixtures().join("originals/street_e1.mp4"),
-    );
-    assert_eq!(r.status, 202, "{}", r.text);
-    let job = r.json["job_id"].as_i64().expect("job");
-    assert_eq!(
-        wait_job(&daemon, &studio, job, JOB_LIMIT)["state"],
-        "succeeded"
-    );
-    let variants = fixtures().join("variants/street_e1");
+    let work = create_work(daemon, &studio, &json!({"title": "Street"}));
+    register_episodes(daemon, &studio, &work, &[street(1)]);
     let copies = [
-        fixtures().join("originals/street_e1.mp4"),
-        variants.join("mirror.mp4"),
-        variants.join("excerpt.mp4"),
-        variants.join("lowres.mp4"),
-        variants.join("fps24.mp4"),
+        street(1),
+        street_variant(1, "mirror"),
+        street_variant(1, "excerpt"),
+        street_variant(1, "lowres"),
+        street_variant(1, "fps24"),
     ];
-    let jobs: Vec<i64> = copies
+    let scans: Vec<Value> = copies
         .iter()
-        .map(|file| {
-            let r = upload(
-                &daemon.url("/v1/suspects?platform=test"),
-                Some(&crawler),
-                file,
-            );
-            assert_eq!(r.status, 202, "{}", r.text);
-            r.json["job_id"].as_i64().expect("job")
-        })
+        .map(|file| queue_suspect(daemon, &crawler, &[("platform", "test")], file))
         .collect();
-    let matches: Vec<i64> = jobs
+    let matches: Vec<i64> = scans
         .iter()
-        .map(|job| {
-            let job = wait_job(&daemon, &crawler, *job, JOB_LIMIT);
-            assert_eq!(job["state"], "succeeded", "{job}");
+        .map(|scan| {
+            let job = job_succeeds(daemon, &crawler, scan["job_id"].as_i64().expect("job"));
             let suspect = job["suspect_id"].as_i64().expect("suspect");
-            let r = call(
-                "GET",
-                &daemon.url(&format!("/v1/matches?suspect_id={suspect}")),
-                Some(&reviewer),
-                None,
-            );
-            r.json["matches"][0]["id"].as_i64().expect("a match")
+            matches_of(daemon, &reviewer, suspect)[0]["id"]
+                .as_i64()
+                .expect("a match")
         })
         .collect();
     eprintln!("setup took {:?}", started.elapsed());
@@ -284,7 +218,7 @@ fn confirmed_matches_reach_the_members_webhook_signed_retried_and_logged() {
         call("GET", &daemon.url("/v1/webhook"), Some(&studio), None).status,
         404
     );
-    let unannounced = decide(&daemon, &reviewer, matches[0], "confirm");
+    let unannounced = decide(daemon, &reviewer, matches[0], "confirm", "webhook test");
     assert!(unannounced["notice"]["id"].is_i64());
 
     // Invalid URLs are refused.
@@ -313,11 +247,11 @@ fn confirmed_matches_reach_the_members_webhook_signed_retried_and_logged() {
 
     // The rival has a webhook of its own; it must hear nothing of the studio's notices.
     let rival_receiver = Receiver::start(|_| 200);
-    put_webhook(&daemon, &rival, &rival_receiver.url);
+    put_webhook(daemon, &rival, &rival_receiver.url);
 
     // The studio's receiver fails twice, then accepts.
     let flaky = Receiver::start(|n| if n < 2 { 500 } else { 200 });
-    let secret = put_webhook(&daemon, &studio, &flaky.url);
+    let secret = put_webhook(daemon, &studio, &flaky.url);
     let r = call("GET", &daemon.url("/v1/webhook"), Some(&studio), None);
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json["url"], flaky.url.as_str());
@@ -327,9 +261,9 @@ fn confirmed_matches_reach_the_members_webhook_signed_retried_and_logged() {
         r.text
     );
 
-    let confirmed = decide(&daemon, &reviewer, matches[1], "confirm");
+    let confirmed = decide(daemon, &reviewer, matches[1], "confirm", "webhook test");
     let notice_id = confirmed["notice"]["id"].as_i64().expect("notice");
-    let deliveries = wait_deliveries(&daemon, &studio, |d| {
+    let deliveries = wait_deliveries(daemon, &studio, |d| {
         d.first().is_some_and(|d| d["state"] != "pending")
     });
     assert_eq!(
@@ -398,16 +332,16 @@ fn confirmed_matches_reach_the_members_webhook_signed_retried_and_logged() {
     assert_eq!(delivery["payload"], payload);
 
     // A rejected match sends nothing.
-    decide(&daemon, &reviewer, matches[2], "reject");
+    decide(daemon, &reviewer, matches[2], "reject", "webhook test");
 
     // A receiver that never says 2xx: the delivery fails after webhook_max_attempts (3). The
     // new PUT rotated the secret: deliveries are signed with the new one only.
     let broken = Receiver::start(|_| 503);
-    let rotated = put_webhook(&daemon, &studio, &broken.url);
+    let rotated = put_webhook(daemon, &studio, &broken.url);
     assert_ne!(rotated, secret);
-    let failing = decide(&daemon, &reviewer, matches[3], "confirm");
+    let failing = decide(daemon, &reviewer, matches[3], "confirm", "webhook test");
     let failing_notice = failing["notice"]["id"].as_i64().expect("notice");
-    let deliveries = wait_deliveries(&daemon, &studio, |d| {
+    let deliveries = wait_deliveries(daemon, &studio, |d| {
         d.len() == 2 && d[0]["state"] != "pending"
     });
     let failed = &deliveries[0];
@@ -439,19 +373,22 @@ fn confirmed_matches_reach_the_members_webhook_signed_retried_and_logged() {
 
     // Deliveries live in the store: one that is waiting for its retry when the daemon is
     // killed is delivered by the next daemon.
-    daemon.terminate(Duration::from_secs(30));
-    let slow = config(tmp.path(), 3000);
+    site.daemon.terminate(Duration::from_secs(30));
+    let slow = config(site.tmp.path(), 3000);
     let slow_arg = ["--config", slow.to_str().expect("utf-8")];
-    daemon = Daemon::start(&data, &slow_arg);
+    let data = site.data().to_path_buf();
+    site.daemon = Daemon::start(&data, &slow_arg);
+    let daemon = &site.daemon;
     let recovering = Receiver::start(|n| if n == 0 { 500 } else { 200 });
-    put_webhook(&daemon, &studio, &recovering.url);
-    decide(&daemon, &reviewer, matches[4], "confirm");
-    wait_deliveries(&daemon, &studio, |d| {
+    put_webhook(daemon, &studio, &recovering.url);
+    decide(daemon, &reviewer, matches[4], "confirm", "webhook test");
+    wait_deliveries(daemon, &studio, |d| {
         d.len() == 3 && d[0]["attempts"] == 1 && d[0]["state"] == "pending"
     });
-    daemon.kill9();
-    daemon = Daemon::start(&data, &slow_arg);
-    let deliveries = wait_deliveries(&daemon, &studio, |d| d[0]["state"] != "pending");
+    site.daemon.kill9();
+    site.daemon = Daemon::start(&data, &slow_arg);
+    let daemon = &site.daemon;
+    let deliveries = wait_deliveries(daemon, &studio, |d| d[0]["state"] != "pending");
     assert_eq!(deliveries[0]["state"], "delivered", "{:#}", deliveries[0]);
     assert_eq!(statuses(&deliveries[0]), [json!(500), json!(200)]);
     assert_eq!(recovering.requests().len(), 2);

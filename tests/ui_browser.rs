@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use support::browser::{keys, screenshot_dir, Browser};
+use support::web::Web;
+use support::{pending_match, register_work, street, street_variant, submit_suspect, Daemon, Site};
 
 // ---- the plumbing, proven on a static page ---------------------------------------------------
 
@@ -52,6 +54,8 @@ fn serve_static_page() -> String {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
+            // A connection Chromium opens and never uses must not block the next request.
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
             let mut request_line = String::new();
             if reader.read_line(&mut request_line).is_err() {
@@ -198,7 +202,7 @@ fn the_browser_client_drives_a_real_page() {
 const TITLE: &str = "Street Hearts";
 
 /// Panics with a clear message if this build has no review workbench under `/ui/`.
-fn require_workbench(daemon: &support::Daemon) {
+fn require_workbench(daemon: &Daemon) {
     let r = support::call("GET", &daemon.url("/ui/login"), None, None);
     assert!(
         r.status == 200 && r.text.contains("form") && r.text.contains("login"),
@@ -210,55 +214,29 @@ fn require_workbench(daemon: &support::Daemon) {
     );
 }
 
-/// A plain GET outside the browser with the browser's cookies: (status, content type, body).
-fn get_with_cookies(url: &str, cookie: &str) -> (u16, String, Vec<u8>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
-    let mut response = agent
-        .get(url)
-        .header("Cookie", cookie)
-        .call()
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(64 << 20)
-        .read_to_vec()
-        .unwrap_or_else(|e| panic!("reading GET {url}: {e}"));
-    (status, content_type, body)
+/// A plain GET of `url` outside the browser, with the browser's cookies.
+fn get_with_cookies(daemon: &Daemon, browser: &Browser, url: &str) -> support::web::Page {
+    Web::with_cookies(daemon, &browser.cookie_header()).fetch(url)
 }
 
 /// Polls until the current URL's path is `path` (query ignored).
 fn wait_for_path(browser: &Browser, base: &str, path: &str) {
-    let started = Instant::now();
-    loop {
+    support::poll(Duration::from_secs(15), Duration::from_millis(50), || {
         let url = browser.current_url();
         let here = url.strip_prefix(base).unwrap_or(&url);
         if here.split(['?', '#']).next() == Some(path) {
-            return;
+            Ok(())
+        } else {
+            Err(format!(
+                "expected to land on {path}, still {}",
+                browser.where_am_i()
+            ))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "expected to land on {path}, still {}",
-            browser.where_am_i()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    })
 }
 
 /// Logs in through `form#login` and checks where `/ui/` sends this role.
-fn log_in(browser: &Browser, daemon: &support::Daemon, key: &str, role: &str, lands_on: &str) {
+fn log_in(browser: &Browser, daemon: &Daemon, key: &str, role: &str, lands_on: &str) {
     browser.goto(&daemon.url("/ui/login"));
     let form = browser.find("form#login");
     assert!(
@@ -283,7 +261,7 @@ fn log_in(browser: &Browser, daemon: &support::Daemon, key: &str, role: &str, la
 }
 
 /// Submits `form#logout` (its submit button if it has one) and checks the session is gone.
-fn log_out(browser: &Browser, daemon: &support::Daemon) {
+fn log_out(browser: &Browser, daemon: &Daemon) {
     let form = browser.find("form#logout");
     let before = browser.current_url();
     match form.try_find("button, input[type=submit]") {
@@ -305,7 +283,7 @@ fn log_out(browser: &Browser, daemon: &support::Daemon) {
 }
 
 /// Polls until every `img` matching `css` has loaded (`naturalWidth > 0`); at least `min`.
-fn wait_for_images(browser: &Browser, css: &str, min: usize, timeout: Duration) {
+fn wait_for_images(browser: &Browser, daemon: &Daemon, css: &str, min: usize, timeout: Duration) {
     let script = "var imgs = Array.from(document.querySelectorAll(arguments[0]));
         return imgs.length >= arguments[1] && imgs.every(function (i) {
           return i.complete && i.naturalWidth > 0; });";
@@ -322,15 +300,18 @@ fn wait_for_images(browser: &Browser, css: &str, min: usize, timeout: Duration) 
                            naturalWidth: i.naturalWidth}; });",
                 &[json!(css)],
             );
-            let cookie = browser.cookie_header();
             let fetched: Vec<String> = state
                 .as_array()
                 .into_iter()
                 .flatten()
                 .filter_map(|i| i["src"].as_str())
                 .map(|src| {
-                    let (status, content_type, body) = get_with_cookies(src, &cookie);
-                    format!("{src}: HTTP {status} {content_type} {} bytes", body.len())
+                    let page = get_with_cookies(daemon, browser, src);
+                    let (status, content_type) = (page.status, page.content_type);
+                    format!(
+                        "{src}: HTTP {status} {content_type} {} bytes",
+                        page.bytes.len()
+                    )
                 })
                 .collect();
             panic!(
@@ -367,24 +348,15 @@ fn json_contains(value: &serde_json::Value, wanted: &str) -> bool {
 #[test]
 fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     let started = Instant::now();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let admin = support::create_key(&data, "ops", "admin");
-    let daemon = support::Daemon::start(&data, &[]);
-    let studio_a = support::member_key(&daemon, &admin, "studio-a", "member");
-    let studio_b = support::member_key(&daemon, &admin, "studio-b", "member");
-    let crawler = support::member_key(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = support::member_key(&daemon, &admin, "review-team", "reviewer");
-    let fixtures = support::fixtures();
-    let work_id = support::register_work(
-        &daemon,
-        &studio_a,
-        TITLE,
-        Some("ST-001"),
-        &fixtures.join("originals/street_e1.mp4"),
-    );
-    support::submit_suspect(
-        &daemon,
+    let site = Site::start(&[]);
+    let daemon = &site.daemon;
+    let studio_a = site.key("studio-a", "member");
+    let studio_b = site.key("studio-b", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
+    let work_id = register_work(daemon, &studio_a, TITLE, Some("ST-001"), &street(1));
+    submit_suspect(
+        daemon,
         &crawler,
         &[
             ("platform", "douyin"),
@@ -394,15 +366,15 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
             ("found_at", "1700000000"),
             ("filename", "v123.mp4"),
         ],
-        &fixtures.join("variants/street_e1/mirror.mp4"),
+        &street_variant(1, "mirror"),
     );
-    let api_match = support::pending_match(&daemon, &reviewer, &work_id);
+    let api_match = pending_match(daemon, &reviewer, &work_id);
     let match_id = api_match["id"].as_i64().expect("match id");
     println!(
         "daemon, work and pending match ready after {:?}",
         started.elapsed()
     );
-    require_workbench(&daemon);
+    require_workbench(daemon);
 
     let browser = Browser::start("reviewer");
     println!(
@@ -425,7 +397,7 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     browser.snap("1-bad-key");
 
     // The reviewer logs in and lands on the queue.
-    log_in(&browser, &daemon, &reviewer, "reviewer", "/ui/queue");
+    log_in(&browser, daemon, &reviewer, "reviewer", "/ui/queue");
     let row_css = format!("table#queue tbody tr.match-row[data-match-id=\"{match_id}\"]");
     let rows = browser.find_all("table#queue tbody tr.match-row");
     assert_eq!(rows.len(), 1, "one match listed {}", browser.where_am_i());
@@ -525,25 +497,29 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     }
     wait_for_images(
         &browser,
+        daemon,
         ".thumb-pair img",
         2 * pairs.len(),
         Duration::from_secs(20),
     );
     // The stills are real JPEGs.
-    let cookie = browser.cookie_header();
     let src = browser
         .find(".thumb-pair img.thumb-suspect")
         .property("src")
         .as_str()
         .expect("img src")
         .to_string();
-    let (status, content_type, body) = get_with_cookies(&src, &cookie);
-    assert_eq!(status, 200, "GET {src}");
+    let still = get_with_cookies(daemon, &browser, &src);
+    assert_eq!(still.status, 200, "GET {src}");
     assert!(
-        content_type.starts_with("image/jpeg"),
-        "{src}: {content_type}"
+        still.content_type.starts_with("image/jpeg"),
+        "{src}: {}",
+        still.content_type
     );
-    assert!(body.starts_with(&[0xFF, 0xD8, 0xFF]), "{src} is not a JPEG");
+    assert!(
+        still.bytes.starts_with(&[0xFF, 0xD8, 0xFF]),
+        "{src} is not a JPEG"
+    );
     let decision = browser.find("form#decision");
     assert!(
         decision.try_find("input[name=csrf]").is_some(),
@@ -590,7 +566,13 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
         sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()),
         "#evidence-sha256 reads {sha:?}"
     );
-    wait_for_images(&browser, "img.evidence-thumb", 1, Duration::from_secs(20));
+    wait_for_images(
+        &browser,
+        daemon,
+        "img.evidence-thumb",
+        1,
+        Duration::from_secs(20),
+    );
     let json_link = browser.find("a#notice-json");
     assert_eq!(
         json_link.attribute("href").as_deref(),
@@ -602,18 +584,15 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
         .as_str()
         .expect("href")
         .to_string();
-    let (status, content_type, body) = get_with_cookies(&json_url, &browser.cookie_header());
-    assert_eq!(
-        status,
-        200,
-        "GET {json_url}: {}",
-        String::from_utf8_lossy(&body)
-    );
+    let answer = get_with_cookies(daemon, &browser, &json_url);
+    assert_eq!(answer.status, 200, "GET {json_url}: {}", answer.body);
     assert!(
-        content_type.starts_with("application/json"),
-        "{json_url}: {content_type}"
+        answer.content_type.starts_with("application/json"),
+        "{json_url}: {}",
+        answer.content_type
     );
-    let notice_json: serde_json::Value = serde_json::from_slice(&body).expect("notice JSON");
+    let notice_json: serde_json::Value =
+        serde_json::from_slice(&answer.bytes).expect("notice JSON");
     assert!(
         json_contains(&notice_json, &notice_id),
         "{json_url} lacks {notice_id:?}"
@@ -624,21 +603,21 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     );
 
     // Another member: the match does not exist for them.
-    log_out(&browser, &daemon);
-    log_in(&browser, &daemon, &studio_b, "member", "/ui/member");
+    log_out(&browser, daemon);
+    log_in(&browser, daemon, &studio_b, "member", "/ui/member");
     browser.goto(&daemon.url(&match_path));
     assert_eq!(browser.find("h1").text().trim(), "Not found");
     assert!(
         !browser.page_source().contains(TITLE),
         "the 404 page names the work"
     );
-    let (status, _, _) = get_with_cookies(&daemon.url(&match_path), &browser.cookie_header());
+    let status = get_with_cookies(daemon, &browser, &daemon.url(&match_path)).status;
     assert_eq!(status, 404, "studio-b GET {match_path}");
     browser.snap("6-other-member-404");
 
     // The owning member: their dashboard, and the match read-only.
-    log_out(&browser, &daemon);
-    log_in(&browser, &daemon, &studio_a, "member", "/ui/member");
+    log_out(&browser, daemon);
+    log_in(&browser, daemon, &studio_a, "member", "/ui/member");
     assert!(browser.find("table#works").text().contains(TITLE));
     browser.find("svg#infringement-chart");
     browser.find("table#notices");
@@ -660,35 +639,26 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
 /// with the queue's standard reason, `x` asks for a reason and rejects.
 #[test]
 fn a_reviewer_decides_from_the_queue_with_the_keyboard() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let admin = support::create_key(&data, "ops", "admin");
-    let daemon = support::Daemon::start(&data, &[]);
-    let studio = support::member_key(&daemon, &admin, "studio", "member");
-    let crawler = support::member_key(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = support::member_key(&daemon, &admin, "review-team", "reviewer");
-    let fixtures = support::fixtures();
-    support::register_work(
-        &daemon,
-        &studio,
-        TITLE,
-        None,
-        &fixtures.join("originals/street_e1.mp4"),
-    );
+    let site = Site::start(&[]);
+    let daemon = &site.daemon;
+    let studio = site.key("studio", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
+    register_work(daemon, &studio, TITLE, None, &street(1));
     for (variant, url) in [
         ("mirror", "https://video.example/v/1"),
         ("borders", "https://video.example/v/2"),
     ] {
-        support::submit_suspect(
-            &daemon,
+        submit_suspect(
+            daemon,
             &crawler,
             &[("platform", "douyin"), ("url", url)],
-            &fixtures.join(format!("variants/street_e1/{variant}.mp4")),
+            &street_variant(1, variant),
         );
     }
-    require_workbench(&daemon);
+    require_workbench(daemon);
     let browser = Browser::start("keyboard");
-    log_in(&browser, &daemon, &reviewer, "reviewer", "/ui/queue");
+    log_in(&browser, daemon, &reviewer, "reviewer", "/ui/queue");
     assert_eq!(browser.find_all("table#queue tbody tr.match-row").len(), 2);
     let selected = "var r = document.querySelector('tr.match-row.selected'); \
                     return r ? r.dataset.matchId : null;";

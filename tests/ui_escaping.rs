@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use support::browser::Browser;
 use support::web::{tags, Form, Page, Web};
-use support::{call, create_key, fixtures, member_key, Daemon};
+use support::{call, pending_match, register_work, street, street_variant, submit_suspect, Site};
 
 const SCRIPT: &str = "<script>window.__pwned=1</script>";
 const IMG: &str = "\"><img src=x onerror=window.__pwned=1>";
@@ -50,8 +50,6 @@ fn normalised(html: &str) -> String {
         .replace("&#X27;", "&#39;")
         .replace("&apos;", "&#39;")
 }
-
-// ---- a cookie-keeping HTTP client for the HTML pages ----------------------------------------
 
 // ---- the checks -----------------------------------------------------------------------------
 
@@ -159,13 +157,11 @@ fn link_with_class(html: &str, class: &str) -> Option<String> {
 #[test]
 fn hostile_strings_are_escaped_on_every_page() {
     let started = Instant::now();
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let admin = create_key(&data, "ops", "admin");
-    let daemon = Daemon::start(&data, &[]);
-    let studio = member_key(&daemon, &admin, "studio-a", "member");
-    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
+    let site = Site::start(&[]);
+    let daemon = &site.daemon;
+    let studio = site.key("studio-a", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
 
     let https_url = format!("https://video.example/{IMG}?a=1&b={SCRIPT}");
     let values: Vec<(&str, String)> = vec![
@@ -195,14 +191,14 @@ fn hostile_strings_are_escaped_on_every_page() {
         assert!(value.len() <= 4000, "{name} is {} bytes", value.len());
     }
 
-    let work_id = support::register_work(
-        &daemon,
+    let work_id = register_work(
+        daemon,
         &studio,
         &v("title"),
         Some(&v("external_id")),
-        &fixtures().join("originals/street_e1.mp4"),
+        &street(1),
     );
-    let mirror = fixtures().join("variants/street_e1/mirror.mp4");
+    let mirror = street_variant(1, "mirror");
     let filename = format!("x{IMG}.mp4");
     let sightings = [
         [
@@ -233,9 +229,9 @@ fn hostile_strings_are_escaped_on_every_page() {
     for sighting in &sightings {
         let mut meta: Vec<(&str, &str)> = sighting.iter().map(|(k, v)| (*k, v.as_str())).collect();
         meta.push(("filename", &filename));
-        support::submit_suspect(&daemon, &crawler, &meta, &mirror);
+        submit_suspect(daemon, &crawler, &meta, &mirror);
     }
-    let api_match = support::pending_match(&daemon, &reviewer, &work_id);
+    let api_match = pending_match(daemon, &reviewer, &work_id);
     let match_id = api_match["id"].as_i64().expect("match id");
     assert_eq!(
         api_match["suspect"]["sources"].as_array().map(Vec::len),
@@ -245,7 +241,7 @@ fn hostile_strings_are_escaped_on_every_page() {
     println!("set up in {:?}", started.elapsed());
 
     // The reviewer, over plain HTTP.
-    let mut web = Web::new(&daemon);
+    let mut web = Web::new(daemon);
     let login = web.get("/ui/login");
     assert_eq!(
         login.status, 200,
@@ -370,7 +366,7 @@ fn hostile_strings_are_escaped_on_every_page() {
     check_page(&format!("GET {notice_path}"), &notice, &[], &values);
 
     // The rights holder's dashboard.
-    let mut member = Web::new(&daemon);
+    let mut member = Web::new(daemon);
     assert_eq!(member.log_in(&studio), "/ui/member");
     let dashboard = member.get("/ui/member");
     check_page("GET /ui/member", &dashboard, &["title"], &values);

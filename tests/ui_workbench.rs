@@ -4,66 +4,33 @@
 
 mod support;
 
-use std::time::Duration;
-
-use serde_json::{json, Value};
+use serde_json::json;
 use support::web::{Form, Web};
-use support::{call, create_key, fixtures, member_key, submit_suspect, upload, wait_job, Daemon};
-
-const JOB_LIMIT: Duration = Duration::from_secs(120);
+use support::{
+    audit_entries, call, create_work, fixtures, matches_of, register_episodes, street,
+    street_variant, submit_suspect, wait_deliveries, Daemon, Site,
+};
 
 /// A work of `episodes` street episodes owned by `member`; returns its id.
 fn register_street(daemon: &Daemon, member: &str, episodes: u32) -> String {
-    let r = call(
-        "POST",
-        &daemon.url("/v1/works"),
-        Some(member),
-        Some(&json!({"title": "Street", "released_at": 1_795_000_000})),
-    );
-    assert_eq!(r.status, 201, "{}", r.text);
-    let work_id = r.json["work_id"].as_str().expect("work_id").to_string();
-    let jobs: Vec<i64> = (1..=episodes)
-        .map(|n| {
-            let file = fixtures().join(format!("originals/street_e{n}.mp4"));
-            let url = daemon.url(&format!(
-                "/v1/works/{work_id}/episodes?filename=street_e{n}.mp4"
-            ));
-            let r = upload(&url, Some(member), &file);
-            assert_eq!(r.status, 202, "{}", r.text);
-            r.json["job_id"].as_i64().expect("job id")
-        })
-        .collect();
-    for job in jobs {
-        let job = wait_job(daemon, member, job, JOB_LIMIT);
-        assert_eq!(job["state"], "succeeded", "{job}");
-    }
+    let body = json!({"title": "Street", "released_at": 1_795_000_000});
+    let work_id = create_work(daemon, member, &body);
+    let files: Vec<_> = (1..=episodes).map(street).collect();
+    register_episodes(daemon, member, &work_id, &files);
     work_id
-}
-
-fn matches_of(daemon: &Daemon, reviewer: &str, suspect: i64) -> Vec<Value> {
-    let r = call(
-        "GET",
-        &daemon.url(&format!("/v1/matches?suspect_id={suspect}")),
-        Some(reviewer),
-        None,
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-    r.json["matches"].as_array().expect("matches").clone()
 }
 
 #[test]
 fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let admin = create_key(&data, "ops", "admin");
-    let daemon = Daemon::start(&data, &[]);
-    let studio = member_key(&daemon, &admin, "studio", "member");
-    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
-    let work_id = register_street(&daemon, &studio, 3);
+    let site = Site::start(&[]);
+    let daemon = &site.daemon;
+    let studio = site.key("studio", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
+    let work_id = register_street(daemon, &studio, 3);
 
     let submitted = submit_suspect(
-        &daemon,
+        daemon,
         &crawler,
         &[
             ("platform", "bilibili"),
@@ -73,7 +40,7 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
         &fixtures().join("compilations/street_full.mp4"),
     );
     let suspect = submitted["suspect_id"].as_i64().expect("suspect id");
-    let found = matches_of(&daemon, &reviewer, suspect);
+    let found = matches_of(daemon, &reviewer, suspect);
     let mut episodes: Vec<u64> = found
         .iter()
         .map(|m| m["episode"].as_u64().expect("episode"))
@@ -85,7 +52,7 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
         "the registered episodes in the compilation"
     );
 
-    let mut web = Web::new(&daemon);
+    let mut web = Web::new(daemon);
     assert_eq!(web.log_in(&reviewer), "/ui/queue");
     let first = found[0]["id"].as_i64().expect("match id");
     let page = web.get(&format!("/ui/matches/{first}"));
@@ -103,7 +70,7 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
     // Without the token nothing is decided.
     let refused = web.post_form(&action, &[("reason", "all of it")]);
     assert_eq!(refused.status, 403);
-    assert!(matches_of(&daemon, &reviewer, suspect)
+    assert!(matches_of(daemon, &reviewer, suspect)
         .iter()
         .all(|m| m["state"] == "pending_review"));
 
@@ -116,7 +83,7 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
         ],
     );
     assert_eq!(done.status, 303, "{}", done.body);
-    let decided = matches_of(&daemon, &reviewer, suspect);
+    let decided = matches_of(daemon, &reviewer, suspect);
     assert!(
         decided.iter().all(|m| m["state"] == "confirmed"),
         "every episode confirmed: {decided:?}"
@@ -134,7 +101,7 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
         .all(|n| n["notice"]["infringing_copies"][0]["url"] == "https://b.example/full"));
 
     // Withdrawing takes the member's kept episode files back; the notices' evidence stays.
-    let references = data.join("references");
+    let references = site.data().join("references");
     let kept = || std::fs::read_dir(&references).map_or(0, |d| d.count());
     assert_eq!(kept(), 3, "one kept file per registered episode");
     let r = call(
@@ -156,7 +123,7 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
     let bundle = notices[0]["notice"]["evidence"]["bundle_file"]
         .as_str()
         .expect("bundle file");
-    let match_dir = data.join(format!(
+    let match_dir = site.data().join(format!(
         "evidence/match-{}",
         notices[0]["match_id"].as_i64().expect("match id")
     ));
@@ -166,13 +133,7 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
     );
 
     // The workbench's decision is audited like an API call.
-    let r = call(
-        "GET",
-        &daemon.url("/v1/audit?limit=1000"),
-        Some(&admin),
-        None,
-    );
-    let entries = r.json["entries"].as_array().expect("entries");
+    let entries = audit_entries(daemon, &site.admin);
     let bulk = entries
         .iter()
         .find(|e| e["action"] == "POST /ui/suspects/{id}/confirm-all" && e["status"] == 303)
@@ -185,28 +146,26 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
 
 #[test]
 fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let data = tmp.path().join("data");
-    let admin = create_key(&data, "ops", "admin");
-    let daemon = Daemon::start(&data, &[]);
-    let studio = member_key(&daemon, &admin, "studio", "member");
-    let rival = member_key(&daemon, &admin, "rival", "member");
-    let crawler = member_key(&daemon, &admin, "crawler-co", "crawler");
-    let reviewer = member_key(&daemon, &admin, "review-team", "reviewer");
-    register_street(&daemon, &studio, 1);
+    let site = Site::start(&[]);
+    let (daemon, admin) = (&site.daemon, &site.admin);
+    let studio = site.key("studio", "member");
+    let rival = site.key("rival", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
+    register_street(daemon, &studio, 1);
     let submitted = submit_suspect(
-        &daemon,
+        daemon,
         &crawler,
         &[("platform", "douyin"), ("url", "https://d.example/1")],
-        &fixtures().join("variants/street_e1/mirror.mp4"),
+        &street_variant(1, "mirror"),
     );
     let suspect = submitted["suspect_id"].as_i64().expect("suspect id");
-    let match_id = matches_of(&daemon, &reviewer, suspect)[0]["id"]
+    let match_id = matches_of(daemon, &reviewer, suspect)[0]["id"]
         .as_i64()
         .expect("match id");
 
     // Not logged in: every page sends the visitor to the login form.
-    let mut anonymous = Web::new(&daemon);
+    let mut anonymous = Web::new(daemon);
     for path in [
         "/ui/queue",
         &format!("/ui/matches/{match_id}"),
@@ -218,16 +177,16 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
     }
 
     // Roles: crawlers and admins have nothing to review; members have no queue.
-    let mut crawling = Web::new(&daemon);
+    let mut crawling = Web::new(daemon);
     crawling.log_in(&crawler);
     assert_eq!(crawling.get("/ui/queue").status, 403);
     assert_eq!(crawling.get(&format!("/ui/matches/{match_id}")).status, 403);
-    let mut member = Web::new(&daemon);
+    let mut member = Web::new(daemon);
     assert_eq!(member.log_in(&studio), "/ui/member");
     assert_eq!(member.get("/ui/queue").status, 403);
 
     // Tenancy: another member sees neither the match, its stills, nor anything of its notice.
-    let mut other = Web::new(&daemon);
+    let mut other = Web::new(daemon);
     other.log_in(&rival);
     for path in [
         format!("/ui/matches/{match_id}"),
@@ -264,7 +223,7 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
     assert_eq!(r.status, 200, "{}", r.text);
 
     // The reviewer confirms; the notice's files are its rights holder's and reviewers' only.
-    let mut web = Web::new(&daemon);
+    let mut web = Web::new(daemon);
     web.log_in(&reviewer);
     let page = web.get(&format!("/ui/matches/{match_id}"));
     let form = Form::find(&page.body, "decision").expect("form#decision");
@@ -316,25 +275,11 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
         assert_eq!(member.get(&path).status, 404, "{path}");
     }
 
-    let started = std::time::Instant::now();
-    let delivery = loop {
-        let r = call(
-            "GET",
-            &daemon.url("/v1/webhook/deliveries"),
-            Some(&studio),
-            None,
-        );
-        let first = r.json["deliveries"][0].clone();
-        if first["attempts"].as_u64().unwrap_or(0) >= 1 {
-            break first;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no delivery attempt: {}",
-            r.text
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let delivery = wait_deliveries(daemon, &studio, |d| {
+        d.first()
+            .is_some_and(|first| first["attempts"].as_u64().unwrap_or(0) >= 1)
+    })[0]
+        .clone();
     assert!(
         delivery["last_error"]
             .as_str()
@@ -342,7 +287,7 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
         "a host resolving to loopback is not contacted: {delivery}"
     );
 
-    let r = call("GET", &daemon.url("/metrics"), Some(&admin), None);
+    let r = call("GET", &daemon.url("/metrics"), Some(admin), None);
     assert!(
         r.text
             .contains("reelguard_webhook_attempts_total{outcome=\"failed\"}"),
@@ -358,16 +303,8 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
 
     // The cookie is no key for the API.
     let cookie = web.cookie_header();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let r = agent
-        .get(daemon.url("/v1/whoami"))
-        .header("Cookie", &cookie)
-        .call()
-        .expect("whoami");
-    assert_eq!(r.status().as_u16(), 401);
+    let whoami = Web::with_cookies(daemon, &cookie).get("/v1/whoami");
+    assert_eq!(whoami.status, 401);
 
     // Logging out needs the token too, then ends the session.
     let refused = web.post_form("/ui/logout", &[]);
@@ -377,7 +314,7 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
         .and_then(|f| f.value("csrf"))
         .expect("form#logout");
     assert_eq!(web.post_form("/ui/logout", &[("csrf", &csrf)]).status, 303);
-    let mut stale = Web::with_cookies(&daemon, &cookie);
+    let mut stale = Web::with_cookies(daemon, &cookie);
     assert_eq!(
         stale.get("/ui/queue").status,
         303,
@@ -385,11 +322,11 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
     );
 
     // Revoking the key ends its sessions at once.
-    let mut revoked = Web::new(&daemon);
-    let key = member_key(&daemon, &admin, "temp-review", "reviewer");
+    let mut revoked = Web::new(daemon);
+    let key = site.key("temp-review", "reviewer");
     revoked.log_in(&key);
     assert_eq!(revoked.get("/ui/queue").status, 200);
-    let r = call("GET", &daemon.url("/v1/keys"), Some(&admin), None);
+    let r = call("GET", &daemon.url("/v1/keys"), Some(admin), None);
     let key_id = r.json["keys"]
         .as_array()
         .expect("keys")
@@ -400,7 +337,7 @@ fn a_session_is_only_as_good_as_its_key_and_its_forms_tokens() {
     let r = call(
         "DELETE",
         &daemon.url(&format!("/v1/keys/{key_id}")),
-        Some(&admin),
+        Some(admin),
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text);

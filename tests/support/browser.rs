@@ -25,14 +25,6 @@ const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 pub mod keys {
     /// Enter.
     pub const ENTER: &str = "\u{E007}";
-    /// Tab.
-    pub const TAB: &str = "\u{E004}";
-    /// Escape.
-    pub const ESCAPE: &str = "\u{E00C}";
-    /// Arrow down.
-    pub const ARROW_DOWN: &str = "\u{E015}";
-    /// Arrow up.
-    pub const ARROW_UP: &str = "\u{E013}";
 }
 
 /// Where a test's screenshots go: `$CARGO_TARGET_TMPDIR/ui-screenshots`.
@@ -416,11 +408,6 @@ impl Browser {
             })
             .collect::<Vec<_>>()
             .join("; ")
-    }
-
-    /// Deletes every cookie (a fresh visitor).
-    pub fn delete_cookies(&self) {
-        self.cmd("DELETE", "/cookie", None);
     }
 
     /// Saves a PNG screenshot of the viewport to `path`; returns its bytes.

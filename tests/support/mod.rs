@@ -6,7 +6,7 @@ pub mod web;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -74,15 +74,24 @@ pub fn reelguard_bin() -> PathBuf {
 
 /// Runs the `reelguard` binary with a time limit; panics if it does not finish in time.
 pub fn reelguard(args: &[&str], limit: Duration) -> Output {
-    let mut child = Command::new(reelguard_bin())
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawning reelguard");
+    reelguard_env(args, &[], limit)
+}
+
+/// [`reelguard`] with extra environment variables.
+pub fn reelguard_env(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Output {
+    let mut child = KillOnDrop(
+        Command::new(reelguard_bin())
+            .args(args)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning reelguard"),
+    );
     // Drain the pipes while waiting, or a chatty child blocks on a full pipe.
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut stderr = child.stderr.take().expect("stderr");
+    let mut stdout = child.0.stdout.take().expect("stdout");
+    let mut stderr = child.0.stderr.take().expect("stderr");
     let out = std::thread::spawn(move || {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut stdout, &mut buf).map(|_| buf)
@@ -91,21 +100,48 @@ pub fn reelguard(args: &[&str], limit: Duration) -> Output {
         let mut buf = Vec::new();
         std::io::Read::read_to_end(&mut stderr, &mut buf).map(|_| buf)
     });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("reelguard {args:?} took longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = wait_exit(&mut child.0, limit, &format!("reelguard {args:?}"));
     Output {
         status,
         stdout: out.join().expect("stdout thread").expect("reading stdout"),
         stderr: err.join().expect("stderr thread").expect("reading stderr"),
+    }
+}
+
+/// A child process that is killed and reaped when dropped, so a failing test leaks none.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits up to `limit` for `child` to exit; panics naming `what` if it does not.
+pub fn wait_exit(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    poll(limit, Duration::from_millis(20), || {
+        match child.try_wait().expect("waiting on a child") {
+            Some(status) => Ok(status),
+            None => Err(format!("{what} still running")),
+        }
+    })
+}
+
+/// Calls `probe` every `every` until it returns `Ok`; panics with its last `Err` once `limit`
+/// has passed. Every wait of the tests goes through here, so none can wait forever.
+pub fn poll<T>(
+    limit: Duration,
+    every: Duration,
+    mut probe: impl FnMut() -> Result<T, String>,
+) -> T {
+    let started = Instant::now();
+    loop {
+        match probe() {
+            Ok(done) => return done,
+            Err(why) => assert!(started.elapsed() < limit, "{why} after {limit:?}"),
+        }
+        std::thread::sleep(every);
     }
 }
 
@@ -118,6 +154,24 @@ pub fn json_lines(output: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The edit families of `fixtures/generate` that keep every frame of the original (so the
+/// fingerprint core must survive them frame by frame). `eval` reports them beside `excerpt`,
+/// `pip`, `compilation` and `unrelated`.
+pub const FRAME_FAMILIES: &[&str] = &[
+    "mirror",
+    "crop15",
+    "speed110",
+    "speed125",
+    "speed150",
+    "reframe",
+    "borders",
+    "colorborders",
+    "subs_logo",
+    "color",
+    "lowres",
+    "fps24",
+];
+
 /// The `p`-th percentile (0–100) of sorted values.
 pub fn percentile(sorted: &[u32], p: usize) -> u32 {
     assert!(!sorted.is_empty());
@@ -129,19 +183,18 @@ pub fn percentile(sorted: &[u32], p: usize) -> u32 {
 /// A `reelguard serve` child process listening on a free port of 127.0.0.1; killed on drop.
 pub struct Daemon {
     /// The process.
-    pub child: std::process::Child,
+    pub child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     /// Its data directory.
     pub data: PathBuf,
-    _stdout: std::io::BufReader<std::process::ChildStdout>,
+    _stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
 }
 
 impl Daemon {
-    /// Starts `reelguard serve --data DATA --listen 127.0.0.1:0 ARGS...` and waits until
-    /// `/readyz` answers 200. Its log goes to `DATA/../daemon.log` (appended).
+    /// Starts `reelguard serve --data DATA --listen 127.0.0.1:0 ARGS...` and waits (up to a
+    /// minute) until `/readyz` answers 200. Its log goes to `DATA.daemon.log` (appended).
     pub fn start(data: &Path, args: &[&str]) -> Daemon {
-        use std::io::BufRead;
         std::fs::create_dir_all(data).expect("data dir");
         let log_path = data.with_extension("daemon.log");
         let log = std::fs::OpenOptions::new()
@@ -149,52 +202,58 @@ impl Daemon {
             .append(true)
             .open(&log_path)
             .expect("daemon log");
-        let mut child = Command::new(reelguard_bin())
+        let child = Command::new(reelguard_bin())
             .arg("serve")
             .arg("--data")
             .arg(data)
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("REELGUARD_LOG", "info")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(log)
             .spawn()
             .expect("spawning reelguard serve");
-        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
+        // Owned from here on, so that any panic below kills the process.
+        let mut daemon = Daemon {
+            child,
+            base: String::new(),
+            data: data.to_path_buf(),
+            _stdout: None,
+        };
+        let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
         // The first stdout line names the bound address; it comes before any request is served.
-        if stdout.read_line(&mut line).unwrap_or(0) == 0 {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "reelguard serve exited before listening; log:\n{}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
-            );
-        }
-        let listening: serde_json::Value =
-            serde_json::from_str(line.trim()).expect("the listening line is JSON");
-        let base = format!(
+        // It is read on a thread so that a daemon that never prints it cannot hang the test.
+        let mut stdout = std::io::BufReader::new(daemon.child.stdout.take().expect("stdout"));
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = std::io::BufRead::read_line(&mut stdout, &mut line);
+            let _ = tx.send((read.map(|_| line), stdout));
+        });
+        let (line, stdout) = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok((Ok(line), stdout)) if !line.is_empty() => (line, stdout),
+            Ok(_) => panic!("reelguard serve exited before listening; log:\n{}", log()),
+            Err(_) => panic!(
+                "reelguard serve did not listen within 60 s; log:\n{}",
+                log()
+            ),
+        };
+        daemon._stdout = Some(stdout);
+        let listening: serde_json::Value = serde_json::from_str(line.trim())
+            .unwrap_or_else(|e| panic!("the listening line {line:?} is not JSON: {e}"));
+        daemon.base = format!(
             "http://{}",
             listening["listening"].as_str().expect("listening address")
         );
-        let daemon = Daemon {
-            child,
-            base,
-            data: data.to_path_buf(),
-            _stdout: stdout,
-        };
-        let started = Instant::now();
-        loop {
-            if call("GET", &daemon.url("/readyz"), None, None).status == 200 {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "the daemon did not become ready"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        poll(
+            Duration::from_secs(60),
+            Duration::from_millis(50),
+            || match call("GET", &daemon.url("/readyz"), None, None).status {
+                200 => Ok(()),
+                status => Err(format!("the daemon is not ready (/readyz {status})")),
+            },
+        );
         daemon
     }
 
@@ -210,29 +269,60 @@ impl Daemon {
     }
 
     /// SIGTERM, then waits up to `limit` for a clean exit.
-    pub fn terminate(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
-        assert!(status.success());
-        let started = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("waiting") {
-                return status;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "the daemon did not stop within {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
+        sigterm(&self.child);
+        wait_exit(&mut self.child, limit, "the daemon (after SIGTERM)")
     }
 }
 
 impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// Sends SIGTERM to `child`.
+pub fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(status.success(), "kill -TERM {}: {status}", child.id());
+}
+
+/// A daemon on a fresh data directory (`TMP/data`), with an admin key (member `ops`) made
+/// offline before it started.
+pub struct Site {
+    /// The daemon (declared first: it is killed before its directory is removed).
+    pub daemon: Daemon,
+    /// The admin key.
+    pub admin: String,
+    /// The temporary directory holding `data`.
+    pub tmp: tempfile::TempDir,
+}
+
+impl Site {
+    /// A site in a new temporary directory; `args` as for [`Daemon::start`].
+    pub fn start(args: &[&str]) -> Site {
+        Site::start_in(tempfile::tempdir().expect("tempdir"), args)
+    }
+
+    /// A site in `tmp` (for daemon arguments that name files in it).
+    pub fn start_in(tmp: tempfile::TempDir, args: &[&str]) -> Site {
+        let data = tmp.path().join("data");
+        let admin = create_key(&data, "ops", "admin");
+        let daemon = Daemon::start(&data, args);
+        Site { daemon, admin, tmp }
+    }
+
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        &self.daemon.data
+    }
+
+    /// A new key of `role` for the member `name` (created if need be), made by the admin.
+    pub fn key(&self, name: &str, role: &str) -> String {
+        member_key(&self.daemon, &self.admin, name, role)
     }
 }
 
@@ -353,10 +443,12 @@ pub fn create_key(data: &Path, member: &str, role: &str) -> String {
     key.trim().to_string()
 }
 
+/// How long a test waits for one job.
+pub const JOB_LIMIT: Duration = Duration::from_secs(120);
+
 /// Polls a job until it has finished (succeeded or failed); returns its last JSON.
 pub fn wait_job(daemon: &Daemon, key: &str, job_id: i64, limit: Duration) -> serde_json::Value {
-    let started = Instant::now();
-    loop {
+    poll(limit, Duration::from_millis(100), || {
         let r = call(
             "GET",
             &daemon.url(&format!("/v1/jobs/{job_id}")),
@@ -364,16 +456,18 @@ pub fn wait_job(daemon: &Daemon, key: &str, job_id: i64, limit: Duration) -> ser
             None,
         );
         assert_eq!(r.status, 200, "job {job_id}: {}", r.text);
-        let state = r.json["state"].as_str().unwrap_or("").to_string();
-        if state == "succeeded" || state == "failed" {
-            return r.json;
+        match r.json["state"].as_str().unwrap_or("") {
+            "succeeded" | "failed" => Ok(r.json),
+            state => Err(format!("job {job_id} still {state}")),
         }
-        assert!(
-            started.elapsed() < limit,
-            "job {job_id} still {state} after {limit:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    })
+}
+
+/// Waits (up to [`JOB_LIMIT`]) for a job and asserts that it succeeded; returns its JSON.
+pub fn job_succeeds(daemon: &Daemon, key: &str, job_id: i64) -> serde_json::Value {
+    let job = wait_job(daemon, key, job_id, JOB_LIMIT);
+    assert_eq!(job["state"], "succeeded", "{job}");
+    job
 }
 
 /// Creates (or reuses) a member and a key of `role` for it over HTTP, as the admin.
@@ -411,6 +505,55 @@ pub fn url_encode(s: &str) -> String {
     out
 }
 
+/// An original episode of the "street" drama.
+pub fn street(episode: u32) -> PathBuf {
+    fixtures().join(format!("originals/street_e{episode}.mp4"))
+}
+
+/// A pirated variant (`mirror`, `borders`, ...) of a street episode.
+pub fn street_variant(episode: u32, variant: &str) -> PathBuf {
+    fixtures().join(format!("variants/street_e{episode}/{variant}.mp4"))
+}
+
+/// Creates a work for the member `key`; `body` is the JSON of `POST /v1/works`. Returns its id.
+pub fn create_work(daemon: &Daemon, key: &str, body: &serde_json::Value) -> String {
+    let r = call("POST", &daemon.url("/v1/works"), Some(key), Some(body));
+    assert_eq!(r.status, 201, "creating work {body}: {}", r.text);
+    r.json["work_id"].as_str().expect("work_id").to_string()
+}
+
+/// Uploads `file` as the next episode of `work_id`, under its own file name; returns the job.
+pub fn upload_episode(daemon: &Daemon, key: &str, work_id: &str, file: &Path) -> i64 {
+    let name = file.file_name().expect("a file name").to_string_lossy();
+    let r = upload(
+        &daemon.url(&format!(
+            "/v1/works/{work_id}/episodes?filename={}",
+            url_encode(&name)
+        )),
+        Some(key),
+        file,
+    );
+    assert_eq!(r.status, 202, "uploading {}: {}", file.display(), r.text);
+    r.json["job_id"].as_i64().expect("job_id")
+}
+
+/// Uploads every file as the next episode of `work_id` (all queued at once), then waits for
+/// each job to succeed; returns the jobs' JSON, in upload order.
+pub fn register_episodes(
+    daemon: &Daemon,
+    key: &str,
+    work_id: &str,
+    files: &[PathBuf],
+) -> Vec<serde_json::Value> {
+    let jobs: Vec<i64> = files
+        .iter()
+        .map(|file| upload_episode(daemon, key, work_id, file))
+        .collect();
+    jobs.into_iter()
+        .map(|job| job_succeeds(daemon, key, job))
+        .collect()
+}
+
 /// Creates a work for the member `key` and registers `file` as its episode 1, waiting for the
 /// job; returns the work id.
 pub fn register_work(
@@ -420,33 +563,16 @@ pub fn register_work(
     external_id: Option<&str>,
     file: &Path,
 ) -> String {
-    let r = call(
-        "POST",
-        &daemon.url("/v1/works"),
-        Some(key),
-        Some(&serde_json::json!({"title": title, "external_id": external_id})),
-    );
-    assert_eq!(r.status, 201, "creating work {title:?}: {}", r.text);
-    let work_id = r.json["work_id"].as_str().expect("work_id").to_string();
-    let r = upload(
-        &daemon.url(&format!("/v1/works/{work_id}/episodes?filename=e1.mp4")),
-        Some(key),
-        file,
-    );
-    assert_eq!(r.status, 202, "{}", r.text);
-    let job = wait_job(
-        daemon,
-        key,
-        r.json["job_id"].as_i64().expect("job_id"),
-        Duration::from_secs(120),
-    );
-    assert_eq!(job["state"], "succeeded", "{job}");
+    let body = serde_json::json!({"title": title, "external_id": external_id});
+    let work_id = create_work(daemon, key, &body);
+    register_episodes(daemon, key, &work_id, &[file.to_path_buf()]);
     work_id
 }
 
 /// A crawler submits `file` with source metadata `(name, value)` pairs (encoded into the query
-/// string); waits for the scan job. Returns the upload's answer.
-pub fn submit_suspect(
+/// string); does not wait for the scan. Returns the upload's answer (`job_id`, `suspect_id`,
+/// `deduplicated`).
+pub fn queue_suspect(
     daemon: &Daemon,
     crawler: &str,
     meta: &[(&str, &str)],
@@ -456,20 +582,91 @@ pub fn submit_suspect(
         .iter()
         .map(|(k, v)| format!("{k}={}", url_encode(v)))
         .collect();
-    let r = upload(
-        &daemon.url(&format!("/v1/suspects?{}", query.join("&"))),
-        Some(crawler),
-        file,
-    );
+    let path = if query.is_empty() {
+        "/v1/suspects".to_string()
+    } else {
+        format!("/v1/suspects?{}", query.join("&"))
+    };
+    let r = upload(&daemon.url(&path), Some(crawler), file);
     assert_eq!(r.status, 202, "submitting a suspect: {}", r.text);
-    let job = wait_job(
-        daemon,
-        crawler,
-        r.json["job_id"].as_i64().expect("job_id"),
-        Duration::from_secs(120),
-    );
-    assert_eq!(job["state"], "succeeded", "{job}");
     r.json
+}
+
+/// [`queue_suspect`], then waits for the scan job to succeed. Returns the upload's answer.
+pub fn submit_suspect(
+    daemon: &Daemon,
+    crawler: &str,
+    meta: &[(&str, &str)],
+    file: &Path,
+) -> serde_json::Value {
+    let answer = queue_suspect(daemon, crawler, meta, file);
+    job_succeeds(daemon, crawler, answer["job_id"].as_i64().expect("job_id"));
+    answer
+}
+
+/// The matches of a suspect, as the API shows them to `key`.
+pub fn matches_of(daemon: &Daemon, key: &str, suspect_id: i64) -> Vec<serde_json::Value> {
+    let r = call(
+        "GET",
+        &daemon.url(&format!("/v1/matches?suspect_id={suspect_id}")),
+        Some(key),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json["matches"].as_array().expect("matches").clone()
+}
+
+/// The reviewer decides a match (`confirm` or `reject`) through the API; returns the answer.
+pub fn decide(
+    daemon: &Daemon,
+    reviewer: &str,
+    match_id: i64,
+    decision: &str,
+    reason: &str,
+) -> serde_json::Value {
+    let r = call(
+        "POST",
+        &daemon.url(&format!("/v1/matches/{match_id}/decision")),
+        Some(reviewer),
+        Some(&serde_json::json!({"decision": decision, "reason": reason})),
+    );
+    assert_eq!(r.status, 200, "deciding match {match_id}: {}", r.text);
+    r.json
+}
+
+/// The audit log's entries (up to 1000), read by the admin.
+pub fn audit_entries(daemon: &Daemon, admin: &str) -> Vec<serde_json::Value> {
+    let r = call(
+        "GET",
+        &daemon.url("/v1/audit?limit=1000"),
+        Some(admin),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.json["entries"].as_array().expect("entries").clone()
+}
+
+/// Polls the member's webhook delivery log (up to 20 s) until `done` holds for it.
+pub fn wait_deliveries(
+    daemon: &Daemon,
+    key: &str,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> Vec<serde_json::Value> {
+    poll(Duration::from_secs(20), Duration::from_millis(50), || {
+        let r = call(
+            "GET",
+            &daemon.url("/v1/webhook/deliveries"),
+            Some(key),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+        let deliveries = r.json["deliveries"].as_array().expect("deliveries").clone();
+        if done(&deliveries) {
+            Ok(deliveries)
+        } else {
+            Err(format!("deliveries not as expected: {deliveries:#?}"))
+        }
+    })
 }
 
 /// The pending-review match of `work_id` as the API shows it to `reviewer`; panics if none.

@@ -110,11 +110,13 @@ impl<'d> Web<'d> {
     }
 
     pub fn get(&mut self, path: &str) -> Page {
-        let request = self
-            .agent
-            .get(self.daemon.url(path))
-            .header("Cookie", &self.cookie_header());
-        self.answer(&format!("GET {path}"), request.call())
+        self.fetch(&self.daemon.url(path))
+    }
+
+    /// GET of an absolute URL (an `img.src` or `a.href` as a browser resolved it).
+    pub fn fetch(&mut self, url: &str) -> Page {
+        let request = self.agent.get(url).header("Cookie", &self.cookie_header());
+        self.answer(&format!("GET {url}"), request.call())
     }
 
     pub fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
