@@ -17,7 +17,6 @@
 #![deny(missing_docs)]
 
 use reelguard_hash::hamming;
-use serde::{Deserialize, Serialize};
 
 /// The Hamming distance at which a frame pair is as likely chance as a copy: unrelated frames
 /// in the fixtures sit at 22 (1st percentile) and 24 (5th), pirated ones at a median of 0–6
@@ -52,36 +51,7 @@ pub struct QueryFrame {
     pub quality: u8,
 }
 
-/// One matched stretch. Invariants: `suspect_start_s <= suspect_end_s`,
-/// `ref_start_s <= ref_end_s`, `speed` within the configured range.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Segment {
-    /// Where the stretch starts in the suspect.
-    pub suspect_start_s: f64,
-    /// Where it ends in the suspect.
-    pub suspect_end_s: f64,
-    /// Where it starts in the episode.
-    pub ref_start_s: f64,
-    /// Where it ends in the episode.
-    pub ref_end_s: f64,
-    /// Episode seconds per suspect second (1.25 = the suspect plays 1.25x fast).
-    pub speed: f64,
-    /// The suspect shows the episode mirrored left-right.
-    pub mirrored: bool,
-    /// Suspect frames that matched on the line.
-    pub matched_frames: usize,
-    /// Mean Hamming distance of the matched pairs.
-    pub mean_distance: f64,
-    /// Share of the suspect's usable frames inside the stretch that matched, 0–1.
-    pub coverage: f64,
-    /// `coverage x (1 - mean_distance / 32)`: 1 for an identical copy, 0 for noise.
-    pub score: f64,
-    /// `sum(EVIDENCE_DISTANCE - distance)` over matched pairs: pairs closer than chance count
-    /// for the stretch, pairs at chance level against it. Grows with length *and* closeness,
-    /// so a long crop (many pairs at 15 bits) and a short clean excerpt (few at 2 bits) both
-    /// pass while a chance alignment (a dozen pairs at 18–21 bits) does not.
-    pub evidence: f64,
-}
+pub use reelguard_model::Segment;
 
 /// Tuning of the alignment.
 #[derive(Debug, Clone, PartialEq)]
@@ -481,6 +451,7 @@ fn describe(
         coverage,
         score: coverage * (1.0 - mean_distance / 32.0).max(0.0),
         evidence,
+        signal: reelguard_model::VIDEO_PHASH,
     }
 }
 

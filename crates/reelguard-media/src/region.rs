@@ -34,19 +34,7 @@ pub struct Region {
     pub kind: RegionKind,
 }
 
-/// What the region detector found around the picture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RegionKind {
-    /// The picture fills the frame.
-    Full,
-    /// Flat borders (black or a colour) around the picture.
-    Borders,
-    /// A soft but moving surround, typically a blurred enlarged copy of the picture.
-    Reframe,
-    /// A picture-in-picture window over other footage (see [`detect_insets`]).
-    Inset,
-}
+pub use reelguard_model::RegionKind;
 
 impl Region {
     /// The whole frame.

@@ -99,25 +99,7 @@ pub struct ScanReport {
     pub content: Option<ContentBox>,
 }
 
-/// Where the picture sits in a frame, as fractions of the frame (0–1, 3 decimals), so it reads
-/// the same at any resolution and applies directly to a still of any size.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ContentBox {
-    /// Left edge, fraction of the frame width.
-    pub x: f64,
-    /// Top edge, fraction of the frame height.
-    pub y: f64,
-    /// Width, fraction of the frame width.
-    pub width: f64,
-    /// Height, fraction of the frame height.
-    pub height: f64,
-    /// What surrounds the picture (`full`, `borders`, `reframe`, `inset`).
-    pub kind: RegionKind,
-    /// The suspect's frame width in pixels.
-    pub frame_width: u32,
-    /// The suspect's frame height in pixels.
-    pub frame_height: u32,
-}
+pub use reelguard_model::ContentBox;
 
 /// Below this fraction of the frame's area a content box is worth a tag: the region detector
 /// quantises to analysis pixels (a 256-pixel long side) and trims of under 3% of a side are
