@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use reelguard_index::{Catalogue, NewWork};
 use reelguard_media::{fingerprint_files, Options};
-use reelguard_pipeline::{new_episode, round};
+use reelguard_pipeline::new_episode;
+use reelguard_service::present::round;
 use serde_json::json;
 
 use crate::progress::VideoProgress;

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use rayon::prelude::*;
 use reelguard_index::{Catalogue, Match};
-use reelguard_pipeline::{round, scan_file, segment_json, PipelineError, ScanOptions, ScanReport};
+use reelguard_pipeline::{scan_file, PipelineError, ScanOptions, ScanReport};
+use reelguard_service::present::{round, segment_json};
 use serde_json::{json, Value};
 
 use crate::progress::VideoProgress;

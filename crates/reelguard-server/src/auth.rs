@@ -14,7 +14,7 @@ use reelguard_store::{AuditEntry, Caller};
 
 use crate::error::ApiError;
 use crate::routes::{self, Access};
-use crate::state::Shared;
+use crate::Shared;
 
 /// What a handler adds to the audit entry's target (e.g. the id it created).
 #[derive(Debug, Clone)]
@@ -59,7 +59,7 @@ async fn authorize(
     let caller = state
         .db(move |s| s.authenticate(&key))
         .await
-        .map_err(|e| (e, None))?
+        .map_err(|e| (ApiError::from(e), None))?
         .ok_or((ApiError::Unauthorized, None))?;
     match access {
         Access::Roles(roles) if !roles.contains(&caller.role) => {

@@ -5,7 +5,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use reelguard_store::StoreError;
+use reelguard_service::AppError;
 use serde_json::json;
 
 /// A failed request.
@@ -73,15 +73,20 @@ impl ApiError {
             ApiError::Internal(_) => "internal",
         }
     }
+}
 
-    /// Maps a store failure; `retry_after` is what a full queue tells the client.
-    pub fn from_store(error: StoreError, retry_after: u64) -> ApiError {
+impl From<AppError> for ApiError {
+    /// The one place a domain refusal becomes an HTTP status.
+    fn from(error: AppError) -> Self {
         match error {
-            StoreError::NotFound(what) => ApiError::NotFound(what),
-            StoreError::Conflict(what) => ApiError::Conflict(what),
-            StoreError::Invalid(what) => ApiError::BadRequest(what),
-            StoreError::QueueFull { .. } => ApiError::QueueFull { retry_after },
-            other => ApiError::Internal(other.to_string()),
+            AppError::Forbidden => ApiError::Forbidden,
+            AppError::NotFound(what) => ApiError::NotFound(what),
+            AppError::Invalid(what) => ApiError::BadRequest(what),
+            AppError::Conflict(what) => ApiError::Conflict(what),
+            AppError::TooLarge(limit) => ApiError::TooLarge(limit),
+            AppError::QueueFull { retry_after } => ApiError::QueueFull { retry_after },
+            AppError::Unavailable(what) => ApiError::Unavailable(what),
+            AppError::Internal(detail) => ApiError::Internal(detail),
         }
     }
 }

@@ -1,47 +1,42 @@
-//! The daemon: an HTTP API for members, crawlers and reviewers, in front of a durable job
-//! runner that fingerprints and matches files.
+//! The daemon's HTTP edge: the API for members, crawlers and reviewers ([`api`]) and the review
+//! workbench ([`ui`]), over the application layer `reelguard_service`, and the process
+//! lifecycle (start-up reconciliation, readiness, graceful stop).
 //!
-//! The decision that shapes this crate: **the async side never does CPU or disk work itself.**
-//! Handlers are thin (auth and access are decided once, in [`auth`]; errors become HTTP once, in
-//! [`error`]), store calls go to the blocking pool, and every decode, hash and match runs as a
-//! job on the rayon pool, handed over by a fixed number of workers ([`runner`]) — so a flood
-//! of uploads can fill the queue (and get 429) but never stall the server. The queue itself is
-//! in the store, so accepted work survives a crash; the catalogue is single-writer behind an
-//! `RwLock` (scans read, registrations write).
-//!
-//! Confirmed matches are announced to members' webhooks by one more task ([`webhook`]), from an
-//! outbox in the store.
+//! The decision that shapes this crate: **HTTP in, HTTP out, and nothing else.** Who may call a
+//! route is decided once, from one table ([`routes`], enforced by [`auth`]); errors become HTTP
+//! once ([`error`]); every handler parses its request, calls one service function with the
+//! caller, and presents the typed answer. Domain rules (tenancy, decisions, notices, what a
+//! submission may be) live in the service, so the API and the workbench cannot disagree. The
+//! async side never does CPU or disk work: the service runs store calls and files on the
+//! blocking pool and decodes as jobs on the rayon pool.
 //!
 //! Data directory layout: `reelguard.sqlite3` (the store), `catalogue/` (the
-//! `reelguard_index::Catalogue`), `uploads/` (see [`upload`]).
+//! `reelguard_index::Catalogue`), `uploads/`, `references/`, `evidence/`, `intents/` (see
+//! `reelguard_service`).
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod auth;
-pub mod config;
 pub mod error;
-pub mod evidence;
-pub mod metrics;
 pub mod notify;
 pub mod routes;
-pub mod runner;
-pub mod state;
 pub mod ui;
 pub mod upload;
-pub mod webhook;
 pub mod webhook_api;
-pub mod webhook_target;
-pub mod work;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use reelguard_index::Catalogue;
+use reelguard_service::{files, runner, webhook, Service};
 use reelguard_store::Store;
 use tokio::sync::watch;
 
-pub use config::{Config, ConfigError};
+pub use reelguard_service::{Config, ConfigError};
+
+/// The service as handlers hold it.
+pub type Shared = Arc<Service>;
 
 /// Why the daemon could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -109,14 +104,20 @@ async fn serve(
         let data = data.clone();
         let uploads = uploads.clone();
         tokio::task::spawn_blocking(move || -> Result<(Store, Catalogue), ServerError> {
-            upload::prepare(&uploads).map_err(io("preparing uploads"))?;
+            files::prepare(&uploads).map_err(io("preparing uploads"))?;
             let mut store = Store::open_in(&data)?;
             store.set_webhook_policy(webhook_policy);
             let (requeued, failed) = store.recover_interrupted()?;
             if requeued + failed > 0 {
                 tracing::warn!(requeued, failed, "recovered jobs interrupted by a crash");
             }
-            let catalogue = Catalogue::open(&data.join("catalogue"))?;
+            let mut catalogue = Catalogue::open(&data.join("catalogue"))?;
+            let reconciled =
+                reelguard_service::works::reconcile(&data, &mut store, &mut catalogue)
+                    .map_err(|e| ServerError::Config(format!("reconciling the stores: {e}")))?;
+            if reconciled.changed() {
+                tracing::warn!(?reconciled, "reconciled the store and the catalogue after a crash");
+            }
             Ok((store, catalogue))
         })
         .await
@@ -128,9 +129,7 @@ async fn serve(
     let addr = listener
         .local_addr()
         .map_err(io("reading the bound address"))?;
-    let state = Arc::new(state::AppState::new(
-        config, store, catalogue, uploads, ingest_dir,
-    ));
+    let state = Arc::new(Service::new(config, store, catalogue, uploads, ingest_dir));
     let stop_requested = shutdown_signal()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = runner::spawn_workers(Arc::clone(&state), stop_rx.clone());
@@ -158,11 +157,11 @@ async fn serve(
         let _ = worker.await;
     }
     let _ = webhooks.await;
-    // Every catalogue operation commits as it completes; waiting for the write lock makes sure
-    // no registration is half-way through its commit when the process exits.
-    // A scan that outlived the grace period still holds a read lock; it is not waited for.
+    // Every catalogue operation commits as it completes; waiting for the writer makes sure no
+    // registration is half-way through its commit when the process exits. (Scans hold only
+    // snapshots, so there is nothing of theirs to wait for.)
     let catalogue = Arc::clone(&state.catalogue);
-    let wait = tokio::task::spawn_blocking(move || drop(catalogue.write()));
+    let wait = tokio::task::spawn_blocking(move || drop(catalogue.lock()));
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), wait).await;
     tracing::info!("stopped");
     Ok(())

@@ -1,7 +1,7 @@
-//! The route table: every API route, who may call it, and what it does. The router, the access
-//! guard, the OpenAPI document's test and the role matrix test all follow this one table. (The
-//! review workbench's pages under `/ui/` are HTML, not API: [`crate::ui`] routes them, with the
-//! same roles and tenancy checks, behind a session cookie instead of a bearer key.)
+//! The route tables: every API route and every workbench page, who may call it, and what it
+//! does. The router, the access guards (the API's bearer guard and the workbench's session
+//! layer), the OpenAPI document's test and the role matrix test all follow these tables; no
+//! handler checks a role itself.
 //!
 //! Access is decided in a fixed order, the same for every route: no valid key → 401; a role
 //! the route does not admit → 403; a resource that exists but belongs to another member (or
@@ -206,10 +206,55 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
 ];
 
-/// The route for a method and matched path template (HEAD is served, and guarded, as GET).
-pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
+/// Every workbench page and form (HTML behind a session cookie; `AnyKey` means any logged-in
+/// session, and a page that needs one redirects to the login page without it).
+pub const UI_ROUTES: &[RouteSpec] = &[
+    route("GET", "/ui", Access::Public, "Redirects to /ui/."),
+    route("GET", "/ui/", Access::AnyKey, "Where each role starts."),
+    route("GET", "/ui/login", Access::Public, "The login form."),
+    route("POST", "/ui/login", Access::Public, "A key in, a session cookie out."),
+    route("POST", "/ui/logout", Access::AnyKey, "Ends the session."),
+    route("GET", "/ui/queue", REVIEWER, "The review queue."),
+    route("GET", "/ui/matches/{id}", READERS, "The evidence of one match."),
+    route("POST", "/ui/matches/{id}/decision", REVIEWER, "Confirm or reject a match."),
+    route(
+        "GET",
+        "/ui/matches/{id}/stills/{file}",
+        READERS,
+        "A still of a match, made on first view.",
+    ),
+    route(
+        "POST",
+        "/ui/suspects/{id}/confirm-all",
+        REVIEWER,
+        "Confirm every pending match of one upload.",
+    ),
+    route("GET", "/ui/notices", READERS, "Takedown notices."),
+    route("GET", "/ui/notices/{id}", READERS, "One notice, printable (or .json)."),
+    route(
+        "GET",
+        "/ui/notices/{id}/evidence/{file}",
+        READERS,
+        "A file a notice cites.",
+    ),
+    route("GET", "/ui/member", MEMBER, "The member's works, chart, notices and webhook."),
+    route("POST", "/ui/member/webhook", MEMBER, "Set the member's webhook."),
+    route("GET", "/ui/static/{file}", Access::Public, "The stylesheet and the script."),
+];
+
+fn find_in(table: &'static [RouteSpec], method: &str, path: &str) -> Option<&'static RouteSpec> {
     let method = if method == "HEAD" { "GET" } else { method };
-    ROUTES.iter().find(|r| r.method == method && r.path == path)
+    table.iter().find(|r| r.method == method && r.path == path)
+}
+
+/// The API route for a method and matched path template (HEAD is served, and guarded, as GET).
+pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    find_in(ROUTES, method, path)
+}
+
+/// The workbench route for a method and matched path template.
+pub fn find_ui(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    find_in(UI_ROUTES, method, path)
 }
 
 #[cfg(test)]

@@ -7,8 +7,10 @@
 //!   `SameSite=Strict`, path `/ui`) that stands for that key: same member, same role, same
 //!   tenancy as the API, and revoking the key ends the session ([`reelguard_store::Session`]).
 //!   The API itself never accepts the cookie, so the cookie cannot be used against `/v1`.
-//! - **May they:** each page checks the role; a match or notice outside the caller's tenancy
-//!   is a 404, exactly as in the API (the same `readable_*` helpers decide).
+//! - **May they:** the page's role comes from the route table
+//!   ([`crate::routes::UI_ROUTES`]), checked by the layer before any handler runs; a match or
+//!   notice outside the caller's tenancy is a 404, exactly as in the API (the service's
+//!   tenancy rule decides both).
 //! - **Forged requests:** every state-changing form carries the session's CSRF token and is
 //!   refused (403) without it; the login form uses a double-submit cookie, since there is no
 //!   session yet. A cross-site `Origin` is refused too.
@@ -21,19 +23,21 @@
 pub mod html;
 mod pages;
 
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use reelguard_store::{Caller, Role, Session};
+use reelguard_service::sessions;
+use reelguard_store::{Caller, Session};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::state::Shared;
+use crate::routes::{self, Access};
+use crate::Shared;
 use html::{esc, Frame};
 
 /// The session cookie.
@@ -82,15 +86,6 @@ impl Viewer {
             role: Some(self.caller.role.as_str()),
             member: Some(&self.caller.member),
             csrf: Some(&self.csrf),
-        }
-    }
-
-    /// 403 unless the viewer has one of these roles.
-    pub fn require(&self, roles: &[Role]) -> Result<(), UiError> {
-        if roles.contains(&self.caller.role) {
-            Ok(())
-        } else {
-            Err(UiError::Api(ApiError::Forbidden))
         }
     }
 }
@@ -266,10 +261,9 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
     let exchange = crate::auth::Exchange::begin(&request);
     let session = match cookie(request.headers(), SESSION_COOKIE) {
         Some(token) => {
-            let token = token.to_string();
             // A store failure reads as "not logged in" (the page asks for a login) but is
             // logged, so an outage is not mistaken for expired sessions.
-            match state.db(move |s| s.session(&token)).await {
+            match sessions::lookup(&state, token.to_string()).await {
                 Ok(session) => session,
                 Err(error) => {
                     tracing::error!(%error, "looking up a workbench session failed");
@@ -280,8 +274,23 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
         None => None,
     };
     let caller = session.as_ref().map(|s| s.caller.clone());
+    let access = request
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|p| routes::find_ui(exchange.method.as_str(), p.as_str()))
+        .map_or(Access::AnyKey, |r| r.access);
+    let refused = match (access, &caller) {
+        (Access::Public, _) => None,
+        (_, None) => Some(UiError::LoginRequired),
+        (Access::Roles(roles), Some(c)) if !roles.contains(&c.role) => {
+            Some(UiError::Api(ApiError::Forbidden))
+        }
+        _ => None,
+    };
     let response = if exchange.method == Method::POST && cross_site(request.headers()) {
         UiError::Api(ApiError::Forbidden).into_response()
+    } else if let Some(refused) = refused {
+        refused.into_response()
     } else {
         if let Some(session) = &session {
             request.extensions_mut().insert(session.clone());

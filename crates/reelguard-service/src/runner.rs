@@ -22,10 +22,9 @@ use reelguard_store::{Job, JobKind, JobState, NewMatch};
 use serde_json::{json, Value};
 use tokio::sync::{oneshot, watch};
 
-use crate::api::segments_json;
-use crate::state::Shared;
+use crate::present::round;
 use crate::work::{self, JobError, Registered, Scanned};
-use reelguard_pipeline::round;
+use crate::Shared;
 
 enum Outcome {
     Scanned(Scanned),
@@ -138,7 +137,8 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                         keyframes_first,
                         ..ScanOptions::default()
                     };
-                    work::scan(&catalogue, &path, &options, &report).map(Outcome::Scanned)
+                    work::scan(&catalogue.snapshot(), &path, &options, &report)
+                        .map(Outcome::Scanned)
                 }
                 JobKind::Register => {
                     work::register(&catalogue, &path, &work_id, &source, &media, &report)
@@ -223,10 +223,10 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                                 episode_id,
                                 "could not keep the reference file"
                             );
-                            crate::upload::discard(&upload).await;
+                            crate::files::discard(&upload).await;
                         }
                     } else if job.kind == JobKind::Register || !state.config.keep_suspect_files {
-                        crate::upload::discard(&upload).await;
+                        crate::files::discard(&upload).await;
                     }
                 }
                 Err(error) => tracing::error!(job = id, %error, "recording the result failed"),
@@ -250,7 +250,7 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                 Ok(_) => {
                     state.metrics.job_finished(kind, "failed", seconds);
                     if job.kind == JobKind::Register {
-                        crate::upload::discard(std::path::Path::new(&job.file_path)).await;
+                        crate::files::discard(std::path::Path::new(&job.file_path)).await;
                     }
                 }
                 Err(error) => tracing::error!(job = id, %error, "recording the failure failed"),
@@ -276,12 +276,9 @@ fn describe(state: &Shared, job: &Job, outcome: Outcome) -> (Value, Vec<NewMatch
                     episode: f.found.episode,
                     episode_id: f.found.episode_id,
                     score: round(f.found.score, 3),
-                    segments: segments_json(&f.found.segments),
+                    segments: f.found.segments.clone(),
                     transformation: work::transformation(f, report.content.as_ref()),
-                    content_box: report
-                        .content
-                        .as_ref()
-                        .and_then(|c| serde_json::to_value(c).ok()),
+                    content_box: report.content,
                 })
                 .collect();
             let value = json!({

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use reelguard_store::{MatchRow, Source};
-use serde::Deserialize;
+use reelguard_model::Segment;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -97,41 +97,9 @@ pub struct StillPoint {
     pub ref_t: f64,
 }
 
-/// A matched segment as stored with a match (the shape `reelguard_pipeline::segment_json`
-/// writes), read back for drawing and for choosing stills.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-pub struct MatchedSegment {
-    /// Where it starts in the suspect, seconds.
-    pub suspect_start_s: f64,
-    /// Where it ends in the suspect.
-    pub suspect_end_s: f64,
-    /// Where it starts in the episode.
-    pub ref_start_s: f64,
-    /// Where it ends in the episode.
-    pub ref_end_s: f64,
-    /// Episode seconds per suspect second.
-    pub speed: f64,
-    /// Shown mirrored.
-    #[serde(default)]
-    pub mirrored: bool,
-}
-
-/// A match's stored segments; entries of another shape are skipped.
-pub fn segments(value: &Value) -> Vec<MatchedSegment> {
-    value
-        .as_array()
-        .map(|list| {
-            list.iter()
-                .filter_map(|s| MatchedSegment::deserialize(s).ok())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The moments a match is illustrated at: three per segment (early, middle, late) for up to
 /// three segments, one per segment beyond that, at most [`MAX_STILLS`].
-pub fn still_points(segments_json: &Value) -> Vec<StillPoint> {
-    let segments = segments(segments_json);
+pub fn still_points(segments: &[Segment]) -> Vec<StillPoint> {
     let fractions: &[f64] = if segments.len() <= 3 {
         &[0.15, 0.5, 0.85]
     } else {
@@ -157,6 +125,11 @@ pub fn still_points(segments_json: &Value) -> Vec<StillPoint> {
         }
     }
     points
+}
+
+/// A match's segments as notices and bundles cite them.
+pub fn segments_value(segments: &[Segment]) -> Value {
+    crate::present::segments_json(segments)
 }
 
 /// Where the evidence files live.
@@ -328,8 +301,8 @@ pub fn bundle(
         let mut entry = json!({
             "index": point.index,
             "segment": point.segment,
-            "suspect_t": reelguard_pipeline::round(point.suspect_t, 2),
-            "ref_t": reelguard_pipeline::round(point.ref_t, 2),
+            "suspect_t": crate::present::round(point.suspect_t, 2),
+            "ref_t": crate::present::round(point.ref_t, 2),
         });
         for side in [Side::Suspect, Side::Registered] {
             // A side whose file is not kept is recorded as missing rather than failing the
@@ -359,9 +332,9 @@ pub fn bundle(
         // The registered episode's file as the member uploaded it: with the suspect's hash,
         // this ties the stills to the two exact files they were taken from.
         "registered_sha256": file_sha256(&dirs.reference(row.episode_id))?,
-        "sources": sources.iter().map(crate::api::source_json).collect::<Vec<_>>(),
+        "sources": sources.iter().map(crate::present::source_json).collect::<Vec<_>>(),
         "score": row.score,
-        "segments": row.segments,
+        "segments": segments_value(&row.segments),
         "transformation": row.transformation,
         "content_box": row.content_box,
         "found_at": row.created_at,
@@ -404,12 +377,26 @@ pub fn evidence_file(dirs: &EvidenceDirs, match_id: i64, name: &str) -> Option<P
 mod tests {
     use super::*;
 
+    fn segment(s0: f64, s1: f64, r0: f64, r1: f64, speed: f64) -> Segment {
+        Segment {
+            suspect_start_s: s0,
+            suspect_end_s: s1,
+            ref_start_s: r0,
+            ref_end_s: r1,
+            speed,
+            mirrored: false,
+            matched_frames: 10,
+            mean_distance: 3.0,
+            coverage: 1.0,
+            score: 0.9,
+            evidence: 100.0,
+            signal: reelguard_model::VIDEO_PHASH,
+        }
+    }
+
     #[test]
     fn still_points_follow_offset_and_speed() {
-        let segments = json!([{
-            "suspect_start_s": 10.0, "suspect_end_s": 30.0,
-            "ref_start_s": 0.0, "ref_end_s": 25.0, "speed": 1.25, "mirrored": false
-        }]);
+        let segments = [segment(10.0, 30.0, 0.0, 25.0, 1.25)];
         let points = still_points(&segments);
         assert_eq!(points.len(), 3);
         assert!((points[1].suspect_t - 20.0).abs() < 1e-9);
@@ -419,13 +406,11 @@ mod tests {
 
     #[test]
     fn a_compilation_gets_one_still_per_segment_up_to_the_cap() {
-        let one = json!({"suspect_start_s": 0.0, "suspect_end_s": 10.0,
-            "ref_start_s": 0.0, "ref_end_s": 10.0, "speed": 1.0});
-        let segments = Value::Array(vec![one; 20]);
+        let segments = vec![segment(0.0, 10.0, 0.0, 10.0, 1.0); 20];
         let points = still_points(&segments);
         assert_eq!(points.len(), MAX_STILLS);
         assert_eq!(points[8].segment, 8);
-        assert!(still_points(&json!("garbage")).is_empty());
+        assert!(still_points(&[]).is_empty());
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! the store and the matcher keep calling the same functions.
 
 use std::path::Path;
-use std::sync::RwLock;
 
-use reelguard_index::{Catalogue, IndexError, Match, Work};
+use reelguard_index::{Catalogue, CatalogueSnapshot, IndexError, Manifest, Match, Work};
+
+use crate::catalogue::CatalogueHandle;
 use reelguard_media::{Fingerprint, MediaError, Options, Progress};
 use reelguard_pipeline::{new_episode, scan_file, PipelineError, ScanOptions, ScanReport};
 
@@ -27,9 +28,6 @@ pub enum JobError {
     /// The work is gone (withdrawn or unknown).
     #[error("work {0} is withdrawn or unknown")]
     NoWork(String),
-    /// The catalogue lock is poisoned (an earlier job panicked while writing).
-    #[error("the catalogue lock is poisoned")]
-    Poisoned,
     /// The work panicked: a bug, most likely triggered by this file.
     #[error("processing panicked: {0}")]
     Panic(String),
@@ -51,7 +49,6 @@ impl JobError {
             JobError::Media(e) => e.kind(),
             JobError::Index(_) => "catalogue",
             JobError::NoWork(_) => "no_work",
-            JobError::Poisoned => "poisoned",
             JobError::Panic(_) => "panic",
         }
     }
@@ -60,9 +57,7 @@ impl JobError {
     /// never are: a poisoned file fails its job at once.
     pub fn retryable(&self) -> bool {
         match self {
-            JobError::Media(MediaError::Io { .. }) | JobError::Index(_) | JobError::Poisoned => {
-                true
-            }
+            JobError::Media(MediaError::Io { .. }) | JobError::Index(_) => true,
             JobError::Media(_) | JobError::NoWork(_) | JobError::Panic(_) => false,
         }
     }
@@ -110,15 +105,16 @@ pub fn fingerprint(
     Ok(reelguard_media::fingerprint_file(path, options, progress)?)
 }
 
-/// Scans a suspect file against the catalogue (read-locked while it runs).
+/// Scans a suspect file against one catalogue snapshot, held (without any lock) for the
+/// whole scan: registrations committed meanwhile are not seen by this scan, and do not wait
+/// for it.
 pub fn scan(
-    catalogue: &RwLock<Catalogue>,
+    catalogue: &CatalogueSnapshot,
     path: &Path,
     options: &ScanOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Scanned, JobError> {
-    let catalogue = catalogue.read().map_err(|_| JobError::Poisoned)?;
-    let report = scan_file(&catalogue, path, options, progress)?;
+    let report = scan_file(catalogue, path, options, progress)?;
     let found = report
         .matches
         .iter()
@@ -132,23 +128,24 @@ pub fn scan(
     Ok(Scanned { report, found })
 }
 
-/// Fingerprints an episode file (without the lock), then adds it to a work (write-locked).
+/// Fingerprints an episode file (no lock held), then adds it to a work (the writer held only
+/// for the commit).
 ///
 /// `source` names the episode in the catalogue and must be unique per job: it makes the
 /// registration idempotent. If the process dies after the catalogue commit but before the
 /// store records the job as done, the re-run finds its episode already there and returns it
 /// instead of registering it twice.
 pub fn register(
-    catalogue: &RwLock<Catalogue>,
+    catalogue: &CatalogueHandle,
     path: &Path,
     work_id: &str,
     source: &str,
     options: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Registered, JobError> {
-    let live = |c: &Catalogue| c.manifest().work(work_id).is_some_and(|w| !w.withdrawn);
-    let existing = |c: &Catalogue| {
-        c.manifest().work(work_id).and_then(|w| {
+    let live = |m: &Manifest| m.work(work_id).is_some_and(|w| !w.withdrawn);
+    let existing = |m: &Manifest| {
+        m.work(work_id).and_then(|w| {
             w.episodes
                 .iter()
                 .find(|e| e.file == source)
@@ -162,22 +159,23 @@ pub fn register(
         })
     };
     {
-        let catalogue = catalogue.read().map_err(|_| JobError::Poisoned)?;
-        if let Some(done) = existing(&catalogue) {
+        let snapshot = catalogue.snapshot();
+        if let Some(done) = existing(snapshot.manifest()) {
             return Ok(done);
         }
-        if !live(&catalogue) {
+        if !live(snapshot.manifest()) {
             return Err(JobError::NoWork(work_id.to_string()));
         }
     }
     let fp = fingerprint(path, options, progress)?;
     let episode = new_episode(source, &fp);
     let frames = episode.frames.len();
-    let mut catalogue = catalogue.write().map_err(|_| JobError::Poisoned)?;
-    if !live(&catalogue) {
-        return Err(JobError::NoWork(work_id.to_string()));
-    }
-    let work = catalogue.add_episodes(work_id, vec![episode])?;
+    let work = catalogue.write(|c: &mut Catalogue| {
+        if !live(c.manifest()) {
+            return Err(JobError::NoWork(work_id.to_string()));
+        }
+        Ok(c.add_episodes(work_id, vec![episode])?)
+    })?;
     let number = work.episodes.iter().map(|e| e.number).max().unwrap_or(0);
     Ok(Registered {
         work,
@@ -198,7 +196,7 @@ pub fn episode_source(job_id: i64, file_name: &str) -> String {
 /// where the picture sat in the suspect's frame: `border`, `reframe`, `inset`.
 pub fn transformation(
     found: &Found,
-    content: Option<&reelguard_pipeline::ContentBox>,
+    content: Option<&reelguard_model::ContentBox>,
 ) -> Vec<String> {
     let segments = &found.found.segments;
     let mut tags = Vec::new();

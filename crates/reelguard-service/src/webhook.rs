@@ -26,7 +26,7 @@ use sha2::Sha256;
 use tokio::sync::watch;
 
 use crate::config::Config;
-use crate::state::Shared;
+use crate::Shared;
 
 /// The header naming the event.
 pub const EVENT_HEADER: &str = "X-Reelguard-Event";

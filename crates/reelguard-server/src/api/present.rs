@@ -1,0 +1,135 @@
+//! The API's JSON shapes for the service's typed records (shared with the workbench where a
+//! page embeds the same record). Presentation only: nothing here decides anything.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use reelguard_index::Work;
+use reelguard_service::matches::Listed;
+use reelguard_service::present::{round, segments_json, source_json};
+use reelguard_service::works::WorkView;
+use reelguard_store::{Job, JobState, Notice, Submission};
+use serde_json::{json, Value};
+
+use crate::auth::AuditNote;
+
+/// The file name an episode was registered under, without the job prefix that makes catalogue
+/// names unique (see `reelguard_service::work::episode_source`).
+pub fn display_file(file: &str) -> &str {
+    match file.split_once(':') {
+        Some((job, name))
+            if job.starts_with("job") && job[3..].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            name
+        }
+        _ => file,
+    }
+}
+
+fn episodes_json(work: Option<&Work>) -> Vec<Value> {
+    work.map(|w| {
+        w.episodes
+            .iter()
+            .map(|e| {
+                json!({
+                    "number": e.number,
+                    "file": display_file(&e.file),
+                    "duration_s": round(e.duration_s, 3),
+                    "frames": e.frame_count,
+                    "withdrawn": e.withdrawn,
+                })
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// A work.
+pub fn work_json(view: &WorkView) -> Value {
+    let row = &view.row;
+    json!({
+        "work_id": row.work_id,
+        "title": row.title,
+        "external_id": row.external_id,
+        "created_at": row.created_at,
+        "released_at": row.released_at,
+        "withdrawn": view.withdrawn(),
+        "episodes": episodes_json(view.work.as_ref()),
+    })
+}
+
+/// A job.
+pub fn job_json(job: &Job) -> Value {
+    json!({
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "progress": round(job.progress, 3),
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "next_attempt_at": (job.state == JobState::Queued).then_some(job.next_attempt_at),
+        "error_kind": job.error_kind,
+        "error": job.error,
+        "result": job.result,
+        "suspect_id": job.suspect_id,
+        "work_id": job.work_id,
+        "file_name": job.file_name,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    })
+}
+
+/// A match with its suspect's sources and its decisions.
+pub fn match_json(listed: &Listed) -> Value {
+    let row = &listed.row;
+    json!({
+        "id": row.id,
+        "state": row.state,
+        "work_id": row.work_id,
+        "title": row.title,
+        "member": row.member,
+        "episode": row.episode,
+        "score": row.score,
+        "segments": segments_json(&row.segments),
+        "transformation": row.transformation,
+        "content_box": row.content_box,
+        "suspect": {
+            "id": row.suspect_id,
+            "sha256": row.suspect_sha256,
+            "sources": listed.sources.iter().map(source_json).collect::<Vec<_>>(),
+        },
+        "job_id": row.job_id,
+        "created_at": row.created_at,
+        "decided_at": row.decided_at,
+        "decisions": listed.decisions,
+    })
+}
+
+/// A notice.
+pub fn notice_json(notice: &Notice) -> Value {
+    json!({
+        "id": notice.id,
+        "match_id": notice.match_id,
+        "created_at": notice.created_at,
+        "notice": notice.body,
+    })
+}
+
+/// 202 for an accepted submission, pointing at its job.
+pub fn accepted(submission: &Submission) -> Response {
+    let location = format!("/v1/jobs/{}", submission.job_id);
+    let body = json!({
+        "job_id": submission.job_id,
+        "suspect_id": submission.suspect_id,
+        "deduplicated": submission.deduplicated,
+        "status_url": location,
+    });
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Extension(AuditNote(format!("job {}", submission.job_id))),
+        Json(body),
+    )
+        .into_response()
+}

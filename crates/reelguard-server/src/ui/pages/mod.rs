@@ -1,0 +1,119 @@
+//! The workbench's pages and form handlers, one module per page family. Each reads what it
+//! shows through the service (`reelguard_service`), with the same tenancy and filters as the
+//! API, then writes HTML with [`super::html`]. Who may open a page is decided before the
+//! handler runs, from the route table (`crate::routes::UI_ROUTES`); no handler checks a role.
+
+mod login;
+mod matches;
+mod member;
+mod notices;
+mod queue;
+
+pub use login::{login, login_form, logout};
+pub use matches::{confirm_all, decide, match_page, still};
+pub use member::{member, set_webhook};
+pub use notices::{notice, notice_file, notices};
+pub use queue::queue;
+
+use axum::extract::Path;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use reelguard_store::{Role, Source};
+
+use super::html;
+use super::{html_page, UiError, Viewer};
+use crate::error::ApiError;
+
+/// Seconds in a day.
+const DAY: i64 = 86_400;
+
+type Page = Result<Response, UiError>;
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// `/ui/`: where each role starts.
+pub async fn home(viewer: Viewer) -> Page {
+    Ok(match viewer.caller.role {
+        Role::Reviewer => see_other("/ui/queue"),
+        Role::Member => see_other("/ui/member"),
+        _ => html_page(html::page(
+            &viewer.frame("reelguard"),
+            "<h1>Nothing to review here</h1><p>The workbench is for reviewers and members; \
+             administrators and crawlers use the API (<code>/v1/openapi.json</code>).</p>",
+        )),
+    })
+}
+
+fn non_empty(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+fn number<T: std::str::FromStr>(value: &Option<String>, what: &str) -> Result<Option<T>, UiError> {
+    non_empty(value)
+        .map(|v| {
+            v.parse()
+                .map_err(|_| UiError::Api(ApiError::BadRequest(format!("{what}: not a number"))))
+        })
+        .transpose()
+}
+
+fn platforms(sources: &[Source]) -> String {
+    let mut names: Vec<&str> = sources
+        .iter()
+        .filter_map(|s| s.meta.platform.as_deref())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(", ")
+}
+
+fn age(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 2 * DAY => format!("{} h", s / 3600),
+        s => format!("{} d", s / DAY),
+    }
+}
+
+/// Only workbench paths are followed after a form, so a crafted `next` cannot send a reviewer
+/// elsewhere.
+fn local_next(next: Option<&str>, fallback: String) -> String {
+    match next {
+        Some(n) if n.starts_with("/ui/") && !n.starts_with("//") && !n.contains("\\") => {
+            n.to_string()
+        }
+        _ => fallback,
+    }
+}
+
+// ---- assets ---------------------------------------------------------------------------------
+
+const APP_CSS: &str = include_str!("static/app.css");
+const APP_JS: &str = include_str!("static/app.js");
+
+/// `GET /ui/static/{file}`: the stylesheet and the script, compiled into the binary.
+pub async fn static_file(Path(file): Path<String>) -> Response {
+    let (kind, text) = match file.as_str() {
+        "app.css" => ("text/css; charset=utf-8", APP_CSS),
+        "app.js" => ("text/javascript; charset=utf-8", APP_JS),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+

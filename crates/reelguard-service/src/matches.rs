@@ -1,0 +1,233 @@
+//! Matches and their queries: the filters a reviewer or member lists with (one definition for
+//! the API's `GET /v1/matches` and the workbench's queue), and what one match shows.
+
+use reelguard_store::{
+    Caller, Decision, MatchFilter, MatchOrder, MatchRow, MatchState, Notice, PendingCount,
+    Source,
+};
+
+use crate::error::AppError;
+use crate::tenancy::{self, Readable};
+use crate::Service;
+
+/// Default number of rows in a list.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// Largest number of rows in a list.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// A requested row count, bounded.
+pub fn limit(requested: Option<u32>) -> u32 {
+    requested.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
+}
+
+/// Parses a review-state filter: a state name, `all` (any state), or nothing (`default`).
+pub fn state_filter(
+    raw: Option<&str>,
+    default: Option<MatchState>,
+) -> Result<Option<MatchState>, AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some("all") => Ok(None),
+        Some(other) => other
+            .parse::<MatchState>()
+            .map(Some)
+            .map_err(|e| AppError::Invalid(e.to_string())),
+    }
+}
+
+/// What a caller asks a match list for. Every filter narrows; none widens tenancy.
+#[derive(Debug, Clone, Default)]
+pub struct MatchQuery {
+    /// Only this review state (`None`: any).
+    pub state: Option<MatchState>,
+    /// Only this member's works (by name).
+    pub member: Option<String>,
+    /// Only suspects seen on this platform.
+    pub platform: Option<String>,
+    /// Only matches found at or after this time (Unix seconds).
+    pub since: Option<i64>,
+    /// Only matches found at most this many seconds ago.
+    pub max_age_secs: Option<i64>,
+    /// Only this suspect's.
+    pub suspect_id: Option<i64>,
+    /// Only against this work.
+    pub work_id: Option<String>,
+    /// Only scoring at least this.
+    pub min_score: Option<f64>,
+    /// In which order.
+    pub order: MatchOrder,
+    /// Most rows.
+    pub limit: u32,
+}
+
+impl MatchQuery {
+    fn filter(self, readable: &Readable) -> MatchFilter {
+        let since = match (self.since, self.max_age_secs) {
+            // Saturating: a huge age means "any age", not an overflow.
+            (a, Some(age)) => Some(
+                a.unwrap_or(i64::MIN)
+                    .max(reelguard_store::now().saturating_sub(age.max(0))),
+            ),
+            (a, None) => a,
+        };
+        MatchFilter {
+            state: self.state,
+            owners: readable.owners().map(<[i64]>::to_vec),
+            platform: self.platform,
+            since,
+            suspect_id: self.suspect_id,
+            work_id: self.work_id,
+            min_score: self.min_score,
+            order: self.order,
+            limit: self.limit,
+        }
+    }
+}
+
+/// A listed match with where its suspect was seen and how it was decided.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The match.
+    pub row: MatchRow,
+    /// Where the suspect was seen.
+    pub sources: Vec<Source>,
+    /// Its decisions, oldest first.
+    pub decisions: Vec<Decision>,
+}
+
+/// The matches a caller may read that fit the query, with a fixed number of store queries
+/// for the whole page.
+pub async fn list(
+    service: &Service,
+    caller: &Caller,
+    mut query: MatchQuery,
+) -> Result<Vec<Listed>, AppError> {
+    let readable = tenancy::readable_filtered(service, caller, query.member.take()).await?;
+    let filter = query.filter(&readable);
+    service
+        .db(move |s| {
+            let rows = s.matches(&filter)?;
+            let suspects: Vec<i64> = rows.iter().map(|r| r.suspect_id).collect();
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let (sources, mut decisions) = (s.sources_of(&suspects)?, s.decisions_of(&ids)?);
+            Ok(rows
+                .into_iter()
+                .map(|row| Listed {
+                    // A compilation's rows share their suspect's sources.
+                    sources: sources.get(&row.suspect_id).cloned().unwrap_or_default(),
+                    decisions: decisions.remove(&row.id).unwrap_or_default(),
+                    row,
+                })
+                .collect::<Vec<_>>())
+        })
+        .await
+}
+
+/// The review queue: [`list`] plus the pending count per work the caller may read.
+pub async fn queue(
+    service: &Service,
+    caller: &Caller,
+    query: MatchQuery,
+) -> Result<(Vec<Listed>, Vec<PendingCount>), AppError> {
+    let readable = tenancy::readable_filtered(service, caller, query.member.clone()).await?;
+    let listed = list(service, caller, query).await?;
+    let owners = readable.owners().map(<[i64]>::to_vec);
+    let counts = service
+        .db(move |s| s.pending_per_work(owners.as_deref()))
+        .await?;
+    Ok((listed, counts))
+}
+
+/// Parses a match id from a path; anything but a number is simply not found.
+pub fn parse_id(raw: &str, what: &str) -> Result<i64, AppError> {
+    raw.parse()
+        .map_err(|_| AppError::NotFound(format!("{what} {raw}")))
+}
+
+/// One match the caller may read; not found otherwise.
+pub async fn get(service: &Service, caller: &Caller, raw_id: &str) -> Result<MatchRow, AppError> {
+    let id = parse_id(raw_id, "match")?;
+    let readable = tenancy::readable(service, caller).await?;
+    match service.db(move |s| s.match_by_id(id)).await? {
+        Some(row) if readable.can_read(row.member_id) => Ok(row),
+        _ => Err(AppError::NotFound(format!("match {raw_id}"))),
+    }
+}
+
+/// One match with its sources and decisions.
+pub async fn get_listed(service: &Service, caller: &Caller, raw_id: &str) -> Result<Listed, AppError> {
+    let row = get(service, caller, raw_id).await?;
+    listed(service, row).await
+}
+
+/// A match's sources and decisions, fresh from the store.
+pub async fn listed(service: &Service, row: MatchRow) -> Result<Listed, AppError> {
+    let (suspect, id) = (row.suspect_id, row.id);
+    let (sources, decisions) = service
+        .db(move |s| Ok((s.sources(suspect)?, s.decisions(id)?)))
+        .await?;
+    Ok(Listed {
+        row,
+        sources,
+        decisions,
+    })
+}
+
+/// Everything the evidence page of one match shows.
+#[derive(Debug, Clone)]
+pub struct MatchDetail {
+    /// The match, its sources and decisions.
+    pub listed: Listed,
+    /// The notice issued on it, if any.
+    pub notice: Option<Notice>,
+    /// Every match of the same suspect the caller may read (a compilation's other episodes).
+    pub siblings: Vec<MatchRow>,
+    /// The suspect's duration in seconds (from its scan; at least the last matched second).
+    pub duration_s: f64,
+}
+
+/// [`MatchDetail`] of a match the caller may read.
+pub async fn detail(service: &Service, caller: &Caller, raw_id: &str) -> Result<MatchDetail, AppError> {
+    let row = get(service, caller, raw_id).await?;
+    let readable = tenancy::readable(service, caller).await?;
+    let (suspect, match_id, job_id) = (row.suspect_id, row.id, row.job_id);
+    let owners = readable.owners().map(<[i64]>::to_vec);
+    let (sources, decisions, notice, siblings, job) = service
+        .db(move |s| {
+            let siblings = s.matches(&MatchFilter {
+                suspect_id: Some(suspect),
+                owners,
+                limit: 500,
+                ..MatchFilter::default()
+            })?;
+            Ok((
+                s.sources(suspect)?,
+                s.decisions(match_id)?,
+                s.notice_for_match(match_id)?,
+                siblings,
+                s.job(job_id)?,
+            ))
+        })
+        .await?;
+    let latest_end = siblings
+        .iter()
+        .flat_map(|m| m.segments.iter())
+        .map(|s| s.suspect_end_s)
+        .fold(0.0, f64::max);
+    let duration_s = job
+        .and_then(|j| j.result)
+        .and_then(|r| r["duration_s"].as_f64())
+        .unwrap_or(latest_end)
+        .max(latest_end)
+        .max(1.0);
+    Ok(MatchDetail {
+        listed: Listed {
+            row,
+            sources,
+            decisions,
+        },
+        notice,
+        siblings,
+        duration_s,
+    })
+}
