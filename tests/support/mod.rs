@@ -195,6 +195,11 @@ impl Daemon {
     /// Starts `reelguard serve --data DATA --listen 127.0.0.1:0 ARGS...` and waits (up to a
     /// minute) until `/readyz` answers 200. Its log goes to `DATA.daemon.log` (appended).
     pub fn start(data: &Path, args: &[&str]) -> Daemon {
+        Daemon::start_env(data, args, &[])
+    }
+
+    /// [`Daemon::start`] with extra environment variables (crash points, for instance).
+    pub fn start_env(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Daemon {
         std::fs::create_dir_all(data).expect("data dir");
         let log_path = data.with_extension("daemon.log");
         let log = std::fs::OpenOptions::new()
@@ -209,6 +214,7 @@ impl Daemon {
             .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .env("REELGUARD_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
