@@ -19,10 +19,10 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod notify;
+pub mod present;
 pub mod routes;
 pub mod ui;
 pub mod upload;
-pub mod webhook_api;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -63,6 +63,14 @@ pub enum ServerError {
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServerError {
     let what = what.into();
     move |source| ServerError::Io { what, source }
+}
+
+/// The whole HTTP surface: the API and the workbench, with the API's 404 for anything else.
+pub fn router(state: Shared) -> axum::Router {
+    api::router(state.clone())
+        .merge(ui::router(state.clone()))
+        .fallback(api::not_found)
+        .with_state(state)
 }
 
 /// Runs the daemon until SIGTERM or SIGINT. `on_listening` is called with the bound address
@@ -134,7 +142,7 @@ async fn serve(
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = runner::spawn_workers(Arc::clone(&state), stop_rx.clone());
     let webhooks = webhook::spawn(Arc::clone(&state), stop_rx);
-    let app = api::router(Arc::clone(&state));
+    let app = router(Arc::clone(&state));
     on_listening(addr);
     tracing::info!(%addr, workers = workers.len(), "serving");
     state.ready.store(true, Ordering::SeqCst);

@@ -43,10 +43,6 @@ pub(super) async fn whoami(Auth(caller): Auth) -> Json<Caller> {
     Json(caller)
 }
 
-pub(super) async fn not_found() -> ApiError {
-    ApiError::NotFound("route".into())
-}
-
 #[derive(Deserialize)]
 pub(super) struct NewMember {
     name: String,

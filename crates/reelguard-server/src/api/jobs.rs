@@ -7,7 +7,7 @@ use reelguard_service::jobs;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::present::job_json;
+use crate::present::job_json;
 use super::Query;
 use crate::auth::Auth;
 use crate::error::ApiError;

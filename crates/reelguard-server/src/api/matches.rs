@@ -9,7 +9,7 @@ use reelguard_store::Verdict;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::present::{match_json, notice_json};
+use crate::present::{match_json, notice_json};
 use super::{JsonBody, Query};
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;

@@ -1,14 +1,14 @@
 //! The HTTP API: thin handlers over the application layer (`reelguard_service`). Access
 //! (401/403) is decided before any handler runs ([`crate::auth`], from
 //! [`crate::routes::ROUTES`]); a handler parses the request, calls one service function with
-//! the caller, and shapes the answer with [`present`]. Handlers hold no domain rule: tenancy,
+//! the caller, and shapes the answer with [`crate::present`]. Handlers hold no domain rule: tenancy,
 //! ownership, decisions and notices are the service's, shared with the workbench.
 
 mod admin;
 mod jobs;
 mod matches;
-pub mod present;
 mod submissions;
+mod webhook;
 mod works;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -20,14 +20,13 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::guard;
 use crate::error::ApiError;
-use crate::webhook_api;
 use crate::Shared;
 
 /// The OpenAPI document served at `/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
-/// Builds the router: every route of [`crate::routes::ROUTES`], behind the guard.
-pub fn router(state: Shared) -> Router {
+/// The API's routes: every route of [`crate::routes::ROUTES`], behind the guard.
+pub fn router(state: Shared) -> Router<Shared> {
     Router::new()
         .route("/healthz", get(admin::healthz))
         .route("/readyz", get(admin::readyz))
@@ -61,15 +60,17 @@ pub fn router(state: Shared) -> Router {
         .route("/v1/notices/{id}", get(matches::get_notice))
         .route(
             "/v1/webhook",
-            put(webhook_api::put_webhook)
-                .get(webhook_api::get_webhook)
-                .delete(webhook_api::delete_webhook),
+            put(webhook::put_webhook)
+                .get(webhook::get_webhook)
+                .delete(webhook::delete_webhook),
         )
-        .route("/v1/webhook/deliveries", get(webhook_api::list_deliveries))
-        .route_layer(middleware::from_fn_with_state(state.clone(), guard))
-        .merge(crate::ui::router(state.clone()))
-        .fallback(admin::not_found)
-        .with_state(state)
+        .route("/v1/webhook/deliveries", get(webhook::list_deliveries))
+        .route_layer(middleware::from_fn_with_state(state, guard))
+}
+
+/// What any path outside both tables answers: 404 in the API's error format.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("route".into())
 }
 
 // ---- extractors that answer in our error format ---------------------------------------------

@@ -10,7 +10,7 @@ use reelguard_service::submit;
 use reelguard_store::SourceMeta;
 use serde::Deserialize;
 
-use super::present::accepted;
+use crate::present::accepted;
 use super::{JsonBody, Query};
 use crate::auth::Auth;
 use crate::error::ApiError;

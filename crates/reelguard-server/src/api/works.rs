@@ -8,7 +8,7 @@ use reelguard_service::works::{self, NewWorkRequest};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::present::work_json;
+use crate::present::work_json;
 use super::JsonBody;
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;

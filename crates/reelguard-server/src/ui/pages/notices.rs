@@ -11,7 +11,7 @@ use reelguard_store::Notice;
 use serde_json::Value;
 
 use super::Page;
-use crate::api::present::notice_json;
+use crate::present::notice_json;
 use crate::ui::html::{self, clock, esc, esc_or_dash, link, utc};
 use crate::ui::{html_page, Viewer};
 use crate::Shared;

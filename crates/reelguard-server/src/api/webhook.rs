@@ -10,7 +10,7 @@ use reelguard_service::webhooks;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::{JsonBody, Query};
+use super::{JsonBody, Query};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::Shared;

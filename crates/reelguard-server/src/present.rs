@@ -1,5 +1,5 @@
 //! The API's JSON shapes for the service's typed records (shared with the workbench where a
-//! page embeds the same record). Presentation only: nothing here decides anything.
+//! page serves the same record as JSON). Presentation only: nothing here decides anything.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
