@@ -9,7 +9,8 @@ use reelguard_store::{Caller, Role};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{JsonBody, Query, OPENAPI};
+use super::{JsonBody, Query};
+use crate::routes::OPENAPI;
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;
 use crate::Shared;

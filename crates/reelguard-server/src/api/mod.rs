@@ -22,9 +22,6 @@ use crate::auth::guard;
 use crate::error::ApiError;
 use crate::Shared;
 
-/// The OpenAPI document served at `/v1/openapi.json`.
-pub const OPENAPI: &str = include_str!("../../openapi.json");
-
 /// The API's routes: every route of [`crate::routes::ROUTES`], behind the guard.
 pub fn router(state: Shared) -> Router<Shared> {
     Router::new()
