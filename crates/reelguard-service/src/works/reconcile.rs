@@ -72,8 +72,17 @@ pub fn reconcile(
                 done.created += 1;
             }
             None => {
-                tracing::warn!(title = %pending.title, "dropped a work creation interrupted before the catalogue commit");
-                done.dropped += 1;
+                // Either the crash came before the catalogue commit (the client never got an
+                // answer: nothing to finish), or after the store's row (nothing left to do).
+                let finished = rows.iter().any(|r| {
+                    r.member_id == pending.member_id
+                        && r.title == pending.title
+                        && r.external_id == pending.external_id
+                });
+                if !finished {
+                    tracing::warn!(title = %pending.title, "dropped a work creation interrupted before the catalogue commit");
+                    done.dropped += 1;
+                }
             }
         }
         intent::clear(data_dir)?;
