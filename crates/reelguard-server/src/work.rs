@@ -110,14 +110,15 @@ pub fn fingerprint(
     Ok(reelguard_media::fingerprint_file(path, options, progress)?)
 }
 
-/// Scans a suspect file against the catalogue (read-locked while it runs).
+/// Scans a suspect file against the catalogue's last committed state (the lock is held only
+/// to take the snapshot, not while the file decodes).
 pub fn scan(
     catalogue: &RwLock<Catalogue>,
     path: &Path,
     options: &ScanOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Scanned, JobError> {
-    let catalogue = catalogue.read().map_err(|_| JobError::Poisoned)?;
+    let catalogue = catalogue.read().map_err(|_| JobError::Poisoned)?.snapshot();
     let report = scan_file(&catalogue, path, options, progress)?;
     let found = report
         .matches
