@@ -219,6 +219,7 @@ pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Vec<FamilyRow>> {
     let data = tempfile::tempdir()?;
     let mut catalogue = Catalogue::open(data.path())?;
     let ids = register(fixtures, &mut catalogue)?;
+    let catalogue = catalogue.snapshot();
     let cases = cases(fixtures)?;
     let options = ScanOptions {
         keyframes_first: !full,

@@ -31,7 +31,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let catalogue = Catalogue::open_read_only(&args.data)
-        .with_context(|| format!("opening catalogue {}", args.data.display()))?;
+        .with_context(|| format!("opening catalogue {}", args.data.display()))?
+        .snapshot();
     let options = ScanOptions {
         keyframes_first: !args.full,
         ..ScanOptions::default()

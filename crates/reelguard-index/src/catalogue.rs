@@ -27,6 +27,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -186,7 +187,9 @@ pub(crate) fn crash_point(step: &str) {
 /// The files of a catalogue: manifest and frame records.
 pub(crate) struct Files {
     dir: PathBuf,
-    frames: File,
+    /// Opened for appending and reading; shared with every snapshot, which only reads at
+    /// committed offsets (positioned reads, so no shared cursor).
+    frames: Arc<File>,
 }
 
 fn io(path: &Path, source: std::io::Error) -> IndexError {
@@ -208,7 +211,7 @@ impl Files {
             .map_err(|e| io(&path, e))?;
         Ok(Files {
             dir: dir.to_path_buf(),
-            frames,
+            frames: Arc::new(frames),
         })
     }
 
@@ -304,7 +307,9 @@ impl Files {
         self.frames
             .set_len(manifest.frames_len)
             .map_err(|e| io(&path, e))?;
-        self.frames.write_all(&bytes).map_err(|e| io(&path, e))?;
+        (&*self.frames)
+            .write_all(&bytes)
+            .map_err(|e| io(&path, e))?;
         self.frames.sync_data().map_err(|e| io(&path, e))?;
         Ok(manifest.frames_len / FRAME_RECORD_BYTES)
     }
@@ -333,42 +338,47 @@ impl Files {
         Ok(())
     }
 
-    /// Reads an episode's frames. A run outside `frames.bin` or a record whose time is not a
-    /// plausible timestamp (see [`check_frame_times`]) is [`IndexError::Corrupt`].
-    pub(crate) fn read_frames(&self, episode: &Episode) -> Result<Vec<StoredFrame>, IndexError> {
-        let path = self.dir.join(FRAMES);
-        let corrupt = |reason: String| IndexError::Corrupt {
-            path: path.clone(),
-            reason,
-        };
-        // `check_runs` vetted the manifest at open; checked arithmetic keeps an episode that
-        // slipped past it from wrapping around or asking for an absurd buffer.
-        let (offset, len) = run_bytes(episode)
-            .ok_or_else(|| corrupt(format!("episode {} has an impossible run", episode.id)))?;
-        let mut bytes = vec![0u8; usize::try_from(len).map_err(|e| corrupt(e.to_string()))?];
-        self.frames
-            .read_exact_at(&mut bytes, offset)
-            .map_err(|e| io(&path, e))?;
-        let frames: Vec<StoredFrame> = bytes
-            .chunks_exact(FRAME_RECORD_BYTES as usize)
-            .map(|r| {
-                let mut hash = [0u8; 8];
-                hash.copy_from_slice(&r[0..8]);
-                let mut t = [0u8; 4];
-                t.copy_from_slice(&r[8..12]);
-                StoredFrame {
-                    hash: u64::from_le_bytes(hash),
-                    t: f32::from_le_bytes(t),
-                    quality: r[12],
-                }
-            })
-            .collect();
-        check_frame_times(&frames)
-            .map_err(|reason| corrupt(format!("episode {}: {reason}", episode.id)))?;
-        Ok(frames)
+    /// The frame records' handle, for snapshots.
+    pub(crate) fn shared_frames(&self) -> Arc<File> {
+        self.frames.clone()
     }
+}
 
-    pub(crate) fn frames_path(&self) -> PathBuf {
-        self.dir.join(FRAMES)
-    }
+/// Reads an episode's frames. A run outside `frames.bin` or a record whose time is not a
+/// plausible timestamp (see [`check_frame_times`]) is [`IndexError::Corrupt`].
+pub(crate) fn read_frames(
+    frames_file: &File,
+    dir: &Path,
+    episode: &Episode,
+) -> Result<Vec<StoredFrame>, IndexError> {
+    let path = dir.join(FRAMES);
+    let corrupt = |reason: String| IndexError::Corrupt {
+        path: path.clone(),
+        reason,
+    };
+    // `check_runs` vetted the manifest at open; checked arithmetic keeps an episode that
+    // slipped past it from wrapping around or asking for an absurd buffer.
+    let (offset, len) = run_bytes(episode)
+        .ok_or_else(|| corrupt(format!("episode {} has an impossible run", episode.id)))?;
+    let mut bytes = vec![0u8; usize::try_from(len).map_err(|e| corrupt(e.to_string()))?];
+    frames_file
+        .read_exact_at(&mut bytes, offset)
+        .map_err(|e| io(&path, e))?;
+    let frames: Vec<StoredFrame> = bytes
+        .chunks_exact(FRAME_RECORD_BYTES as usize)
+        .map(|r| {
+            let mut hash = [0u8; 8];
+            hash.copy_from_slice(&r[0..8]);
+            let mut t = [0u8; 4];
+            t.copy_from_slice(&r[8..12]);
+            StoredFrame {
+                hash: u64::from_le_bytes(hash),
+                t: f32::from_le_bytes(t),
+                quality: r[12],
+            }
+        })
+        .collect();
+    check_frame_times(&frames)
+        .map_err(|reason| corrupt(format!("episode {}: {reason}", episode.id)))?;
+    Ok(frames)
 }

@@ -25,7 +25,8 @@ use std::path::Path;
 use tantivy::directory::MmapDirectory;
 use tantivy::schema::{Field, IndexRecordOption, Schema, FAST, INDEXED};
 use tantivy::{
-    DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term, TERMINATED,
+    DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
+    TERMINATED,
 };
 
 use crate::IndexError;
@@ -175,11 +176,6 @@ impl BandIndex {
         Ok(())
     }
 
-    /// Number of index segments (each lookup visits all of them).
-    pub(crate) fn segments(&self) -> usize {
-        self.reader.searcher().segment_readers().len()
-    }
-
     /// Drops changes not yet committed (after a failed operation).
     pub(crate) fn rollback(&mut self) -> Result<(), IndexError> {
         if let Some(writer) = self.writer.as_mut() {
@@ -214,8 +210,11 @@ impl BandIndex {
     }
 }
 
-/// A consistent view of the postings, with each segment's doc → episode map.
+/// A consistent view of the postings, with each segment's doc → episode map. Holds the
+/// searcher it was built from, which pins those segments: a merge or a deletion committed
+/// later neither removes their files nor changes what this view answers.
 pub(crate) struct Snapshot {
+    _searcher: Searcher,
     band: Field,
     segments: Vec<(std::sync::Arc<tantivy::InvertedIndexReader>, Vec<u64>)>,
     documents: u64,
@@ -242,11 +241,18 @@ impl Snapshot {
             let postings = segment.inverted_index(band).map_err(tantivy_error)?;
             segments.push((postings, episodes));
         }
+        let documents = searcher.num_docs();
         Ok(Snapshot {
+            _searcher: searcher,
             band,
             segments,
-            documents: searcher.num_docs(),
+            documents,
         })
+    }
+
+    /// Number of index segments (each lookup visits all of them).
+    pub(crate) fn segments(&self) -> usize {
+        self.segments.len()
     }
 
     /// Number of live episode documents.

@@ -19,7 +19,7 @@
 use std::path::Path;
 
 use reelguard_align::QueryFrame;
-use reelguard_index::{Catalogue, IndexError, Match, MatchParams, NewEpisode, StoredFrame};
+use reelguard_index::{CatalogueSnapshot, IndexError, Match, MatchParams, NewEpisode, StoredFrame};
 use reelguard_media::{
     fingerprint_file, DecodeMode, Fingerprint, MediaError, Options, Progress, RegionKind,
 };
@@ -212,9 +212,10 @@ pub fn new_episode(file: &str, fingerprint: &Fingerprint) -> NewEpisode {
     }
 }
 
-/// Scans one suspect file against the catalogue.
+/// Scans one suspect file against one committed state of the catalogue. The snapshot is
+/// all it reads, so a scan holds no lock however long it decodes.
 pub fn scan_file(
-    catalogue: &Catalogue,
+    catalogue: &CatalogueSnapshot,
     path: &Path,
     options: &ScanOptions,
     progress: &(dyn Fn(Progress) + Sync),
