@@ -6,7 +6,9 @@
 
 use rusqlite::Connection;
 
-use crate::{dialect, now, StoreError};
+use super::dialect;
+use crate::error::StoreError;
+use crate::util::now;
 
 /// `(version, SQL)`, in order.
 ///
