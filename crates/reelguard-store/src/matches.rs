@@ -4,8 +4,8 @@
 //! The decision that shapes this module: a match is unique per (suspect, episode), so a job run
 //! twice (after a crash, or a lease taken over) can never record it twice.
 
+use reelguard_model::{ContentBox, Segment, SignalName};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::error::StoreError;
 
@@ -32,12 +32,13 @@ pub struct NewMatch {
     pub episode_id: u64,
     /// 0–1.
     pub score: f64,
-    /// The matched stretches (JSON array).
-    pub segments: Value,
+    /// The matched stretches, at full precision (rounding is for the edges that print them).
+    /// The match's signal names are taken from them.
+    pub segments: Vec<Segment>,
     /// What the pirate did, e.g. `["mirror", "excerpt"]`.
     pub transformation: Vec<String>,
-    /// Where the picture sat in the suspect's frame (JSON object), when known.
-    pub content_box: Option<Value>,
+    /// Where the picture sat in the suspect's frame, when known.
+    pub content_box: Option<ContentBox>,
 }
 
 /// A match as stored, with what a reader needs around it.
@@ -65,12 +66,18 @@ pub struct MatchRow {
     pub episode_id: u64,
     /// 0–1.
     pub score: f64,
-    /// The matched stretches.
-    pub segments: Value,
+    /// The matched stretches. Matches recorded before schema version 4 kept only each
+    /// stretch's rounded times, speed, mirror flag and score: their `matched_frames`,
+    /// `mean_distance`, `coverage` and `evidence` read as 0 (`matched_frames == 0` marks them,
+    /// since a real stretch has at least one matched frame).
+    pub segments: Vec<Segment>,
+    /// The signal types whose fingerprints found it, each once, in the order its segments
+    /// name them (matches recorded before signals had names: `video_phash`).
+    pub signals: Vec<SignalName>,
     /// What the pirate did.
     pub transformation: Vec<String>,
     /// Where the picture sat in the suspect's frame, when known.
-    pub content_box: Option<Value>,
+    pub content_box: Option<ContentBox>,
     /// When the work goes on sale (Unix seconds), if the member said.
     pub released_at: Option<i64>,
     /// Review state.
@@ -113,6 +120,18 @@ pub enum MatchOrder {
     /// The review queue's order: the most recently released drama first (its revenue is at
     /// stake now), then the highest score, then the newest match.
     Triage,
+}
+
+/// The distinct signal names of these segments, in first-seen order: what a match row's
+/// `signals` holds.
+pub fn signals_of(segments: &[Segment]) -> Vec<SignalName> {
+    let mut names = Vec::new();
+    for segment in segments {
+        if !names.contains(&segment.signal) {
+            names.push(segment.signal);
+        }
+    }
+    names
 }
 
 /// Matches against one work found on one day (UTC), by review state.

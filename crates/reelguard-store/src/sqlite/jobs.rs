@@ -351,7 +351,7 @@ mod tests {
             episode: 1,
             episode_id: 1,
             score: 0.9,
-            segments: serde_json::json!([]),
+            segments: vec![],
             transformation: vec!["mirror".into()],
             content_box: None,
         };

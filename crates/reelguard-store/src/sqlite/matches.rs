@@ -7,20 +7,39 @@
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row};
 
-use super::rows::{in_list, json_col, parse_col};
+use reelguard_model::SignalName;
+
+use super::rows::{in_list, parse_col};
+use super::upgrade::decode_segments;
 use super::SqliteStore;
 use crate::error::StoreError;
 use crate::matches::{
-    InfringementDay, MatchFilter, MatchOrder, MatchRow, Matches, NewMatch, PendingCount,
+    signals_of, InfringementDay, MatchFilter, MatchOrder, MatchRow, Matches, NewMatch, PendingCount,
 };
 
 const MATCH_SELECT: &str = "SELECT m.id, m.suspect_id, s.sha256, m.job_id, m.work_id, w.title, \
     w.member_id, mem.name, m.episode, m.episode_id, m.score, m.segments, m.transformation, \
-    m.state, m.created_at, m.decided_at, m.content_box, w.released_at \
+    m.state, m.created_at, m.decided_at, m.content_box, w.released_at, m.signals \
     FROM matches m JOIN works w ON w.work_id = m.work_id \
     JOIN members mem ON mem.id = w.member_id JOIN suspects s ON s.id = m.suspect_id";
 
 const DAY: i64 = 86_400;
+
+fn conversion(
+    index: usize,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(error))
+}
+
+/// The `signals` column: comma-separated names, each validated.
+fn signals_col(row: &Row<'_>, index: usize) -> rusqlite::Result<Vec<SignalName>> {
+    row.get::<_, String>(index)?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|name| SignalName::new(name).map_err(|e| conversion(index, e)))
+        .collect()
+}
 
 fn match_from_row(row: &Row<'_>) -> rusqlite::Result<MatchRow> {
     let transformation: String = row.get(12)?;
@@ -36,7 +55,8 @@ fn match_from_row(row: &Row<'_>) -> rusqlite::Result<MatchRow> {
         episode: row.get(8)?,
         episode_id: row.get::<_, i64>(9)? as u64,
         score: row.get(10)?,
-        segments: json_col(row, 11)?,
+        segments: decode_segments(&row.get::<_, String>(11)?).map_err(|e| conversion(11, e))?,
+        signals: signals_col(row, 18)?,
         transformation: transformation
             .split(',')
             .filter(|s| !s.is_empty())
@@ -45,6 +65,7 @@ fn match_from_row(row: &Row<'_>) -> rusqlite::Result<MatchRow> {
         state: parse_col(row, 13)?,
         created_at: row.get(14)?,
         decided_at: row.get(15)?,
+        // Lenient, as it always was: a damaged box only loses the crop shown to reviewers.
         content_box: row
             .get::<_, Option<String>>(16)?
             .and_then(|text| serde_json::from_str(&text).ok()),
@@ -75,8 +96,8 @@ pub(super) fn insert_matches(
     for m in matches {
         tx.execute(
             "INSERT INTO matches (suspect_id, job_id, work_id, episode, episode_id, score, \
-             segments, transformation, state, created_at, content_box) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending_review', ?9, ?10) \
+             segments, transformation, state, created_at, content_box, signals) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'pending_review', ?9, ?10, ?11) \
              ON CONFLICT DO NOTHING",
             (
                 suspect_id,
@@ -92,6 +113,11 @@ pub(super) fn insert_matches(
                     .as_ref()
                     .map(serde_json::to_string)
                     .transpose()?,
+                signals_of(&m.segments)
+                    .iter()
+                    .map(SignalName::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
             ),
         )?;
     }

@@ -18,6 +18,7 @@ pub(crate) mod pool;
 mod reviews;
 pub(crate) mod rows;
 mod suspects;
+mod upgrade;
 mod webhooks;
 mod works;
 

@@ -202,7 +202,7 @@ mod tests {
             episode: 1,
             episode_id: 1,
             score: 0.9,
-            segments: serde_json::json!([]),
+            segments: vec![],
             transformation: vec![],
             content_box: None,
         };
