@@ -30,6 +30,15 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
 }
 
+/// Settings of a pooled read-only connection: the same busy timeout (a reader can meet a lock
+/// only while the WAL is being reset or recovered) and `query_only`, so that even a write
+/// smuggled into a read path is refused instead of racing the writer.
+/// PostgreSQL: a pool's read connections need none of this.
+pub fn configure_reader(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch("PRAGMA query_only=ON;")
+}
+
 /// Makes `audit_log` append-only: updates and deletes are refused by the database itself.
 /// PostgreSQL: a `BEFORE UPDATE OR DELETE` trigger calling a function that raises.
 pub const AUDIT_APPEND_ONLY: &str = "

@@ -6,14 +6,16 @@
 
 use rusqlite::Connection;
 
-use crate::{dialect, now, StoreError};
+use super::dialect;
+use crate::error::StoreError;
+use crate::util::now;
 
 /// `(version, SQL)`, in order.
 ///
 /// Version 2 (the review workbench) and 3 (webhooks) were developed in parallel, and a build of
 /// the webhooks branch took stores from 1 straight to 3: `migrate` therefore applies every
 /// listed version not yet recorded, in order, rather than only those above the highest one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
 
 const V1: &str = "
 CREATE TABLE members (
@@ -212,6 +214,15 @@ CREATE TABLE webhook_attempts (
 CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id);
 ";
 
+/// Typed match records: every match names the signal types that found it (comma-separated,
+/// like `transformation`), and its segments are rewritten from the API's rounded shape to the
+/// typed record's (the data step is [`super::upgrade::v4_typed_segments`]).
+const V4: &str = "
+-- Every match older than this version was found by video pHash, hence the default; new rows
+-- always write the column.
+ALTER TABLE matches ADD COLUMN signals TEXT NOT NULL DEFAULT 'video_phash';
+";
+
 /// Brings the schema up to the latest version. Safe against a concurrent migration by another
 /// process (the daemon and `reelguard admin` may start together): the version is read inside the
 /// write transaction that applies the next step.
@@ -222,7 +233,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
              applied_at BIGINT NOT NULL
          )",
     )?;
-    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    let latest = latest();
     loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let current = version(&tx)?;
@@ -239,8 +250,10 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             return Ok(());
         };
         tx.execute_batch(&dialect::ddl(sql))?;
-        if next == 1 {
-            tx.execute_batch(dialect::AUDIT_APPEND_ONLY)?;
+        match next {
+            1 => tx.execute_batch(dialect::AUDIT_APPEND_ONLY)?,
+            4 => super::upgrade::v4_typed_segments(&tx)?,
+            _ => {}
         }
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
@@ -251,6 +264,11 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
 }
 
+/// The newest schema version this build knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
 /// The schema version in force.
 pub fn version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row(
@@ -258,6 +276,14 @@ pub fn version(conn: &Connection) -> Result<i64, StoreError> {
         [],
         |row| row.get(0),
     )?)
+}
+
+/// The migrations of a store as a build of schema version 3 left it, for tests of upgrades.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) fn first_three() -> [(i64, &'static str); 3] {
+        [(1, super::V1), (2, super::V2), (3, super::V3)]
+    }
 }
 
 #[cfg(test)]
@@ -278,7 +304,7 @@ mod tests {
         conn.execute("INSERT INTO schema_migrations VALUES (1, 0)", [])
             .expect("v1 row");
         migrate(&mut conn).expect("migrate");
-        assert_eq!(version(&conn).expect("version"), 3);
+        assert_eq!(version(&conn).expect("version"), latest());
         let rows: i64 = conn
             .query_row("SELECT COUNT(*) FROM webhook_deliveries", [], |r| r.get(0))
             .expect("the webhook tables exist");

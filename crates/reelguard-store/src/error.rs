@@ -1,0 +1,51 @@
+//! The one error type of every store operation, whatever the implementation behind the traits.
+//!
+//! The decision that shapes it: callers branch on *what* went wrong (not found, conflict,
+//! invalid, queue full, lease lost), never on the engine; the engine's own error is one opaque
+//! variant that the server maps to an internal error.
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The data directory could not be prepared.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// No such row.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request conflicts with the current state (a duplicate name, a decided match).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The request is malformed (an empty name, an unknown member).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// The job queue holds as many unfinished jobs as it may.
+    #[error("the job queue is full ({depth} of {limit} jobs unfinished)")]
+    QueueFull {
+        /// Unfinished jobs now.
+        depth: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The caller no longer holds the job's lease: it expired and another worker took the
+    /// job over, or the job already finished. Nothing was written.
+    #[error("the lease on job {job_id} is no longer held by this worker")]
+    LeaseLost {
+        /// The job.
+        job_id: i64,
+    },
+    /// A stored JSON column does not parse.
+    #[error("stored JSON is damaged: {0}")]
+    Json(#[from] serde_json::Error),
+    /// The system's random source failed.
+    #[error("no randomness for a key: {0}")]
+    Random(String),
+}

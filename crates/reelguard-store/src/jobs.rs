@@ -1,0 +1,257 @@
+//! Suspects and the durable job queue: what a crawler or member submitted, where a suspect was
+//! seen, and the jobs that fingerprint files — the records and the traits a store implements.
+//!
+//! The decision that shapes this module: one row per distinct content (SHA-256), so the same
+//! upload seen a thousand times is one suspect and one scan, with a thousand sources; and a
+//! job's completion commits together with the matches it found.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::StoreError;
+use crate::matches::NewMatch;
+
+text_enum!(
+    /// What a job does.
+    JobKind {
+        /// Fingerprint a suspect and match it against the catalogue.
+        Scan = "scan",
+        /// Fingerprint an episode file and add it to a work.
+        Register = "register",
+    }
+);
+
+text_enum!(
+    /// Where a job is in its life.
+    JobState {
+        /// Waiting for a worker (or for its retry time).
+        Queued = "queued",
+        /// A worker has it.
+        Running = "running",
+        /// Done.
+        Succeeded = "succeeded",
+        /// Given up: the reason is in `error_kind` and `error`.
+        Failed = "failed",
+    }
+);
+
+/// Where a suspect was seen, as the crawler reports it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceMeta {
+    /// E.g. `douyin`, `youtube`.
+    pub platform: Option<String>,
+    /// The page or video URL.
+    pub url: Option<String>,
+    /// The uploading account.
+    pub uploader: Option<String>,
+    /// The title shown with the upload.
+    pub title_seen: Option<String>,
+    /// When the crawler found it, Unix seconds.
+    pub found_at: Option<i64>,
+}
+
+/// One submission of a suspect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// Id.
+    pub id: i64,
+    /// Submitting member (a crawler).
+    pub member_id: i64,
+    /// What the crawler reported.
+    #[serde(flatten)]
+    pub meta: SourceMeta,
+    /// Unix seconds.
+    pub submitted_at: i64,
+}
+
+/// A file accepted for a job, already durable on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFile {
+    /// Lowercase hex SHA-256 of the content.
+    pub sha256: String,
+    /// Bytes.
+    pub size_bytes: u64,
+    /// Where it is stored.
+    pub path: String,
+    /// The name it was submitted under.
+    pub name: String,
+}
+
+/// Bounds on the queue, checked as a job is submitted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueueLimits {
+    /// Most unfinished (queued or running) jobs.
+    pub max_unfinished: u64,
+    /// Attempts per job before it fails.
+    pub max_attempts: u32,
+}
+
+/// The answer to a submission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Submission {
+    /// The job that handles (or handled) the file.
+    pub job_id: i64,
+    /// The suspect, for scans.
+    pub suspect_id: Option<i64>,
+    /// The content was already known: no new job was made.
+    pub deduplicated: bool,
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Id.
+    pub id: i64,
+    /// What it does.
+    pub kind: JobKind,
+    /// Where it is.
+    pub state: JobState,
+    /// Submitting member.
+    pub member_id: i64,
+    /// For scans.
+    pub suspect_id: Option<i64>,
+    /// For registrations.
+    pub work_id: Option<String>,
+    /// The file to process.
+    pub file_path: String,
+    /// The name it was submitted under.
+    pub file_name: String,
+    /// Attempts started.
+    pub attempts: u32,
+    /// Attempts allowed.
+    pub max_attempts: u32,
+    /// Not before (Unix seconds), while queued.
+    pub next_attempt_at: i64,
+    /// 0–1, while running.
+    pub progress: f64,
+    /// A short stable identifier of the last failure.
+    pub error_kind: Option<String>,
+    /// The last failure, for people.
+    pub error: Option<String>,
+    /// What it produced.
+    pub result: Option<Value>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds, of the latest attempt.
+    pub started_at: Option<i64>,
+    /// Unix seconds.
+    pub finished_at: Option<i64>,
+}
+
+/// Which jobs to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobFilter {
+    /// Only in this state.
+    pub state: Option<JobState>,
+    /// Only those this member submitted (or, for scans, submitted the same content too).
+    pub visible_to: Option<i64>,
+    /// Most rows (newest first).
+    pub limit: u32,
+}
+
+/// Unfinished jobs of the given kinds, by state: the queue depth.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobCount {
+    /// Kind.
+    pub kind: Option<JobKind>,
+    /// State.
+    pub state: Option<JobState>,
+    /// Jobs.
+    pub count: u64,
+}
+
+/// Suspects: crawlers' submissions and where each content was seen.
+pub trait Suspects {
+    /// Records a crawler's submission. Content already known (same SHA-256) joins its suspect
+    /// (a new source row) and gets the existing job back; new content makes a suspect and a
+    /// scan job, unless the queue is full ([`StoreError::QueueFull`]).
+    fn submit_suspect(
+        &self,
+        member_id: i64,
+        file: &NewFile,
+        source: &SourceMeta,
+        limits: QueueLimits,
+    ) -> Result<Submission, StoreError>;
+
+    /// Every submission of a suspect, oldest first.
+    fn sources(&self, suspect_id: i64) -> Result<Vec<Source>, StoreError> {
+        Ok(self
+            .sources_of(&[suspect_id])?
+            .remove(&suspect_id)
+            .unwrap_or_default())
+    }
+
+    /// Every submission of each of these suspects, oldest first, in one query (a listing's
+    /// suspects, without a query per row). Suspects without sources are absent.
+    fn sources_of(&self, suspect_ids: &[i64]) -> Result<HashMap<i64, Vec<Source>>, StoreError>;
+}
+
+/// The job queue.
+pub trait Jobs {
+    /// Queues the registration of an episode file into a work, unless the queue is full.
+    /// Registrations of one work run in submission order, so episodes are numbered in the
+    /// order they were submitted.
+    fn submit_registration(
+        &self,
+        member_id: i64,
+        work_id: &str,
+        file: &NewFile,
+        limits: QueueLimits,
+    ) -> Result<Submission, StoreError>;
+
+    /// Unfinished (queued or running) jobs.
+    fn queue_depth(&self) -> Result<u64, StoreError>;
+
+    /// Takes the oldest job that is due, marks it running and counts the attempt. A
+    /// registration waits while an older registration of the same work is unfinished.
+    fn claim_job(&self) -> Result<Option<Job>, StoreError>;
+
+    /// When the earliest queued job falls due (Unix seconds), if any is queued.
+    fn next_due(&self) -> Result<Option<i64>, StoreError>;
+
+    /// Records a running job's progress (0–1).
+    fn set_progress(&self, job_id: i64, progress: f64) -> Result<(), StoreError>;
+
+    /// Finishes a running job with its result, and records its matches in the same
+    /// transaction (a match already recorded for the suspect and episode is kept as it is).
+    /// Returns false if the job was not running (nothing is written then).
+    fn complete_job(
+        &self,
+        job_id: i64,
+        result: &Value,
+        matches: &[NewMatch],
+    ) -> Result<bool, StoreError>;
+
+    /// Records a failed attempt of a running job. With `retry_after` (seconds) and attempts
+    /// left, the job is queued again for then; otherwise it fails for good. Returns its state.
+    fn fail_job(
+        &self,
+        job_id: i64,
+        error_kind: &str,
+        error: &str,
+        retry_after: Option<i64>,
+    ) -> Result<JobState, StoreError>;
+
+    /// Puts a running job back in the queue without counting the attempt (a graceful
+    /// shutdown interrupted it).
+    fn requeue(&self, job_id: i64) -> Result<(), StoreError>;
+
+    /// After a crash: jobs left running are queued again, except those that have used up their
+    /// attempts (a file that kills the process every time fails instead of looping). Returns
+    /// `(requeued, failed)`.
+    fn recover_interrupted(&self) -> Result<(u64, u64), StoreError>;
+
+    /// A job by id.
+    fn job(&self, job_id: i64) -> Result<Option<Job>, StoreError>;
+
+    /// Whether a member may see a job: it submitted it, or submitted the same suspect.
+    fn job_visible_to(&self, job: &Job, member_id: i64) -> Result<bool, StoreError>;
+
+    /// Jobs, newest first.
+    fn jobs(&self, filter: &JobFilter) -> Result<Vec<Job>, StoreError>;
+
+    /// Jobs by kind and state.
+    fn job_counts(&self) -> Result<Vec<JobCount>, StoreError>;
+}

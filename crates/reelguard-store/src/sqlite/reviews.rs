@@ -1,0 +1,234 @@
+//! Decisions and notices on SQLite.
+//!
+//! The decision that shapes it: [`Reviews::decide`] re-reads the match inside its immediate
+//! transaction, so two reviewers deciding at once cannot both succeed, and writes the decision,
+//! the notice and its webhook delivery before the one commit.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, Row, TransactionBehavior};
+
+use super::matches::match_row;
+use super::rows::{in_list, json_col, parse_col};
+use super::suspects::sources_of;
+use super::webhooks::enqueue_notice_webhook;
+use super::SqliteStore;
+use crate::error::StoreError;
+use crate::matches::MatchState;
+use crate::members::Caller;
+use crate::reviews::{Decision, Notice, NoticeComposer, Reviews, Verdict};
+use crate::util::now;
+
+const NOTICE_SELECT: &str = "SELECT id, match_id, member_id, body, created_at FROM notices";
+
+fn notice_from_row(row: &Row<'_>) -> rusqlite::Result<Notice> {
+    Ok(Notice {
+        id: row.get(0)?,
+        match_id: row.get(1)?,
+        member_id: row.get(2)?,
+        body: json_col(row, 3)?,
+        created_at: row.get(4)?,
+    })
+}
+
+impl Reviews for SqliteStore {
+    fn decide(
+        &self,
+        match_id: i64,
+        reviewer: &Caller,
+        verdict: Verdict,
+        reason: &str,
+        notice: NoticeComposer<'_>,
+    ) -> Result<(Decision, Option<Notice>), StoreError> {
+        let policy = self.policy();
+        let mut conn = self.write();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let t = now();
+        let row = match_row(&tx, match_id)?
+            .ok_or_else(|| StoreError::NotFound(format!("match {match_id}")))?;
+        if row.state != MatchState::PendingReview {
+            return Err(StoreError::Conflict(format!(
+                "match {match_id} is already {}",
+                row.state
+            )));
+        }
+        let state = match verdict {
+            Verdict::Confirm => MatchState::Confirmed,
+            Verdict::Reject => MatchState::Rejected,
+        };
+        tx.execute(
+            "UPDATE matches SET state = ?2, decided_at = ?3 WHERE id = ?1",
+            (match_id, state.as_str(), t),
+        )?;
+        let id: i64 = tx.query_row(
+            "INSERT INTO decisions (match_id, reviewer_member_id, key_id, decision, reason, \
+             decided_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+            (
+                match_id,
+                reviewer.member_id,
+                reviewer.key_id,
+                state.as_str(),
+                reason,
+                t,
+            ),
+            |r| r.get(0),
+        )?;
+        let decision = Decision {
+            id,
+            match_id,
+            reviewer_member_id: reviewer.member_id,
+            reviewer: reviewer.member.clone(),
+            decision: state,
+            reason: reason.to_string(),
+            decided_at: t,
+        };
+        let notice = if state == MatchState::Confirmed {
+            let srcs = sources_of(&tx, &[row.suspect_id])?
+                .remove(&row.suspect_id)
+                .unwrap_or_default();
+            let body = notice(&row, &srcs, &decision);
+            let id: i64 = tx.query_row(
+                "INSERT INTO notices (match_id, member_id, body, created_at) \
+                 VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                (match_id, row.member_id, serde_json::to_string(&body)?, t),
+                |r| r.get(0),
+            )?;
+            let notice = Notice {
+                id,
+                match_id,
+                member_id: row.member_id,
+                body,
+                created_at: t,
+            };
+            enqueue_notice_webhook(&tx, &notice, policy)?;
+            Some(notice)
+        } else {
+            None
+        };
+        tx.commit()?;
+        Ok((decision, notice))
+    }
+
+    fn decisions_of(&self, match_ids: &[i64]) -> Result<HashMap<i64, Vec<Decision>>, StoreError> {
+        let mut params = Vec::new();
+        let sql = format!(
+            "SELECT d.id, d.match_id, d.reviewer_member_id, m.name, d.decision, d.reason, \
+             d.decided_at FROM decisions d JOIN members m ON m.id = d.reviewer_member_id \
+             WHERE 1 = 1{} ORDER BY d.id",
+            in_list("d.match_id", match_ids, &mut params)
+        );
+        let conn = self.read();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
+            Ok(Decision {
+                id: row.get(0)?,
+                match_id: row.get(1)?,
+                reviewer_member_id: row.get(2)?,
+                reviewer: row.get(3)?,
+                decision: parse_col(row, 4)?,
+                reason: row.get(5)?,
+                decided_at: row.get(6)?,
+            })
+        })?;
+        let mut by_match: HashMap<i64, Vec<Decision>> = HashMap::new();
+        for decision in rows {
+            let decision = decision?;
+            by_match
+                .entry(decision.match_id)
+                .or_default()
+                .push(decision);
+        }
+        Ok(by_match)
+    }
+
+    fn notice(&self, notice_id: i64) -> Result<Option<Notice>, StoreError> {
+        Ok(self
+            .read()
+            .query_row(
+                &format!("{NOTICE_SELECT} WHERE id = ?1"),
+                [notice_id],
+                notice_from_row,
+            )
+            .optional()?)
+    }
+
+    fn notices(&self, owners: Option<&[i64]>, limit: u32) -> Result<Vec<Notice>, StoreError> {
+        let mut sql = format!("{NOTICE_SELECT} WHERE 1 = 1");
+        let mut params: Vec<SqlValue> = Vec::new();
+        if let Some(owners) = owners {
+            sql += &in_list("member_id", owners, &mut params);
+        }
+        params.push(SqlValue::Integer(i64::from(limit.max(1))));
+        sql += &format!(" ORDER BY id DESC LIMIT ?{}", params.len());
+        let conn = self.read();
+        let mut stmt = conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), notice_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn notice_for_match(&self, match_id: i64) -> Result<Option<Notice>, StoreError> {
+        Ok(self
+            .read()
+            .query_row(
+                &format!("{NOTICE_SELECT} WHERE match_id = ?1"),
+                [match_id],
+                notice_from_row,
+            )
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use super::super::test_support::{file, store, LIMITS};
+    use crate::prelude::*;
+    use crate::{MatchFilter, NewMatch, Role, SourceMeta, StoreError, Verdict};
+
+    #[test]
+    fn a_decided_match_cannot_be_decided_again() {
+        let (_dir, s) = store();
+        let owner = s.ensure_member("acme").expect("member");
+        s.insert_work("w000001", owner.id, "Street", None, None)
+            .expect("work");
+        let sub = s
+            .submit_suspect(owner.id, &file("a"), &SourceMeta::default(), LIMITS)
+            .expect("accepted");
+        s.claim_job().expect("claim");
+        let m = NewMatch {
+            work_id: "w000001".into(),
+            episode: 1,
+            episode_id: 1,
+            score: 0.9,
+            segments: vec![],
+            transformation: vec![],
+            content_box: None,
+        };
+        s.complete_job(sub.job_id, &serde_json::json!({}), &[m])
+            .expect("done");
+        let reviewer = s.ensure_member("review").expect("member");
+        let (_, key) = s.create_key(reviewer.id, Role::Reviewer).expect("key");
+        let caller = s.authenticate(&key).expect("auth").expect("valid");
+        let id = s
+            .matches(&MatchFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .expect("m")[0]
+            .id;
+        let (_, notice) = s
+            .decide(
+                id,
+                &caller,
+                Verdict::Confirm,
+                "same footage",
+                &|_, _, _| serde_json::json!({"ok": true}),
+            )
+            .expect("decided");
+        assert!(notice.is_some());
+        let again = s.decide(id, &caller, Verdict::Reject, "oops", &|_, _, _| Value::Null);
+        assert!(matches!(again, Err(StoreError::Conflict(_))));
+    }
+}

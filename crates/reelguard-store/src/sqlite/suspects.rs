@@ -1,0 +1,190 @@
+//! Suspects and their sources on SQLite: the crawler's submission path.
+//!
+//! The decision that shapes it: the look-up by content hash, the queue-depth check and the
+//! inserts run in one immediate transaction, so two crawlers submitting the same bytes at once
+//! still make one suspect and one job.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::jobs::unfinished;
+use super::rows::in_list;
+use super::SqliteStore;
+use crate::error::StoreError;
+use crate::jobs::{NewFile, QueueLimits, Source, SourceMeta, Submission, Suspects};
+use crate::util::now;
+
+/// Every submission of each of these suspects, on any connection (a reader, or the writer
+/// inside a decision's transaction).
+pub(super) fn sources_of(
+    conn: &Connection,
+    suspect_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
+    let mut params = Vec::new();
+    let sql = format!(
+        "SELECT suspect_id, id, member_id, platform, url, uploader, title_seen, found_at, \
+         submitted_at FROM suspect_sources WHERE 1 = 1{} ORDER BY id",
+        in_list("suspect_id", suspect_ids, &mut params)
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
+        Ok((
+            row.get::<_, i64>(0)?,
+            Source {
+                id: row.get(1)?,
+                member_id: row.get(2)?,
+                meta: SourceMeta {
+                    platform: row.get(3)?,
+                    url: row.get(4)?,
+                    uploader: row.get(5)?,
+                    title_seen: row.get(6)?,
+                    found_at: row.get(7)?,
+                },
+                submitted_at: row.get(8)?,
+            },
+        ))
+    })?;
+    let mut by_suspect: HashMap<i64, Vec<Source>> = HashMap::new();
+    for row in rows {
+        let (suspect_id, source) = row?;
+        by_suspect.entry(suspect_id).or_default().push(source);
+    }
+    Ok(by_suspect)
+}
+
+impl Suspects for SqliteStore {
+    fn submit_suspect(
+        &self,
+        member_id: i64,
+        file: &NewFile,
+        source: &SourceMeta,
+        limits: QueueLimits,
+    ) -> Result<Submission, StoreError> {
+        let mut conn = self.write();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let t = now();
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM suspects WHERE sha256 = ?1",
+                [&file.sha256],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let (suspect_id, job_id, deduplicated) = match existing {
+            Some(suspect_id) => {
+                let job_id: i64 = tx.query_row(
+                    "SELECT id FROM jobs WHERE suspect_id = ?1 AND kind = 'scan' \
+                     ORDER BY id DESC LIMIT 1",
+                    [suspect_id],
+                    |row| row.get(0),
+                )?;
+                (suspect_id, job_id, true)
+            }
+            None => {
+                let depth = unfinished(&tx)?;
+                if depth >= limits.max_unfinished {
+                    return Err(StoreError::QueueFull {
+                        depth,
+                        limit: limits.max_unfinished,
+                    });
+                }
+                let suspect_id: i64 = tx.query_row(
+                    "INSERT INTO suspects (sha256, size_bytes, file_path, created_at) \
+                     VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                    (&file.sha256, file.size_bytes as i64, &file.path, t),
+                    |row| row.get(0),
+                )?;
+                let job_id: i64 = tx.query_row(
+                    "INSERT INTO jobs (kind, state, member_id, suspect_id, file_path, file_name, \
+                     max_attempts, next_attempt_at, created_at) \
+                     VALUES ('scan', 'queued', ?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+                    (
+                        member_id,
+                        suspect_id,
+                        &file.path,
+                        &file.name,
+                        limits.max_attempts,
+                        t,
+                    ),
+                    |row| row.get(0),
+                )?;
+                (suspect_id, job_id, false)
+            }
+        };
+        tx.execute(
+            "INSERT INTO suspect_sources (suspect_id, member_id, platform, url, uploader, \
+             title_seen, found_at, submitted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            (
+                suspect_id,
+                member_id,
+                &source.platform,
+                &source.url,
+                &source.uploader,
+                &source.title_seen,
+                source.found_at,
+                t,
+            ),
+        )?;
+        tx.commit()?;
+        Ok(Submission {
+            job_id,
+            suspect_id: Some(suspect_id),
+            deduplicated,
+        })
+    }
+
+    fn sources_of(&self, suspect_ids: &[i64]) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
+        sources_of(&self.read(), suspect_ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{file, store, LIMITS};
+    use crate::prelude::*;
+    use crate::{SourceMeta, StoreError};
+
+    #[test]
+    fn identical_content_joins_the_same_suspect_and_job() {
+        let (_dir, s) = store();
+        let m = s.ensure_member("crawler").expect("member");
+        let a = s
+            .submit_suspect(m.id, &file("aa"), &SourceMeta::default(), LIMITS)
+            .expect("first");
+        let b = s
+            .submit_suspect(m.id, &file("aa"), &SourceMeta::default(), LIMITS)
+            .expect("second");
+        assert!(!a.deduplicated && b.deduplicated);
+        assert_eq!((a.job_id, a.suspect_id), (b.job_id, b.suspect_id));
+        assert_eq!(
+            s.sources(a.suspect_id.expect("suspect"))
+                .expect("sources")
+                .len(),
+            2
+        );
+        let by_suspect = s
+            .sources_of(&[a.suspect_id.expect("suspect"), 999])
+            .expect("sources");
+        assert_eq!(by_suspect.len(), 1, "an unknown suspect has no entry");
+        assert_eq!(by_suspect[&a.suspect_id.expect("suspect")].len(), 2);
+    }
+
+    #[test]
+    fn a_full_queue_refuses_new_content() {
+        let (_dir, s) = store();
+        let m = s.ensure_member("crawler").expect("member");
+        for sha in ["a", "b"] {
+            s.submit_suspect(m.id, &file(sha), &SourceMeta::default(), LIMITS)
+                .expect("accepted");
+        }
+        let full = s.submit_suspect(m.id, &file("c"), &SourceMeta::default(), LIMITS);
+        assert!(matches!(
+            full,
+            Err(StoreError::QueueFull { depth: 2, limit: 2 })
+        ));
+        // Known content is still accepted: it needs no new job.
+        s.submit_suspect(m.id, &file("a"), &SourceMeta::default(), LIMITS)
+            .expect("dedup accepted");
+    }
+}
