@@ -30,7 +30,8 @@ use std::sync::Arc;
 
 use reelguard_index::Catalogue;
 use reelguard_service::{files, runner, webhook, Service};
-use reelguard_store::Store;
+use reelguard_store::prelude::*;
+use reelguard_store::SqliteStore;
 use tokio::sync::watch;
 
 pub use reelguard_service::{Config, ConfigError};
@@ -111,9 +112,9 @@ async fn serve(
     let (store, catalogue) = {
         let data = data.clone();
         let uploads = uploads.clone();
-        tokio::task::spawn_blocking(move || -> Result<(Store, Catalogue), ServerError> {
+        tokio::task::spawn_blocking(move || -> Result<(SqliteStore, Catalogue), ServerError> {
             files::prepare(&uploads).map_err(io("preparing uploads"))?;
-            let mut store = Store::open_in(&data)?;
+            let store = SqliteStore::open_in(&data)?;
             store.set_webhook_policy(webhook_policy);
             let (requeued, failed) = store.recover_interrupted()?;
             if requeued + failed > 0 {
@@ -121,7 +122,7 @@ async fn serve(
             }
             let mut catalogue = Catalogue::open(&data.join("catalogue"))?;
             let reconciled =
-                reelguard_service::works::reconcile(&data, &mut store, &mut catalogue)
+                reelguard_service::works::reconcile(&data, &store, &mut catalogue)
                     .map_err(|e| ServerError::Config(format!("reconciling the stores: {e}")))?;
             if reconciled.changed() {
                 tracing::warn!(?reconciled, "reconciled the store and the catalogue after a crash");
@@ -137,7 +138,13 @@ async fn serve(
     let addr = listener
         .local_addr()
         .map_err(io("reading the bound address"))?;
-    let state = Arc::new(Service::new(config, store, catalogue, uploads, ingest_dir));
+    let state = Arc::new(Service::new(
+        config,
+        Arc::new(store),
+        catalogue,
+        uploads,
+        ingest_dir,
+    ));
     let stop_requested = shutdown_signal()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = runner::spawn_workers(Arc::clone(&state), stop_rx.clone());

@@ -47,7 +47,7 @@ pub mod works;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use reelguard_index::Catalogue;
 use reelguard_store::{QueueLimits, Store, StoreError};
@@ -64,8 +64,9 @@ use metrics::Metrics;
 pub struct Service {
     /// Settings in force.
     pub config: Config,
-    /// The store.
-    store: Arc<Mutex<Store>>,
+    /// The store: any implementation; it handles its own concurrency (one writer and a pool of
+    /// readers for SQLite), so no lock of ours is held around a store call.
+    store: Arc<dyn Store>,
     /// The catalogue: one writer, lock-free snapshots for readers.
     pub catalogue: Arc<CatalogueHandle>,
     /// Metrics.
@@ -89,7 +90,7 @@ impl Service {
     /// Assembles the service.
     pub fn new(
         config: Config,
-        store: Store,
+        store: Arc<dyn Store>,
         catalogue: Catalogue,
         uploads: PathBuf,
         ingest_dir: Option<PathBuf>,
@@ -97,7 +98,7 @@ impl Service {
         Service {
             evidence: EvidenceDirs::new(&config.data_dir, &uploads),
             config,
-            store: Arc::new(Mutex::new(store)),
+            store,
             catalogue: Arc::new(CatalogueHandle::new(catalogue)),
             metrics: Metrics::default(),
             wake: Notify::new(),
@@ -111,19 +112,29 @@ impl Service {
     pub async fn db<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     {
         let store = Arc::clone(&self.store);
         let retry_after = self.config.retry_after_secs;
-        tokio::task::spawn_blocking(move || {
-            // A closure that panicked cannot leave the store half-written: an open
-            // transaction rolls back as it is dropped during the unwind.
-            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut store)
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("store task: {e}")))?
-        .map_err(|e| AppError::from_store(e, retry_after))
+        // A closure that panics cannot leave the store half-written: an open transaction
+        // rolls back as it is dropped during the unwind; the panic comes back as a failed task.
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| AppError::Internal(format!("store task: {e}")))?
+            .map_err(|e| AppError::from_store(e, retry_after))
+    }
+
+    /// A store operation from code already on a blocking thread.
+    pub fn store_sync<T>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError>,
+    ) -> Result<T, AppError> {
+        f(self.store.as_ref()).map_err(|e| AppError::from_store(e, self.config.retry_after_secs))
+    }
+
+    /// The store itself (for the webhook deliverer and start-up work).
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
     }
 
     /// Runs blocking work (files, FFmpeg stills, catalogue commits) on the blocking pool.
@@ -154,6 +165,7 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use reelguard_store::prelude::*;
 
     #[tokio::test]
     async fn a_store_call_that_panics_does_not_disable_the_store() {
@@ -162,9 +174,15 @@ mod tests {
             data_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
-        let store = Store::open_in(dir.path()).expect("store");
+        let store = reelguard_store::SqliteStore::open_in(dir.path()).expect("store");
         let catalogue = Catalogue::open(&dir.path().join("catalogue")).expect("catalogue");
-        let service = Service::new(config, store, catalogue, dir.path().join("uploads"), None);
+        let service = Service::new(
+            config,
+            Arc::new(store),
+            catalogue,
+            dir.path().join("uploads"),
+            None,
+        );
         let panicked = service
             .db(|_| -> Result<(), StoreError> { panic!("a bug in a store call") })
             .await;

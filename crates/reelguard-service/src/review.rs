@@ -108,11 +108,12 @@ pub async fn decide(
     let (caller, match_id) = (caller.clone(), row.id);
     service
         .db(move |s| {
-            s.decide(match_id, &caller, verdict, &reason, |row, sources, decision| {
+            let compose = |row: &MatchRow, sources: &[Source], decision: &Decision| {
                 bundle
                     .as_ref()
                     .map_or(Value::Null, |b| notice_body(row, sources, decision, b))
-            })
+            };
+            s.decide(match_id, &caller, verdict, &reason, &compose)
         })
         .await
 }

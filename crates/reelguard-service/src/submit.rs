@@ -98,7 +98,7 @@ async fn record<F>(
     f: F,
 ) -> Result<Submission, AppError>
 where
-    F: FnOnce(&mut Store) -> Result<Submission, StoreError> + Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<Submission, StoreError> + Send + 'static,
 {
     match service.db(f).await {
         Ok(submission) => {

@@ -53,6 +53,12 @@ pub fn link(url: Option<&str>) -> String {
     }
 }
 
+fn is_web_url(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://"))
+        && !url.chars().any(char::is_control)
+}
+
 pub use reelguard_service::time::{utc, utc_date};
 
 /// Seconds as `m:ss.s`, the way a reviewer scrubs a player.

@@ -113,6 +113,12 @@ pub enum UiError {
     Api(ApiError),
 }
 
+impl From<reelguard_service::AppError> for UiError {
+    fn from(error: reelguard_service::AppError) -> Self {
+        UiError::Api(ApiError::from(error))
+    }
+}
+
 impl From<ApiError> for UiError {
     fn from(error: ApiError) -> Self {
         UiError::Api(error)

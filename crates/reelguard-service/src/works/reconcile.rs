@@ -29,7 +29,7 @@ impl Reconciled {
 /// Brings the two stores into agreement after a crash. Runs before anything is served.
 pub fn reconcile(
     data_dir: &std::path::Path,
-    store: &mut Store,
+    store: &dyn Store,
     catalogue: &mut Catalogue,
 ) -> Result<Reconciled, AppError> {
     let store_error = |e| AppError::from_store(e, 0);

@@ -48,7 +48,7 @@ fn login_page(state: &Shared, error: Option<&str>) -> Result<Response, UiError> 
     let cookie = set_cookie(state, LOGIN_COOKIE, &token, "/ui/login", 3600);
     Ok((
         status,
-        super::page_headers(),
+        crate::ui::page_headers(),
         [(header::SET_COOKIE, cookie)],
         html::page(&frame, &body),
     )

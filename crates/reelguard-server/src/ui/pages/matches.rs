@@ -95,7 +95,7 @@ fn timeline(view: &MatchDetail) -> String {
     svg
 }
 
-fn truncate(text: &str, chars: usize) -> String {
+pub(super) fn truncate(text: &str, chars: usize) -> String {
     if text.chars().count() <= chars {
         text.to_string()
     } else {

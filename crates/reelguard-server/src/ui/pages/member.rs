@@ -11,6 +11,7 @@ use reelguard_store::webhooks::{Delivery, Webhook};
 use reelguard_store::{InfringementDay, WorkRow};
 use serde::Deserialize;
 
+use super::matches::truncate;
 use super::notices::notices_table;
 use super::{Page, DAY};
 use crate::auth::AuditNote;

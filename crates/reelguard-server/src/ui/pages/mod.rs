@@ -94,8 +94,8 @@ fn local_next(next: Option<&str>, fallback: String) -> String {
 
 // ---- assets ---------------------------------------------------------------------------------
 
-const APP_CSS: &str = include_str!("static/app.css");
-const APP_JS: &str = include_str!("static/app.js");
+const APP_CSS: &str = include_str!("../static/app.css");
+const APP_JS: &str = include_str!("../static/app.js");
 
 /// `GET /ui/static/{file}`: the stylesheet and the script, compiled into the binary.
 pub async fn static_file(Path(file): Path<String>) -> Response {
