@@ -4,14 +4,27 @@
 //! The decision that shapes this module: one row per distinct content (SHA-256), so the same
 //! upload seen a thousand times is one suspect and one scan, with a thousand sources; and a
 //! job's completion commits together with the matches it found.
+//!
+//! **Jobs are leased.** A claim gives the worker a [`Lease`]: a random token, the worker's
+//! owner id, and an expiry that the worker extends ([`Jobs::renew_lease`]) while it works.
+//! Every later write about the job (progress, completion, failure, re-queueing) must present
+//! the token and is refused once the lease is lost, so a job taken over from a stuck or dead
+//! worker is completed exactly once. A lease that expires makes the job claimable by anyone;
+//! the expired attempt counts, so a file that hangs every worker fails at `max_attempts`
+//! (error kind `lease_expired`). Start-up recovery is the same rule applied at once to the
+//! leases of earlier process instances ([`Jobs::expire_leases_of_others`]; error kind
+//! `interrupted`). A worker may renew a lease that has expired as long as nobody has taken the
+//! job over yet.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::StoreError;
 use crate::matches::NewMatch;
+use crate::util::random_token;
 
 text_enum!(
     /// What a job does.
@@ -138,6 +151,44 @@ pub struct Job {
     pub started_at: Option<i64>,
     /// Unix seconds.
     pub finished_at: Option<i64>,
+    /// The latest claim's lease (while running, the current one). Never serialised: the token
+    /// is the holder's capability.
+    #[serde(skip)]
+    pub lease: Option<Lease>,
+}
+
+/// A worker's hold on a running job.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The claiming worker's id ([`new_lease_owner`]).
+    pub owner: String,
+    /// The claim's random token, which every write about the job must present.
+    pub token: String,
+    /// Unix seconds after which the job may be taken over, unless renewed.
+    pub until: i64,
+}
+
+// By hand, so that a token never reaches a log through `{:?}`.
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lease")
+            .field("owner", &self.owner)
+            .field("token", &"<redacted>")
+            .field("until", &self.until)
+            .finish()
+    }
+}
+
+impl Job {
+    /// The current lease's token ("" if the job has none, which no write accepts).
+    pub fn lease_token(&self) -> &str {
+        self.lease.as_ref().map_or("", |l| l.token.as_str())
+    }
+}
+
+/// A fresh owner id for one process instance's leases: the pid and 64 random bits.
+pub fn new_lease_owner() -> Result<String, StoreError> {
+    Ok(format!("{}-{}", std::process::id(), &random_token()?[..16]))
 }
 
 /// Which jobs to list.
@@ -204,44 +255,63 @@ pub trait Jobs {
     /// Unfinished (queued or running) jobs.
     fn queue_depth(&self) -> Result<u64, StoreError>;
 
-    /// Takes the oldest job that is due, marks it running and counts the attempt. A
-    /// registration waits while an older registration of the same work is unfinished.
-    fn claim_job(&self) -> Result<Option<Job>, StoreError>;
+    /// Takes the oldest job that is due (queued and due, or running with an expired lease),
+    /// marks it running, counts the attempt and leases it to `owner` for `lease` (rounded up
+    /// to whole seconds); the returned job's [`Job::lease`] holds the token. A job whose lease
+    /// expired with no attempts left fails (`lease_expired`) instead. A registration waits
+    /// while an older registration of the same work is unfinished.
+    fn claim_job(&self, owner: &str, lease: Duration) -> Result<Option<Job>, StoreError>;
 
-    /// When the earliest queued job falls due (Unix seconds), if any is queued.
+    /// Extends a lease to `lease` from now. False once the lease is lost (the job was taken
+    /// over, finished, or re-queued); nothing is written then.
+    fn renew_lease(&self, job_id: i64, token: &str, lease: Duration) -> Result<bool, StoreError>;
+
+    /// When a claim may next find a job (Unix seconds): the earliest due time of a queued job
+    /// or lease expiry of a running one, if there is either.
     fn next_due(&self) -> Result<Option<i64>, StoreError>;
 
-    /// Records a running job's progress (0–1).
-    fn set_progress(&self, job_id: i64, progress: f64) -> Result<(), StoreError>;
+    /// Records a running job's progress (0–1). False if the lease is lost.
+    fn set_progress(&self, job_id: i64, token: &str, progress: f64) -> Result<bool, StoreError>;
 
     /// Finishes a running job with its result, and records its matches in the same
     /// transaction (a match already recorded for the suspect and episode is kept as it is).
-    /// Returns false if the job was not running (nothing is written then).
+    /// Returns false if the job was not running under this lease (nothing is written then).
     fn complete_job(
         &self,
         job_id: i64,
+        token: &str,
         result: &Value,
         matches: &[NewMatch],
     ) -> Result<bool, StoreError>;
 
     /// Records a failed attempt of a running job. With `retry_after` (seconds) and attempts
     /// left, the job is queued again for then; otherwise it fails for good. Returns its state.
+    /// [`StoreError::LeaseLost`] if the job is not running under this lease,
+    /// [`StoreError::NotFound`] if there is no such job.
     fn fail_job(
         &self,
         job_id: i64,
+        token: &str,
         error_kind: &str,
         error: &str,
         retry_after: Option<i64>,
     ) -> Result<JobState, StoreError>;
 
     /// Puts a running job back in the queue without counting the attempt (a graceful
-    /// shutdown interrupted it).
-    fn requeue(&self, job_id: i64) -> Result<(), StoreError>;
+    /// shutdown interrupted it). False if the lease is lost.
+    fn requeue(&self, job_id: i64, token: &str) -> Result<bool, StoreError>;
 
-    /// After a crash: jobs left running are queued again, except those that have used up their
-    /// attempts (a file that kills the process every time fails instead of looping). Returns
+    /// Expires every lease now (one process, starting, owns the whole queue): jobs left
+    /// running are queued again, except those that have used up their attempts (a file that
+    /// kills the process every time fails, `interrupted`, instead of looping). Returns
     /// `(requeued, failed)`.
     fn recover_interrupted(&self) -> Result<(u64, u64), StoreError>;
+
+    /// As [`Jobs::recover_interrupted`], for the leases not held by `owner` (this process
+    /// instance): at start, every lease of an earlier instance is expired at once rather than
+    /// waiting out its time. Only for a single process owning the queue: with several worker
+    /// processes, each relies on lease expiry instead.
+    fn expire_leases_of_others(&self, owner: &str) -> Result<(u64, u64), StoreError>;
 
     /// A job by id.
     fn job(&self, job_id: i64) -> Result<Option<Job>, StoreError>;

@@ -81,8 +81,8 @@ pub mod works;
 pub use audit::{Audit, AuditEntry, AuditRecord};
 pub use error::StoreError;
 pub use jobs::{
-    Job, JobCount, JobFilter, JobKind, JobState, Jobs, NewFile, QueueLimits, Source, SourceMeta,
-    Submission, Suspects,
+    new_lease_owner, Job, JobCount, JobFilter, JobKind, JobState, Jobs, Lease, NewFile,
+    QueueLimits, Source, SourceMeta, Submission, Suspects,
 };
 pub use matches::{
     InfringementDay, MatchFilter, MatchOrder, MatchRow, MatchState, Matches, NewMatch, PendingCount,

@@ -2,7 +2,11 @@
 //! job listings.
 //!
 //! The decision that shapes it: every state change is one immediate transaction on the writer
-//! that re-checks the job's state, so two workers can never both move the same job.
+//! that re-checks the job's state and lease token, so two workers can never both move the same
+//! job. Expired leases are swept inside the claim's own transaction: no timer, and a job is
+//! never seen claimable by two claims.
+
+use std::time::Duration;
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior};
@@ -12,13 +16,56 @@ use super::matches::insert_matches;
 use super::rows::{opt_json_col, parse_col};
 use super::SqliteStore;
 use crate::error::StoreError;
-use crate::jobs::{Job, JobCount, JobFilter, JobState, Jobs, NewFile, QueueLimits, Submission};
+use crate::jobs::{
+    Job, JobCount, JobFilter, JobState, Jobs, Lease, NewFile, QueueLimits, Submission,
+};
 use crate::matches::NewMatch;
-use crate::util::now;
+use crate::util::{now, random_token};
 
 const JOB_COLUMNS: &str = "id, kind, state, member_id, suspect_id, work_id, file_path, file_name, \
     attempts, max_attempts, next_attempt_at, progress, error_kind, error, result, created_at, \
-    started_at, finished_at";
+    started_at, finished_at, lease_owner, lease_token, lease_until";
+
+/// A running job whose lease is over (no lease at all: left by a build without leases).
+const LEASE_EXPIRED: &str = "state = 'running' AND (lease_until IS NULL OR lease_until <= ?1)";
+
+/// Whole seconds, rounded up: a lease is never shorter than asked.
+fn lease_secs(lease: Duration) -> i64 {
+    let secs = lease.as_secs() + u64::from(lease.subsec_nanos() > 0);
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+/// Fails the running jobs `which` selects that have no attempts left, and queues the others
+/// again (the attempt they were on counts). `which` is a condition binding `?1` to now and
+/// optionally `?2`; returns `(requeued, failed)`.
+fn expire(
+    tx: &Connection,
+    which: &str,
+    params: &[&dyn rusqlite::ToSql],
+    error_kind: &str,
+    error: &str,
+) -> Result<(u64, u64), StoreError> {
+    let mut fail_params: Vec<&dyn rusqlite::ToSql> = params.to_vec();
+    let n = fail_params.len();
+    fail_params.push(&error_kind);
+    fail_params.push(&error);
+    let failed = tx.execute(
+        &format!(
+            "UPDATE jobs SET state = 'failed', finished_at = ?1, error_kind = ?{}, error = ?{} \
+             WHERE {which} AND attempts >= max_attempts",
+            n + 1,
+            n + 2
+        ),
+        fail_params.as_slice(),
+    )?;
+    let requeued = tx.execute(
+        &format!(
+            "UPDATE jobs SET state = 'queued', next_attempt_at = ?1, progress = 0 WHERE {which}"
+        ),
+        params,
+    )?;
+    Ok((requeued as u64, failed as u64))
+}
 
 fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
@@ -40,6 +87,14 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<Job> {
         created_at: row.get(15)?,
         started_at: row.get(16)?,
         finished_at: row.get(17)?,
+        lease: match (row.get(18)?, row.get(19)?, row.get(20)?) {
+            (Some(owner), Some(token), Some(until)) => Some(Lease {
+                owner,
+                token,
+                until,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -97,10 +152,21 @@ impl Jobs for SqliteStore {
         unfinished(&self.read())
     }
 
-    fn claim_job(&self) -> Result<Option<Job>, StoreError> {
+    fn claim_job(&self, owner: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
+        let token = random_token()?;
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let t = now();
+        let (requeued, failed) = expire(
+            &tx,
+            LEASE_EXPIRED,
+            &[&t],
+            "lease_expired",
+            "its worker stopped renewing the lease during every attempt",
+        )?;
+        if requeued + failed > 0 {
+            tracing::warn!(requeued, failed, "took over jobs whose lease expired");
+        }
         let id: Option<i64> = tx
             .query_row(
                 "SELECT j.id FROM jobs j WHERE j.state = 'queued' AND j.next_attempt_at <= ?1 \
@@ -113,39 +179,58 @@ impl Jobs for SqliteStore {
             )
             .optional()?;
         let Some(id) = id else {
+            // The sweep above may have changed jobs even when none is claimable now.
+            tx.commit()?;
             return Ok(None);
         };
         let job = tx.query_row(
             &format!(
                 "UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?2, \
-                 progress = 0 WHERE id = ?1 RETURNING {JOB_COLUMNS}"
+                 progress = 0, lease_owner = ?3, lease_token = ?4, lease_until = ?5 \
+                 WHERE id = ?1 RETURNING {JOB_COLUMNS}"
             ),
-            (id, t),
+            (id, t, owner, &token, t.saturating_add(lease_secs(lease))),
             job_from_row,
         )?;
         tx.commit()?;
         Ok(Some(job))
     }
 
+    fn renew_lease(&self, job_id: i64, token: &str, lease: Duration) -> Result<bool, StoreError> {
+        let until = now().saturating_add(lease_secs(lease));
+        let changed = self.write().execute(
+            "UPDATE jobs SET lease_until = ?3 \
+             WHERE id = ?1 AND state = 'running' AND lease_token = ?2",
+            (job_id, token, until),
+        )?;
+        Ok(changed > 0)
+    }
+
     fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        // MIN over both halves skips the NULL of an empty half.
         Ok(self.read().query_row(
-            "SELECT MIN(next_attempt_at) FROM jobs WHERE state = 'queued'",
+            "SELECT MIN(t) FROM ( \
+                 SELECT MIN(next_attempt_at) AS t FROM jobs WHERE state = 'queued' \
+                 UNION ALL \
+                 SELECT MIN(COALESCE(lease_until, 0)) AS t FROM jobs WHERE state = 'running')",
             [],
             |row| row.get(0),
         )?)
     }
 
-    fn set_progress(&self, job_id: i64, progress: f64) -> Result<(), StoreError> {
-        self.write().execute(
-            "UPDATE jobs SET progress = ?2 WHERE id = ?1 AND state = 'running'",
-            (job_id, progress.clamp(0.0, 1.0)),
+    fn set_progress(&self, job_id: i64, token: &str, progress: f64) -> Result<bool, StoreError> {
+        let changed = self.write().execute(
+            "UPDATE jobs SET progress = ?3 \
+             WHERE id = ?1 AND state = 'running' AND lease_token = ?2",
+            (job_id, token, progress.clamp(0.0, 1.0)),
         )?;
-        Ok(())
+        Ok(changed > 0)
     }
 
     fn complete_job(
         &self,
         job_id: i64,
+        token: &str,
         result: &Value,
         matches: &[NewMatch],
     ) -> Result<bool, StoreError> {
@@ -154,8 +239,9 @@ impl Jobs for SqliteStore {
         let t = now();
         let suspect: Option<Option<i64>> = tx
             .query_row(
-                "SELECT suspect_id FROM jobs WHERE id = ?1 AND state = 'running'",
-                [job_id],
+                "SELECT suspect_id FROM jobs \
+                 WHERE id = ?1 AND state = 'running' AND lease_token = ?2",
+                (job_id, token),
                 |row| row.get(0),
             )
             .optional()?;
@@ -180,6 +266,7 @@ impl Jobs for SqliteStore {
     fn fail_job(
         &self,
         job_id: i64,
+        token: &str,
         error_kind: &str,
         error: &str,
         retry_after: Option<i64>,
@@ -187,16 +274,20 @@ impl Jobs for SqliteStore {
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let t = now();
-        let row: Option<(u32, u32)> = tx
+        let row: Option<(u32, u32, bool)> = tx
             .query_row(
-                "SELECT attempts, max_attempts FROM jobs WHERE id = ?1 AND state = 'running'",
-                [job_id],
-                |row| Ok((row.get(0)?, row.get(1)?)),
+                "SELECT attempts, max_attempts, \
+                 state = 'running' AND COALESCE(lease_token = ?2, FALSE) FROM jobs WHERE id = ?1",
+                (job_id, token),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
             )
             .optional()?;
-        let Some((attempts, max_attempts)) = row else {
-            return Err(StoreError::NotFound(format!("running job {job_id}")));
+        let Some((attempts, max_attempts, held)) = row else {
+            return Err(StoreError::NotFound(format!("job {job_id}")));
         };
+        if !held {
+            return Err(StoreError::LeaseLost { job_id });
+        }
         let state = match retry_after {
             Some(delay) if attempts < max_attempts => {
                 tx.execute(
@@ -219,32 +310,42 @@ impl Jobs for SqliteStore {
         Ok(state)
     }
 
-    fn requeue(&self, job_id: i64) -> Result<(), StoreError> {
-        self.write().execute(
+    fn requeue(&self, job_id: i64, token: &str) -> Result<bool, StoreError> {
+        let changed = self.write().execute(
             "UPDATE jobs SET state = 'queued', attempts = attempts - 1, progress = 0, \
-             next_attempt_at = ?2 WHERE id = ?1 AND state = 'running' AND attempts > 0",
-            (job_id, now()),
+             next_attempt_at = ?3 \
+             WHERE id = ?1 AND state = 'running' AND lease_token = ?2 AND attempts > 0",
+            (job_id, token, now()),
         )?;
-        Ok(())
+        Ok(changed > 0)
     }
 
     fn recover_interrupted(&self) -> Result<(u64, u64), StoreError> {
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let t = now();
-        let failed = tx.execute(
-            "UPDATE jobs SET state = 'failed', finished_at = ?1, error_kind = 'interrupted', \
-             error = 'the daemon stopped during every attempt' \
-             WHERE state = 'running' AND attempts >= max_attempts",
-            [t],
-        )?;
-        let requeued = tx.execute(
-            "UPDATE jobs SET state = 'queued', next_attempt_at = ?1, progress = 0 \
-             WHERE state = 'running'",
-            [t],
+        let counts = expire(
+            &tx,
+            "state = 'running'",
+            &[&now()],
+            "interrupted",
+            "the daemon stopped during every attempt",
         )?;
         tx.commit()?;
-        Ok((requeued as u64, failed as u64))
+        Ok(counts)
+    }
+
+    fn expire_leases_of_others(&self, owner: &str) -> Result<(u64, u64), StoreError> {
+        let mut conn = self.write();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let counts = expire(
+            &tx,
+            "state = 'running' AND (lease_owner IS NULL OR lease_owner <> ?2)",
+            &[&now(), &owner],
+            "interrupted",
+            "the daemon stopped during every attempt",
+        )?;
+        tx.commit()?;
+        Ok(counts)
     }
 
     fn job(&self, job_id: i64) -> Result<Option<Job>, StoreError> {
@@ -308,108 +409,5 @@ impl Jobs for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::super::test_support::{file, store, LIMITS};
-    use crate::prelude::*;
-    use crate::{JobState, MatchFilter, NewMatch, QueueLimits, SourceMeta};
-
-    #[test]
-    fn interrupted_jobs_are_requeued_until_their_attempts_run_out() {
-        let (_dir, s) = store();
-        let m = s.ensure_member("crawler").expect("member");
-        let sub = s
-            .submit_suspect(m.id, &file("a"), &SourceMeta::default(), LIMITS)
-            .expect("accepted");
-        for expected in [JobState::Queued, JobState::Failed] {
-            let job = s.claim_job().expect("claim").expect("a job");
-            assert_eq!(job.id, sub.job_id);
-            assert_eq!(
-                s.recover_interrupted().expect("recover").0 as usize,
-                usize::from(expected == JobState::Queued)
-            );
-            let job = s.job(sub.job_id).expect("job").expect("exists");
-            assert_eq!(job.state, expected);
-        }
-    }
-
-    #[test]
-    fn completing_a_job_twice_records_each_match_once() {
-        let (_dir, s) = store();
-        let owner = s.ensure_member("acme").expect("member");
-        s.insert_work("w000001", owner.id, "Street", None, None)
-            .expect("work");
-        let crawler = s.ensure_member("crawler").expect("member");
-        let sub = s
-            .submit_suspect(crawler.id, &file("a"), &SourceMeta::default(), LIMITS)
-            .expect("accepted");
-        let m = NewMatch {
-            work_id: "w000001".into(),
-            episode: 1,
-            episode_id: 1,
-            score: 0.9,
-            segments: vec![],
-            transformation: vec!["mirror".into()],
-            content_box: None,
-        };
-        s.claim_job().expect("claim");
-        assert!(s
-            .complete_job(sub.job_id, &serde_json::json!({}), std::slice::from_ref(&m))
-            .expect("done"));
-        // A second run (say, after a crash between matching and recording) adds nothing.
-        s.write()
-            .execute("UPDATE jobs SET state = 'running'", [])
-            .expect("reset");
-        assert!(s
-            .complete_job(sub.job_id, &serde_json::json!({}), &[m])
-            .expect("done"));
-        let all = s
-            .matches(&MatchFilter {
-                limit: 10,
-                ..MatchFilter::default()
-            })
-            .expect("matches");
-        assert_eq!(all.len(), 1);
-        assert_eq!(all[0].transformation, vec!["mirror".to_string()]);
-    }
-
-    #[test]
-    fn registrations_of_one_work_run_in_order() {
-        let (_dir, s) = store();
-        let owner = s.ensure_member("acme").expect("member");
-        s.insert_work("w000001", owner.id, "Street", None, None)
-            .expect("work");
-        let limits = QueueLimits {
-            max_unfinished: 10,
-            max_attempts: 3,
-        };
-        let first = s
-            .submit_registration(owner.id, "w000001", &file("e1"), limits)
-            .expect("e1");
-        let second = s
-            .submit_registration(owner.id, "w000001", &file("e2"), limits)
-            .expect("e2");
-        let job = s.claim_job().expect("claim").expect("job");
-        assert_eq!(job.id, first.job_id);
-        assert!(s.claim_job().expect("claim").is_none(), "e2 waits for e1");
-        s.fail_job(first.job_id, "io", "transient", Some(3600))
-            .expect("retry later");
-        assert!(
-            s.claim_job().expect("claim").is_none(),
-            "e2 still waits for e1's retry"
-        );
-        s.write()
-            .execute("UPDATE jobs SET next_attempt_at = 0", [])
-            .expect("due");
-        assert_eq!(s.claim_job().expect("claim").expect("job").id, first.job_id);
-        s.complete_job(first.job_id, &serde_json::json!({}), &[])
-            .expect("done");
-        assert_eq!(
-            s.claim_job().expect("claim").expect("job").id,
-            second.job_id
-        );
     }
 }

@@ -25,6 +25,8 @@ mod works;
 #[cfg(test)]
 mod concurrency_tests;
 #[cfg(test)]
+mod jobs_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
 
 use std::path::{Path, PathBuf};

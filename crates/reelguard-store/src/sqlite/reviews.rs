@@ -196,7 +196,10 @@ mod tests {
         let sub = s
             .submit_suspect(owner.id, &file("a"), &SourceMeta::default(), LIMITS)
             .expect("accepted");
-        s.claim_job().expect("claim");
+        let job = s
+            .claim_job("worker", std::time::Duration::from_secs(60))
+            .expect("claim")
+            .expect("job");
         let m = NewMatch {
             work_id: "w000001".into(),
             episode: 1,
@@ -206,7 +209,7 @@ mod tests {
             transformation: vec![],
             content_box: None,
         };
-        s.complete_job(sub.job_id, &serde_json::json!({}), &[m])
+        s.complete_job(sub.job_id, job.lease_token(), &serde_json::json!({}), &[m])
             .expect("done");
         let reviewer = s.ensure_member("review").expect("member");
         let (_, key) = s.create_key(reviewer.id, Role::Reviewer).expect("key");

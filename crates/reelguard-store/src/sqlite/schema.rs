@@ -15,7 +15,7 @@ use crate::util::now;
 /// Version 2 (the review workbench) and 3 (webhooks) were developed in parallel, and a build of
 /// the webhooks branch took stores from 1 straight to 3: `migrate` therefore applies every
 /// listed version not yet recorded, in order, rather than only those above the highest one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
 
 const V1: &str = "
 CREATE TABLE members (
@@ -221,6 +221,16 @@ const V4: &str = "
 -- Every match older than this version was found by video pHash, hence the default; new rows
 -- always write the column.
 ALTER TABLE matches ADD COLUMN signals TEXT NOT NULL DEFAULT 'video_phash';
+";
+
+/// Leased jobs: who holds a running job, with which token, until when; and the index on
+/// `jobs.suspect_id` that the deduplicating submission and the visibility checks look up by.
+/// Jobs left running by an older build have no lease and are claimable at once.
+const V5: &str = "
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+ALTER TABLE jobs ADD COLUMN lease_token TEXT;
+ALTER TABLE jobs ADD COLUMN lease_until BIGINT;
+CREATE INDEX jobs_suspect ON jobs (suspect_id);
 ";
 
 /// Brings the schema up to the latest version. Safe against a concurrent migration by another

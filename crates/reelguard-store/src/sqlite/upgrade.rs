@@ -129,7 +129,10 @@ mod tests {
              INSERT INTO works (work_id, member_id, title, created_at) VALUES ('w000001', 1, 'Street', 0);
              INSERT INTO suspects (id, sha256, size_bytes, file_path, created_at) VALUES (1, 'aa', 3, '/tmp/aa', 0);
              INSERT INTO jobs (id, kind, state, member_id, suspect_id, file_path, file_name, attempts, max_attempts, next_attempt_at, created_at)
-                 VALUES (1, 'scan', 'succeeded', 1, 1, '/tmp/aa', 'x.mp4', 1, 3, 0, 0);",
+                 VALUES (1, 'scan', 'succeeded', 1, 1, '/tmp/aa', 'x.mp4', 1, 3, 0, 0);
+             INSERT INTO suspects (id, sha256, size_bytes, file_path, created_at) VALUES (2, 'bb', 3, '/tmp/bb', 0);
+             INSERT INTO jobs (id, kind, state, member_id, suspect_id, file_path, file_name, attempts, max_attempts, next_attempt_at, created_at)
+                 VALUES (2, 'scan', 'running', 1, 2, '/tmp/bb', 'y.mp4', 1, 3, 0, 0);",
         )
         .expect("rows");
         conn.execute(
@@ -183,6 +186,12 @@ mod tests {
             .query_row("SELECT segments FROM matches", [], |r| r.get(0))
             .expect("column");
         assert!(stored.contains("\"matched_frames\":0") && stored.contains("video_phash"));
+        // A job left running by a build without leases has no lease: it is claimable at once.
+        let job = s
+            .claim_job("worker", std::time::Duration::from_secs(60))
+            .expect("claim")
+            .expect("the unleased running job");
+        assert_eq!((job.id, job.attempts), (2, 2));
     }
 
     #[test]
@@ -201,7 +210,10 @@ mod tests {
                 super::super::test_support::LIMITS,
             )
             .expect("submit");
-        s.claim_job().expect("claim");
+        let job = s
+            .claim_job("worker", std::time::Duration::from_secs(60))
+            .expect("claim")
+            .expect("job");
         let segment = Segment {
             suspect_start_s: 1.234_567,
             suspect_end_s: 9.876_543,
@@ -234,8 +246,13 @@ mod tests {
             transformation: vec![],
             content_box: Some(content),
         };
-        s.complete_job(sub.job_id, &serde_json::json!({}), &[new])
-            .expect("done");
+        s.complete_job(
+            sub.job_id,
+            job.lease_token(),
+            &serde_json::json!({}),
+            &[new],
+        )
+        .expect("done");
         let m = s
             .matches(&MatchFilter {
                 limit: 1,

@@ -341,7 +341,10 @@ mod tests {
             let sub = s
                 .submit_suspect(owner.id, &file, &SourceMeta::default(), limits)
                 .expect("submit");
-            s.claim_job().expect("claim");
+            let job = s
+                .claim_job("worker", std::time::Duration::from_secs(60))
+                .expect("claim")
+                .expect("job");
             let m = NewMatch {
                 work_id: "w000001".into(),
                 episode: 1,
@@ -351,7 +354,8 @@ mod tests {
                 transformation: vec![],
                 content_box: None,
             };
-            s.complete_job(sub.job_id, &json!({}), &[m]).expect("done");
+            s.complete_job(sub.job_id, job.lease_token(), &json!({}), &[m])
+                .expect("done");
         }
         for m in s
             .matches(&MatchFilter {
