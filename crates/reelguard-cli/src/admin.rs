@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use reelguard_store::{AuditEntry, Role, Store};
+use reelguard_store::prelude::*;
+use reelguard_store::{AuditEntry, Role, SqliteStore};
 use serde_json::json;
 
 #[derive(clap::Subcommand)]
@@ -57,11 +58,11 @@ pub enum Command {
     },
 }
 
-fn open(data: &Path) -> anyhow::Result<Store> {
-    Store::open_in(data).with_context(|| format!("opening the store in {}", data.display()))
+fn open(data: &Path) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open_in(data).with_context(|| format!("opening the store in {}", data.display()))
 }
 
-fn audit(store: &mut Store, action: &str, target: String) -> anyhow::Result<()> {
+fn audit(store: &SqliteStore, action: &str, target: String) -> anyhow::Result<()> {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_string());
     store
         .audit(&AuditEntry {
@@ -85,11 +86,11 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             let role: Role = role.parse().map_err(|_| {
                 anyhow::anyhow!("unknown role {role:?} (admin, member, crawler or reviewer)")
             })?;
-            let mut store = open(&data)?;
+            let store = open(&data)?;
             let member = store.ensure_member(&member)?;
             let (info, key) = store.create_key(member.id, role)?;
             audit(
-                &mut store,
+                &store,
                 "create-key",
                 format!("key {} member {} role {role}", info.id, member.name),
             )?;
@@ -103,9 +104,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::CreateMember { data, name } => {
-            let mut store = open(&data)?;
+            let store = open(&data)?;
             let member = store.create_member(&name)?;
-            audit(&mut store, "create-member", format!("member {}", member.id))?;
+            audit(&store, "create-member", format!("member {}", member.id))?;
             println!("{}", serde_json::to_string(&member)?);
         }
         Command::ListMembers { data } => {
@@ -119,9 +120,9 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::RevokeKey { data, id } => {
-            let mut store = open(&data)?;
+            let store = open(&data)?;
             store.revoke_key(id)?;
-            audit(&mut store, "revoke-key", format!("key {id}"))?;
+            audit(&store, "revoke-key", format!("key {id}"))?;
             println!("{}", json!({"id": id, "revoked": true}));
         }
     }

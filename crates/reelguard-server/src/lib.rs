@@ -109,14 +109,17 @@ async fn serve(
     let webhook_policy = reelguard_store::webhooks::WebhookPolicy {
         max_attempts: config.webhook_max_attempts,
     };
-    let (store, catalogue) = {
+    let (store, catalogue, lease_owner) = {
         let data = data.clone();
         let uploads = uploads.clone();
-        tokio::task::spawn_blocking(move || -> Result<(SqliteStore, Catalogue), ServerError> {
+        tokio::task::spawn_blocking(move || -> Result<(SqliteStore, Catalogue, String), ServerError> {
             files::prepare(&uploads).map_err(io("preparing uploads"))?;
             let store = SqliteStore::open_in(&data)?;
             store.set_webhook_policy(webhook_policy);
-            let (requeued, failed) = store.recover_interrupted()?;
+            // Jobs leased by an earlier process are claimable at once (the leases' own rule,
+            // applied now rather than when they would run out).
+            let lease_owner = reelguard_store::jobs::new_lease_owner()?;
+            let (requeued, failed) = store.expire_leases_of_others(&lease_owner)?;
             if requeued + failed > 0 {
                 tracing::warn!(requeued, failed, "recovered jobs interrupted by a crash");
             }
@@ -127,7 +130,7 @@ async fn serve(
             if reconciled.changed() {
                 tracing::warn!(?reconciled, "reconciled the store and the catalogue after a crash");
             }
-            Ok((store, catalogue))
+            Ok((store, catalogue, lease_owner))
         })
         .await
         .map_err(|e| ServerError::Config(format!("startup task: {e}")))??
@@ -144,6 +147,7 @@ async fn serve(
         catalogue,
         uploads,
         ingest_dir,
+        lease_owner,
     ));
     let stop_requested = shutdown_signal()?;
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -59,6 +59,9 @@ pub struct Config {
     pub retry_backoff_secs: u64,
     /// On SIGTERM, how long running jobs may take to finish before they are re-queued.
     pub shutdown_grace_secs: u64,
+    /// A claimed job's lease, in seconds: its worker renews it while it works (every third of
+    /// it); a job whose lease runs out (a dead or stuck worker) is claimable again.
+    pub job_lease_secs: u64,
     /// Scan suspects' key frames first and skip the full decode when nothing is related.
     pub keyframes_first: bool,
     /// Wall-clock budget for decoding one file, in seconds.
@@ -98,6 +101,7 @@ impl Default for Config {
             max_attempts: 3,
             retry_backoff_secs: 30,
             shutdown_grace_secs: 20,
+            job_lease_secs: 30,
             keyframes_first: true,
             max_decode_secs: 30 * 60,
             keep_suspect_files: true,
@@ -125,6 +129,7 @@ const KEYS: &[&str] = &[
     "max_attempts",
     "retry_backoff_secs",
     "shutdown_grace_secs",
+    "job_lease_secs",
     "keyframes_first",
     "max_decode_secs",
     "keep_suspect_files",
@@ -212,6 +217,9 @@ impl Config {
         }
         if self.max_upload_bytes == 0 {
             return invalid("max_upload_bytes must be at least 1");
+        }
+        if self.job_lease_secs < 3 {
+            return invalid("job_lease_secs must be at least 3 (it is renewed every third of it)");
         }
         Ok(())
     }

@@ -81,6 +81,9 @@ pub struct Service {
     pub ingest_dir: Option<PathBuf>,
     /// Where stills, bundles and kept episode files live.
     pub evidence: EvidenceDirs,
+    /// This process's lease owner id: jobs it claims carry it, and at start every lease of
+    /// another owner (an earlier process) is expired.
+    pub lease_owner: String,
 }
 
 /// The service as handlers and workers hold it.
@@ -94,8 +97,10 @@ impl Service {
         catalogue: Catalogue,
         uploads: PathBuf,
         ingest_dir: Option<PathBuf>,
+        lease_owner: String,
     ) -> Self {
         Service {
+            lease_owner,
             evidence: EvidenceDirs::new(&config.data_dir, &uploads),
             config,
             store,
@@ -148,6 +153,11 @@ impl Service {
             .map_err(|e| AppError::Internal(format!("blocking task: {e}")))?
     }
 
+    /// How long a claimed job's lease lasts.
+    pub fn job_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.config.job_lease_secs)
+    }
+
     /// The queue bounds from the configuration.
     pub fn limits(&self) -> QueueLimits {
         QueueLimits {
@@ -165,7 +175,6 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reelguard_store::prelude::*;
 
     #[tokio::test]
     async fn a_store_call_that_panics_does_not_disable_the_store() {
@@ -182,6 +191,7 @@ mod tests {
             catalogue,
             dir.path().join("uploads"),
             None,
+            "test".to_string(),
         );
         let panicked = service
             .db(|_| -> Result<(), StoreError> { panic!("a bug in a store call") })

@@ -2,10 +2,18 @@
 //! store and handing its CPU work ([`crate::work`]) to the rayon pool. The runtime never waits
 //! on CPU work; at most `workers` jobs are in flight, so the pool never holds more than that.
 //!
+//! Leases: a claim leases the job to this process for `job_lease_secs`; the worker renews the
+//! lease every third of it while the job runs, and every write about the job (progress,
+//! completion, failure, re-queue) carries the lease's token and is refused once the lease is
+//! lost. A worker that dies or hangs stops renewing; when its lease runs out any worker (of
+//! this process or another) claims the job again, and the first holder's late result is
+//! dropped, so a job is completed exactly once. Start-up recovery is the same rule: leases held
+//! by earlier processes are expired at once.
+//!
 //! Retries: a failure the file itself causes (corrupt, not a video, a panic it triggers)
 //! fails the job at once; other failures are retried after `retry_backoff_secs`, doubling,
-//! up to `max_attempts`. A job that was running when the process died is queued again at
-//! start (the interrupted attempt counts, so a file that crashes the daemon fails eventually).
+//! up to `max_attempts`. An attempt whose lease ran out counts (so a file that crashes or hangs
+//! the daemon fails eventually).
 //!
 //! Shutdown: workers stop taking jobs; a running job gets `shutdown_grace_secs` to finish and
 //! is otherwise re-queued without counting the attempt.
@@ -47,7 +55,8 @@ async fn worker(n: usize, state: Shared, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             break;
         }
-        match state.db(|s| s.claim_job()).await {
+        let (owner, lease) = (state.lease_owner.clone(), state.job_lease());
+        match state.db(move |s| s.claim_job(&owner, lease)).await {
             Ok(Some(job)) => run_job(&state, job, &mut stop).await,
             Ok(None) => {
                 let wait = match state.db(|s| s.next_due()).await {
@@ -156,16 +165,46 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
             let _ = tx.send(result);
         });
     }
+    let token = job.lease_token().to_string();
+    let lease = state.job_lease();
+    let renew_every = lease / 3;
+    let mut renewed = Instant::now();
+    let mut reported = -1.0;
+    let stuck = test_hooks::stuck(job.id);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut deadline: Option<tokio::time::Instant> = None;
     let outcome = loop {
         tokio::select! {
-            result = &mut rx => break Some(result),
+            result = &mut rx, if !stuck => break Some(result),
             _ = tick.tick() => {
-                let p = progress.fraction();
-                let id = job.id;
-                if let Err(error) = state.db(move |s| s.set_progress(id, p)).await {
-                    tracing::warn!(job = id, %error, "recording progress failed");
+                if stuck {
+                    // Test hook: this worker hangs without renewing until its lease is long
+                    // gone, then reports its result as a stuck worker finally would.
+                    if renewed.elapsed() > lease * 2 {
+                        break Some((&mut rx).await);
+                    }
+                    continue;
+                }
+                let (id, p, t) = (job.id, progress.fraction(), token.clone());
+                let held = if renewed.elapsed() >= renew_every {
+                    renewed = Instant::now();
+                    state.db(move |s| s.renew_lease(id, &t, lease)).await
+                } else if (p - reported).abs() >= 0.01 {
+                    reported = p;
+                    state.db(move |s| s.set_progress(id, &t, p)).await
+                } else {
+                    Ok(true)
+                };
+                match held {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        // Another worker has the job now; this attempt's result would be
+                        // refused, so stop waiting for it (the CPU work ends on its own).
+                        tracing::warn!(job = job.id, "lease lost: the job was taken over");
+                        state.metrics.job_finished(job.kind.as_str(), "lease_lost", started.elapsed().as_secs_f64());
+                        return;
+                    }
+                    Err(error) => tracing::warn!(job = job.id, %error, "renewing the lease failed"),
                 }
             }
             _ = stop.changed(), if deadline.is_none() => {
@@ -182,7 +221,8 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
     let seconds = started.elapsed().as_secs_f64();
     let Some(result) = outcome else {
         tracing::warn!(job = id, "shutting down: job re-queued");
-        if let Err(error) = state.db(move |s| s.requeue(id)).await {
+        let t = token.clone();
+        if let Err(error) = state.db(move |s| s.requeue(id, &t)).await {
             tracing::error!(job = id, %error, "re-queueing failed");
         }
         return;
@@ -200,11 +240,16 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                 Outcome::Scanned(_) => None,
             };
             let (value, matches) = describe(state, &job, outcome);
+            let t = token.clone();
             match state
-                .db(move |s| s.complete_job(id, &value, &matches))
+                .db(move |s| s.complete_job(id, &t, &value, &matches))
                 .await
             {
-                Ok(_) => {
+                Ok(false) => {
+                    tracing::warn!(job = id, "result dropped: the lease was lost and the job taken over");
+                    state.metrics.job_finished(kind, "lease_lost", seconds);
+                }
+                Ok(true) => {
                     state.metrics.job_finished(kind, "succeeded", seconds);
                     tracing::info!(job = id, seconds, "job succeeded");
                     // A registered episode's file is kept as the reference side of evidence
@@ -242,8 +287,9 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
             let error_kind = error.kind();
             let message = error.to_string();
             tracing::warn!(job = id, error_kind, %message, "job attempt failed");
+            let t = token.clone();
             match state
-                .db(move |s| s.fail_job(id, error_kind, &message, retry))
+                .db(move |s| s.fail_job(id, &t, error_kind, &message, retry))
                 .await
             {
                 Ok(JobState::Queued) => state.metrics.job_finished(kind, "retried", seconds),
@@ -301,5 +347,22 @@ fn describe(state: &Shared, job: &Job, outcome: Outcome) -> (Value, Vec<NewMatch
             });
             (value, Vec::new())
         }
+    }
+}
+
+/// Test-only behaviour, switched on by environment variables (as the crash points are), so the
+/// integration tests can make a worker misbehave inside a real daemon.
+mod test_hooks {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static USED: AtomicBool = AtomicBool::new(false);
+
+    /// `REELGUARD_TEST_STUCK_JOB=N`: the first attempt at job N stops renewing its lease (and
+    /// reports only after the lease is long gone).
+    pub fn stuck(job_id: i64) -> bool {
+        std::env::var("REELGUARD_TEST_STUCK_JOB")
+            .ok()
+            .and_then(|v| v.parse::<i64>().ok())
+            .is_some_and(|n| n == job_id && !USED.swap(true, Ordering::SeqCst))
     }
 }
