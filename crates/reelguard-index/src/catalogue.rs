@@ -28,6 +28,9 @@
 //! `frames.bin` past the manifest's committed length are truncated, and tantivy drops
 //! uncommitted segments by itself. So after a kill at any instant, the catalogue shows the last
 //! completed operation whole, or not at all.
+//!
+//! The migration from format 1 is one more operation with the same commit point, the rename
+//! of a staged manifest (steps and crash points in [`crate::migrate`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};

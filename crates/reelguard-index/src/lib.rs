@@ -30,6 +30,7 @@
 
 pub mod catalogue;
 pub mod lsh;
+pub mod migrate;
 mod snapshot;
 mod writer;
 
@@ -38,7 +39,9 @@ use std::path::PathBuf;
 use reelguard_align::{Params, Segment};
 use serde::{Deserialize, Serialize};
 
-pub use catalogue::{Episode, Manifest, StoredFrame, Work, FRAME_RECORD_BYTES, MAX_FRAME_T_S};
+pub use catalogue::{
+    Episode, Manifest, StoredFrame, Work, FORMAT, FRAME_RECORD_BYTES, MAX_FRAME_T_S,
+};
 pub use snapshot::CatalogueSnapshot;
 pub use writer::Catalogue;
 

@@ -14,9 +14,10 @@ use reelguard_align::QueryFrame;
 use reelguard_hash::SignalType;
 
 use crate::catalogue::{
-    check_frame_times, crash_point, Files, Video, BANDS_DIR, FORMAT_1, MIN_INDEXED_QUALITY,
+    check_frame_times, crash_point, Files, Video, BANDS_DIR, MIN_INDEXED_QUALITY,
 };
 use crate::lsh::BandIndex;
+use crate::migrate;
 use crate::{
     CatalogueSnapshot, Episode, FindStats, IndexError, Manifest, Match, MatchParams, NewEpisode,
     NewWork, StoredFrame, Work,
@@ -48,19 +49,16 @@ impl Catalogue {
         Self::open_with(dir, true)
     }
 
-    /// Opens an existing (or empty) catalogue for lookups only.
+    /// Opens an existing (or empty) catalogue for lookups only. A format 1 directory is
+    /// migrated first, which writes to it (see [`crate::migrate`]).
     pub fn open_read_only(dir: &Path) -> Result<Self, IndexError> {
         Self::open_with(dir, false)
     }
 
     fn open_with(dir: &Path, writable: bool) -> Result<Self, IndexError> {
         let files = Files::open(dir)?;
-        if files.committed_format()? == Some(FORMAT_1) {
-            return Err(IndexError::Corrupt {
-                path: dir.to_path_buf(),
-                reason: "catalogue format 1 is not migrated yet".into(),
-            });
-        }
+        // Also on a read-only open: a format 1 directory cannot be read by this code at all.
+        migrate::to_current(dir, &files)?;
         let index = BandIndex::open(&dir.join(BANDS_DIR), writable)?;
         let manifest = files.recover(index.generation()?)?;
         let current = Arc::new(CatalogueSnapshot::new(
