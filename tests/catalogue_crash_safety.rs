@@ -1,5 +1,6 @@
 //! The catalogue's crash-safety guarantee: a writer killed at any point leaves the catalogue
-//! and its index consistent, with the last operation there whole or not at all.
+//! and its index consistent, with the last operation there whole or not at all; and a format
+//! migration killed at any step leaves the old format or the new one, both openable.
 
 mod support;
 
@@ -10,7 +11,9 @@ use std::time::{Duration, Instant};
 use reelguard_index::{Catalogue, MatchParams};
 use reelguard_media::{fingerprint_file, Options};
 use reelguard_pipeline::query_frames;
-use support::{fixtures, reelguard, reelguard_bin, reelguard_env, KillOnDrop};
+use support::{
+    fixtures, json_lines, reelguard, reelguard_bin, reelguard_env, repo_root, KillOnDrop,
+};
 
 fn original(name: &str) -> String {
     fixtures()
@@ -154,5 +157,102 @@ fn sigkill_at_random_moments_never_leaves_a_half_written_catalogue() {
         if works.len() > registered {
             registered += 1;
         }
+    }
+}
+
+/// The catalogue directory written by the format 1 code, its clips and that code's scan of
+/// them (see the README there).
+fn v1_fixture() -> std::path::PathBuf {
+    repo_root().join("crates/reelguard-index/tests/data/catalogue-v1")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn manifest_format(data: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(data.join("catalogue.json")).expect("catalogue.json");
+    let manifest: serde_json::Value = serde_json::from_str(&text).expect("json");
+    manifest["format"].clone()
+}
+
+/// Scan reports without the `file` field, which is the path as given on the command line.
+fn without_file(mut reports: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    for report in &mut reports {
+        if let Some(object) = report.as_object_mut() {
+            object.remove("file");
+        }
+    }
+    reports
+}
+
+#[test]
+fn a_crash_at_each_migration_step_leaves_one_format_whole_and_the_same_answers() {
+    let fixture = v1_fixture();
+    let clips: Vec<String> = ["testsrc2.mp4", "mandelbrot.mp4"]
+        .iter()
+        .map(|c| fixture.join("clips").join(c).display().to_string())
+        .collect();
+    let expected = without_file(json_lines(
+        &std::fs::read(fixture.join("scan.jsonl")).expect("scan.jsonl"),
+    ));
+    assert_eq!(expected.len(), 2);
+    for (step, migrated) in [
+        ("migrate-before-index-commit", false),
+        ("migrate-after-index", false),
+        ("migrate-after-stage", false),
+        ("migrate-after-install", true),
+    ] {
+        let data = tempfile::tempdir().expect("temp dir");
+        copy_dir(&fixture.join("data"), data.path());
+        let dir = data.path().display().to_string();
+        let mut args = vec!["scan", "--data", dir.as_str(), "--json"];
+        args.extend(clips.iter().map(String::as_str));
+
+        let crashed = reelguard_env(
+            &args,
+            &[("REELGUARD_CRASH_AT", step)],
+            Duration::from_secs(120),
+        );
+        assert!(
+            !crashed.status.success(),
+            "{step}: the migration should have died"
+        );
+        // Before the commit point the directory is format 1 throughout, after it format 2.
+        let format = if migrated { 2 } else { 1 };
+        assert_eq!(manifest_format(data.path()), format, "after a crash {step}");
+        // Format 1's index is only removed after the commit point, so a directory left in
+        // format 1 is whole (the old code could still open it).
+        assert!(
+            data.path().join("index/meta.json").exists(),
+            "{step}: format 1 index gone"
+        );
+
+        // The next open migrates (or finishes) and answers what the format 1 code answered.
+        let output = reelguard(&args, Duration::from_secs(120));
+        assert!(
+            output.status.success(),
+            "{step}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            without_file(json_lines(&output.stdout)),
+            expected,
+            "after recovery from {step}"
+        );
+        assert_eq!(manifest_format(data.path()), 2, "{step}");
+        assert!(
+            !data.path().join("index").exists(),
+            "{step}: format 1 index left"
+        );
     }
 }

@@ -14,39 +14,44 @@
 //! `pairs x speeds`, independent of how long the episode is, and the accumulator is a dense
 //! array rather than a map. The winning line is then refined by least squares on its inliers,
 //! split into segments where the evidence has gaps, and removed before looking for the next.
+//!
+//! Signal-generic ([`align_signal`]): distances, the evidence a pair adds, the chance level a
+//! score is measured against and the mirrored probe all come from the signal type
+//! (`reelguard_hash::SignalType`); [`align`] is the video pHash's. The time-domain logic
+//! (speeds, offsets, gaps) is the same for every signal. `hough` holds the accumulator,
+//! `line` the refinement of its winning cell into segments.
 #![deny(missing_docs)]
 
-use reelguard_hash::hamming;
+mod hough;
+mod line;
 
-/// The Hamming distance at which a frame pair is as likely chance as a copy: unrelated frames
-/// in the fixtures sit at 22 (1st percentile) and 24 (5th), pirated ones at a median of 0–6
-/// (18 for a 15% crop).
-pub const EVIDENCE_DISTANCE: f64 = 20.0;
+use reelguard_hash::{SignalType, VideoPhash};
 
-/// Reference frames within this many bits of a suspect frame's best partner are equally good
-/// partners for it.
-const TIE_BITS: u32 = 2;
+use hough::Grid;
+use line::{refine, split_runs};
 
-/// A frame of a registered episode.
+/// A frame of a registered episode. `H` is the signal's fingerprint (`u64` for the video
+/// pHash, the default).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RefFrame {
+pub struct RefFrame<H = u64> {
     /// Seconds from the start of the episode.
     pub t: f64,
-    /// pHash.
-    pub hash: u64,
+    /// The fingerprint.
+    pub hash: H,
     /// Structure, 0–255.
     pub quality: u8,
 }
 
 /// A frame of a suspect upload.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct QueryFrame {
+pub struct QueryFrame<H = u64> {
     /// Seconds from the start of the suspect.
     pub t: f64,
-    /// pHash.
-    pub hash: u64,
-    /// pHash of the mirrored frame.
-    pub mirrored: u64,
+    /// The fingerprint.
+    pub hash: H,
+    /// The fingerprint of the mirrored frame, for signals that have one
+    /// ([`SignalType::MIRRORED`]); ignored otherwise.
+    pub mirrored: H,
     /// Structure, 0–255.
     pub quality: u8,
 }
@@ -56,7 +61,7 @@ pub use reelguard_model::Segment;
 /// Tuning of the alignment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
-    /// Largest Hamming distance for a frame pair to count at all.
+    /// Largest distance (in the signal's unit) for a frame pair to count at all.
     pub max_distance: u32,
     /// Frames below this quality (flat, black) are ignored on both sides.
     pub min_quality: u8,
@@ -86,10 +91,19 @@ pub struct Params {
     pub max_segments: usize,
 }
 
+/// The video pHash's tuning.
 impl Default for Params {
     fn default() -> Self {
+        Params::for_signal::<VideoPhash>()
+    }
+}
+
+impl Params {
+    /// Defaults for a signal type: its pair distance, and the time-domain tuning every signal
+    /// shares (speeds, bins, gaps, segment floors).
+    pub fn for_signal<S: SignalType>() -> Self {
         Params {
-            max_distance: 22,
+            max_distance: S::PAIR_DISTANCE,
             min_quality: reelguard_hash::MIN_USEFUL_QUALITY,
             min_speed: 0.7,
             max_speed: 1.6,
@@ -111,7 +125,7 @@ impl Default for Params {
 
 /// A close pair: suspect frame `query` (at `query_t`), reference frame at `ref_t`.
 #[derive(Debug, Clone, Copy)]
-struct Pair {
+pub(crate) struct Pair {
     query: usize,
     query_t: f64,
     ref_t: f64,
@@ -121,9 +135,20 @@ struct Pair {
     share: f32,
 }
 
-/// Finds every segment of `query` that shows part of `reference`, best evidence first.
+/// Finds every segment of `query` that shows part of `reference`, best evidence first, for
+/// the video pHash: [`align_signal`] with [`VideoPhash`].
 pub fn align(query: &[QueryFrame], reference: &[RefFrame], params: &Params) -> Vec<Segment> {
-    let usable_refs: Vec<&RefFrame> = reference
+    align_signal::<VideoPhash>(query, reference, params)
+}
+
+/// Finds every segment of `query` that shows part of `reference`, best evidence first, with
+/// signal `S`'s distance, evidence rule and chance level; every segment names `S`.
+pub fn align_signal<S: SignalType>(
+    query: &[QueryFrame<S::Hash>],
+    reference: &[RefFrame<S::Hash>],
+    params: &Params,
+) -> Vec<Segment> {
+    let usable_refs: Vec<&RefFrame<S::Hash>> = reference
         .iter()
         .filter(|r| r.quality >= params.min_quality)
         .collect();
@@ -133,7 +158,7 @@ pub fn align(query: &[QueryFrame], reference: &[RefFrame], params: &Params) -> V
     let ref_duration = reference.iter().map(|r| r.t).fold(0.0, f64::max);
     let query_duration = query.iter().map(|q| q.t).fold(0.0, f64::max);
     let spacing = median_spacing(query);
-    let mut pairs = close_pairs(query, &usable_refs, params);
+    let mut pairs = close_pairs::<S>(query, &usable_refs, params);
     let usable_query: Vec<bool> = query
         .iter()
         .map(|q| q.quality >= params.min_quality)
@@ -145,13 +170,13 @@ pub fn align(query: &[QueryFrame], reference: &[RefFrame], params: &Params) -> V
         let Some((speed, offset, mirrored)) = grid.strongest_line(&pairs) else {
             break;
         };
-        let (speed, offset, inliers) = refine(&pairs, speed, offset, mirrored, params);
+        let (speed, offset, inliers) = refine::<S>(&pairs, speed, offset, mirrored, params);
         if inliers.len() < params.min_frames {
             break;
         }
         let mut found_any = false;
-        for run in split_runs(&inliers, query, params.max_gap_s) {
-            let segment = describe(
+        for run in split_runs(&inliers, params.max_gap_s) {
+            let segment = describe::<S>(
                 &run,
                 query,
                 &usable_query,
@@ -182,7 +207,7 @@ pub fn align(query: &[QueryFrame], reference: &[RefFrame], params: &Params) -> V
     segments
 }
 
-fn median_spacing(query: &[QueryFrame]) -> f64 {
+fn median_spacing<H>(query: &[QueryFrame<H>]) -> f64 {
     let mut gaps: Vec<f64> = query
         .windows(2)
         .map(|w| w[1].t - w[0].t)
@@ -196,7 +221,11 @@ fn median_spacing(query: &[QueryFrame]) -> f64 {
 }
 
 /// For every usable suspect frame and orientation, its closest reference frames.
-fn close_pairs(query: &[QueryFrame], refs: &[&RefFrame], params: &Params) -> Vec<Pair> {
+fn close_pairs<S: SignalType>(
+    query: &[QueryFrame<S::Hash>],
+    refs: &[&RefFrame<S::Hash>],
+    params: &Params,
+) -> Vec<Pair> {
     let keep = params.pairs_per_frame.max(1);
     let mut pairs = Vec::new();
     let mut close: Vec<(u32, f64)> = Vec::new();
@@ -204,11 +233,15 @@ fn close_pairs(query: &[QueryFrame], refs: &[&RefFrame], params: &Params) -> Vec
         if frame.quality < params.min_quality {
             continue;
         }
-        for (hash, mirrored) in [(frame.hash, false), (frame.mirrored, true)] {
+        let orientations = if S::MIRRORED { 2 } else { 1 };
+        for (hash, mirrored) in [(frame.hash, false), (frame.mirrored, true)]
+            .into_iter()
+            .take(orientations)
+        {
             close.clear();
             close.extend(
                 refs.iter()
-                    .map(|r| (hamming(hash, r.hash), r.t))
+                    .map(|r| (S::distance(&hash, &r.hash), r.t))
                     .filter(|&(d, _)| d <= params.max_distance),
             );
             let Some(best) = close.iter().map(|&(d, _)| d).min() else {
@@ -218,7 +251,7 @@ fn close_pairs(query: &[QueryFrame], refs: &[&RefFrame], params: &Params) -> Vec
             // a still shot there are many, and keeping only the first few would hide the
             // right one. Keep them all (spread evenly in time when there are too many) and
             // let them share one vote.
-            close.retain(|&(d, _)| d <= best + TIE_BITS);
+            close.retain(|&(d, _)| d <= best.saturating_add(S::TIE_DISTANCE));
             let step = close.len().div_ceil(keep);
             let share = 1.0 / close.len().div_ceil(step) as f32;
             pairs.extend(close.iter().step_by(step).map(|&(distance, ref_t)| Pair {
@@ -234,189 +267,9 @@ fn close_pairs(query: &[QueryFrame], refs: &[&RefFrame], params: &Params) -> Vec
     pairs
 }
 
-fn similarity(distance: u32, params: &Params) -> f64 {
-    1.0 - distance as f64 / (params.max_distance + 1) as f64
-}
-
-/// The (speed, offset) accumulator.
-struct Grid {
-    speeds: Vec<f64>,
-    min_offset: f64,
-    bins: usize,
-    bin_s: f64,
-    params: Params,
-}
-
-impl Grid {
-    fn new(params: &Params, ref_duration: f64, query_duration: f64) -> Self {
-        let steps = ((params.max_speed - params.min_speed) / params.speed_step).round() as usize;
-        let speeds = (0..=steps)
-            .map(|i| params.min_speed + i as f64 * params.speed_step)
-            .collect();
-        // offset = ref_t - speed * query_t lies in [-max_speed * Q, R].
-        let min_offset = -params.max_speed * query_duration - params.offset_bin_s;
-        let span = ref_duration - min_offset + params.offset_bin_s;
-        let bins = (span / params.offset_bin_s).ceil().max(1.0) as usize + 1;
-        Grid {
-            speeds,
-            min_offset,
-            bins,
-            bin_s: params.offset_bin_s,
-            params: params.clone(),
-        }
-    }
-
-    /// The line most pairs agree on, as (speed, offset at the cell centre, mirrored).
-    fn strongest_line(&self, pairs: &[Pair]) -> Option<(f64, f64, bool)> {
-        let plane = self.speeds.len() * self.bins;
-        let mut votes = vec![0f32; plane * 2];
-        for pair in pairs {
-            let weight = similarity(pair.distance, &self.params) as f32 * pair.share;
-            let base = if pair.mirrored { plane } else { 0 };
-            let query_t = pair.query_t;
-            for (s, speed) in self.speeds.iter().enumerate() {
-                let offset = pair.ref_t - speed * query_t;
-                let bin = ((offset - self.min_offset) / self.bin_s) as usize;
-                if bin < self.bins {
-                    votes[base + s * self.bins + bin] += weight;
-                }
-            }
-        }
-        let (best, &weight) = votes.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
-        if weight <= 0.0 {
-            return None;
-        }
-        let mirrored = best >= plane;
-        let cell = best % plane;
-        let (s, bin) = (cell / self.bins, cell % self.bins);
-        let offset = self.min_offset + (bin as f64 + 0.5) * self.bin_s;
-        Some((self.speeds[s], offset, mirrored))
-    }
-}
-
-/// Least-squares refinement of a line on its inliers, twice with a shrinking tolerance.
-/// Returns the refined line and the best inlier pair per suspect frame, in suspect order.
-fn refine(
-    pairs: &[Pair],
-    speed: f64,
-    offset: f64,
-    mirrored: bool,
-    params: &Params,
-) -> (f64, f64, Vec<Pair>) {
-    let (mut speed, mut offset) = (speed, offset);
-    // Shrinking tolerance: the cell centre is only within half a bin of the line; the last
-    // pass keeps pairs within about one sampling interval, so the slope is fitted on the
-    // pairs that really are on it.
-    for tolerance in [
-        params.offset_bin_s + params.inlier_tolerance_s,
-        params.inlier_tolerance_s,
-        params.inlier_tolerance_s * 0.6,
-    ] {
-        let inliers = best_inliers(pairs, speed, offset, mirrored, tolerance);
-        if inliers.len() >= 2 {
-            if let Some((s, o)) = fit_line(&inliers) {
-                if (params.min_speed..=params.max_speed).contains(&s) {
-                    speed = s;
-                    offset = o;
-                }
-            }
-        }
-    }
-    let inliers = best_inliers(pairs, speed, offset, mirrored, params.inlier_tolerance_s);
-    // Most copies keep the original speed. When the unchanged speed explains the pairs as
-    // well as the fitted one (noisy pairs from a heavy crop, still shots), the fitted slope
-    // is noise: prefer 1.0.
-    if (speed - 1.0).abs() > 1e-9 && (params.min_speed..=params.max_speed).contains(&1.0) {
-        let centre_query =
-            inliers.iter().map(|p| p.query_t).sum::<f64>() / inliers.len().max(1) as f64;
-        let centre_ref = inliers.iter().map(|p| p.ref_t).sum::<f64>() / inliers.len().max(1) as f64;
-        let unchanged_offset = centre_ref - centre_query;
-        let unchanged = best_inliers(
-            pairs,
-            1.0,
-            unchanged_offset,
-            mirrored,
-            params.inlier_tolerance_s,
-        );
-        if line_support(&unchanged) >= line_support(&inliers) * UNCHANGED_SPEED_PREFERENCE {
-            return (1.0, unchanged_offset, unchanged);
-        }
-    }
-    (speed, offset, inliers)
-}
-
-/// How much a set of inliers supports its line: closer pairs count more.
-fn line_support(inliers: &[Pair]) -> f64 {
-    inliers
-        .iter()
-        .map(|p| EVIDENCE_DISTANCE - p.distance as f64)
-        .sum()
-}
-
-/// The unchanged speed wins when it keeps this fraction of the fitted line's support.
-const UNCHANGED_SPEED_PREFERENCE: f64 = 0.97;
-
-fn best_inliers(
-    pairs: &[Pair],
-    speed: f64,
-    offset: f64,
-    mirrored: bool,
-    tolerance: f64,
-) -> Vec<Pair> {
-    let mut inliers: Vec<Pair> = Vec::new();
-    for pair in pairs.iter().filter(|p| p.mirrored == mirrored) {
-        let residual = (pair.ref_t - (speed * pair.query_t + offset)).abs();
-        if residual > tolerance {
-            continue;
-        }
-        match inliers.last_mut() {
-            Some(last) if last.query == pair.query => {
-                let last_residual = (last.ref_t - (speed * last.query_t + offset)).abs();
-                // A frame 0.1 s off the line is worth about one bit of distance.
-                let cost = |distance: u32, residual: f64| distance as f64 + residual * 10.0;
-                if cost(pair.distance, residual) < cost(last.distance, last_residual) {
-                    *last = *pair;
-                }
-            }
-            _ => inliers.push(*pair),
-        }
-    }
-    inliers
-}
-
-fn fit_line(inliers: &[Pair]) -> Option<(f64, f64)> {
-    let n = inliers.len() as f64;
-    let (mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0);
-    for p in inliers {
-        let (x, y) = (p.query_t, p.ref_t);
-        sx += x;
-        sy += y;
-        sxx += x * x;
-        sxy += x * y;
-    }
-    let denominator = n * sxx - sx * sx;
-    if denominator.abs() < 1e-9 {
-        return None;
-    }
-    let slope = (n * sxy - sx * sy) / denominator;
-    Some((slope, (sy - slope * sx) / n))
-}
-
-fn split_runs(inliers: &[Pair], query: &[QueryFrame], max_gap_s: f64) -> Vec<Vec<Pair>> {
-    let mut runs: Vec<Vec<Pair>> = Vec::new();
-    for pair in inliers {
-        let t = query[pair.query].t;
-        match runs.last_mut() {
-            Some(run) if t - query[run[run.len() - 1].query].t <= max_gap_s => run.push(*pair),
-            _ => runs.push(vec![*pair]),
-        }
-    }
-    runs
-}
-
-fn describe(
+fn describe<S: SignalType>(
     run: &[Pair],
-    query: &[QueryFrame],
+    query: &[QueryFrame<S::Hash>],
     usable: &[bool],
     (speed, offset, mirrored): (f64, f64, bool),
     (spacing, query_duration, ref_duration): (f64, f64, f64),
@@ -434,10 +287,7 @@ fn describe(
         .max(run.len());
     let mean_distance = run.iter().map(|p| p.distance as f64).sum::<f64>() / run.len() as f64;
     let coverage = run.len() as f64 / eligible as f64;
-    let evidence = run
-        .iter()
-        .map(|p| EVIDENCE_DISTANCE - p.distance as f64)
-        .sum();
+    let evidence = run.iter().map(|p| S::evidence(p.distance)).sum();
     let ref_at = |t: f64| (speed * t + offset).clamp(0.0, ref_duration + spacing);
     Segment {
         suspect_start_s: start,
@@ -449,9 +299,9 @@ fn describe(
         matched_frames: run.len(),
         mean_distance,
         coverage,
-        score: coverage * (1.0 - mean_distance / 32.0).max(0.0),
+        score: S::score(coverage, mean_distance),
         evidence,
-        signal: reelguard_model::VIDEO_PHASH,
+        signal: S::NAME,
     }
 }
 

@@ -18,9 +18,16 @@
 //!
 //! [`reference`] holds a slow, obviously-correct implementation; tests hold the fast path
 //! to it.
+//!
+//! [`signal`] states what a kind of fingerprint is to the rest of the system
+//! ([`SignalType`]); [`VideoPhash`] is this hash as the first signal type, and the only place
+//! the catalogue, index and aligner learn its record size, distance and LSH bands.
 #![deny(missing_docs)]
 
 pub mod reference;
+pub mod signal;
+
+pub use signal::{Record, SignalType, VideoPhash};
 
 use std::sync::OnceLock;
 
@@ -188,38 +195,6 @@ pub fn mirror_thumb(thumb: &Thumb) -> Thumb {
         }
     }
     out
-}
-
-/// A kind of fingerprint a frame (and later an audio window) can be reduced to.
-///
-/// The matcher's callers only see this trait, so another signal (audio, a learned descriptor)
-/// can join without touching them. `compare` is the plain reference comparison; an index may
-/// implement a faster one as long as it agrees with it.
-pub trait Signal {
-    /// The compact fingerprint.
-    type Hash: Copy;
-    /// A short stable name, used in stored data and reports.
-    const NAME: &'static str;
-    /// Distance between two fingerprints; 0 means identical.
-    fn distance(a: &Self::Hash, b: &Self::Hash) -> u32;
-    /// Largest distance still counted as "the same content" for this signal.
-    const MATCH_DISTANCE: u32;
-}
-
-/// The 64-bit DCT pHash of a video frame.
-pub struct VideoPhash;
-
-impl Signal for VideoPhash {
-    type Hash = u64;
-    const NAME: &'static str = "video-phash64";
-    fn distance(a: &u64, b: &u64) -> u32 {
-        hamming(*a, *b)
-    }
-    /// Measured on the fixtures (`tests/fingerprint_robustness.rs`): aligned pirated frames
-    /// sit at a median of 0–6 bits for every edit family but a 15% crop (median 18, 90th
-    /// percentile 24); unrelated frames, mirrored probe included, at 1st percentile 22, 5th
-    /// 24, median 30.
-    const MATCH_DISTANCE: u32 = 20;
 }
 
 #[cfg(test)]

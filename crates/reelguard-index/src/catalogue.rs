@@ -1,14 +1,20 @@
 //! The catalogue on disk: works, episodes and their frame-hash sequences.
 //!
-//! # Format
+//! # Format (version 2)
 //! A data directory holds:
-//! - `frames.bin`: append-only frame records, 13 bytes each (`hash: u64 LE`, `t: f32 LE`
-//!   seconds, `quality: u8`). An episode owns one contiguous run of records, in time order.
-//!   Records are never rewritten; a withdrawn episode's records stay (and stop being read).
-//! - `catalogue.json`: the manifest: works, episodes (with their run in `frames.bin`),
-//!   id counters, the committed length of `frames.bin`, and a `generation` number.
-//! - `index/`: the tantivy band index ([`crate::lsh`]), whose commit payload is the
-//!   generation of the manifest it belongs to.
+//! - `frames.bin`: append-only frame records in the video pHash's record format
+//!   (`reelguard_hash::VideoPhash`, 13 bytes: `hash: u64 LE`, `t: f32 LE` seconds,
+//!   `quality: u8`; the layout is the signal type's, not this module's). An episode owns one
+//!   contiguous run of records, in time order. Records are never rewritten; a withdrawn
+//!   episode's records stay (and stop being read).
+//! - `catalogue.json`: the manifest: works, episodes (with their run in `frames.bin` and the
+//!   name of the signal type whose records the run holds), id counters, the committed length
+//!   of `frames.bin`, and a `generation` number.
+//! - `bands/`: the tantivy band index ([`crate::lsh`]), its terms prefixed by signal name,
+//!   whose commit payload is the generation of the manifest it belongs to.
+//!
+//! Format 1 had no signal names and an unprefixed index in `index/`; opening such a
+//! directory migrates it ([`crate::migrate`], crash-safe like any commit).
 //!
 //! # Crash safety
 //! One operation (add a work with episodes, add episodes, withdraw) is committed as:
@@ -22,6 +28,9 @@
 //! `frames.bin` past the manifest's committed length are truncated, and tantivy drops
 //! uncommitted segments by itself. So after a kill at any instant, the catalogue shows the last
 //! completed operation whole, or not at all.
+//!
+//! The migration from format 1 is one more operation with the same commit point, the rename
+//! of a staged manifest (steps and crash points in [`crate::migrate`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
@@ -29,26 +38,35 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use reelguard_hash::{Record, SignalType, VideoPhash};
+use reelguard_model::{SignalName, VIDEO_PHASH};
 use serde::{Deserialize, Serialize};
 
 use crate::IndexError;
 
-/// Bytes per frame record in `frames.bin`.
-pub const FRAME_RECORD_BYTES: u64 = 13;
-const MANIFEST: &str = "catalogue.json";
-const MANIFEST_NEXT: &str = "catalogue.json.next";
-const FRAMES: &str = "frames.bin";
-const FORMAT: u32 = 1;
+/// The signal type whose records `frames.bin` holds.
+pub(crate) type Video = VideoPhash;
 
-/// A frame of a registered episode as stored.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct StoredFrame {
-    /// Seconds from the start of the episode.
-    pub t: f32,
-    /// pHash.
-    pub hash: u64,
-    /// Structure, 0–255.
-    pub quality: u8,
+/// Bytes per frame record in `frames.bin`: the video pHash's record size.
+pub const FRAME_RECORD_BYTES: u64 = Video::RECORD_BYTES as u64;
+pub(crate) const MANIFEST: &str = "catalogue.json";
+pub(crate) const MANIFEST_NEXT: &str = "catalogue.json.next";
+const FRAMES: &str = "frames.bin";
+/// The band index of format 2.
+pub(crate) const BANDS_DIR: &str = "bands";
+/// The current on-disk format.
+pub const FORMAT: u32 = 2;
+/// The format before signal names, migrated on open.
+pub(crate) const FORMAT_1: u32 = 1;
+/// Records below this quality are noise (`reelguard_hash::MIN_USEFUL_QUALITY`): never indexed.
+pub(crate) const MIN_INDEXED_QUALITY: u8 = reelguard_hash::MIN_USEFUL_QUALITY;
+
+/// A frame of a registered episode as stored: a video pHash record.
+pub type StoredFrame = Record<<Video as SignalType>::Hash>;
+
+/// Format 1 manifests name no signal: every run was video pHash.
+fn format_1_signal() -> SignalName {
+    VIDEO_PHASH
 }
 
 /// A registered episode.
@@ -66,6 +84,9 @@ pub struct Episode {
     pub first_frame: u64,
     /// Number of records.
     pub frame_count: u64,
+    /// The signal type whose records the run holds.
+    #[serde(default = "format_1_signal")]
+    pub signal: SignalName,
     /// Withdrawn episodes never match.
     #[serde(default)]
     pub withdrawn: bool,
@@ -132,7 +153,7 @@ impl Manifest {
 pub const MAX_FRAME_T_S: f32 = 24.0 * 3600.0;
 
 /// Refuses frame times that no decoded video has: not finite, or beyond [`MAX_FRAME_T_S`].
-pub(crate) fn check_frame_times(frames: &[StoredFrame]) -> Result<(), String> {
+pub(crate) fn check_frame_times<H>(frames: &[Record<H>]) -> Result<(), String> {
     match frames
         .iter()
         .find(|f| !f.t.is_finite() || f.t.abs() > MAX_FRAME_T_S)
@@ -151,9 +172,9 @@ fn run_bytes(episode: &Episode) -> Option<(u64, u64)> {
     Some((offset, len))
 }
 
-/// Every episode's run of records lies within the committed length of `frames.bin`: an edited
-/// or damaged `catalogue.json` is refused at open rather than read past the end (or allocated
-/// for) at match time.
+/// Every episode's run of records lies within the committed length of `frames.bin` and holds
+/// the one signal `frames.bin` stores: an edited or damaged `catalogue.json` is refused at
+/// open rather than read past the end (or allocated for, or misread) at match time.
 fn check_runs(manifest: &Manifest) -> Result<(), String> {
     if !manifest.frames_len.is_multiple_of(FRAME_RECORD_BYTES) {
         return Err(format!(
@@ -162,6 +183,14 @@ fn check_runs(manifest: &Manifest) -> Result<(), String> {
         ));
     }
     for episode in manifest.works.iter().flat_map(|w| &w.episodes) {
+        if episode.signal != Video::NAME {
+            return Err(format!(
+                "episode {} claims {} records; frames.bin holds {}",
+                episode.id,
+                episode.signal,
+                Video::NAME
+            ));
+        }
         let end = run_bytes(episode).map(|(offset, len)| offset + len);
         if end.is_none_or(|end| end > manifest.frames_len) {
             return Err(format!(
@@ -227,7 +256,7 @@ impl Files {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        if manifest.format != FORMAT {
+        if manifest.format != FORMAT && manifest.format != FORMAT_1 {
             return Err(IndexError::Corrupt {
                 path,
                 reason: format!("unsupported format {}", manifest.format),
@@ -236,14 +265,38 @@ impl Files {
         Ok(Some(manifest))
     }
 
+    /// The format of the committed manifest; `None` for a new catalogue.
+    pub(crate) fn committed_format(&self) -> Result<Option<u32>, IndexError> {
+        Ok(self.read_manifest_file(MANIFEST)?.map(|m| m.format))
+    }
+
     /// Loads the committed manifest, finishing or undoing an interrupted commit.
     pub(crate) fn recover(&self, index_generation: u64) -> Result<Manifest, IndexError> {
-        let mut manifest = self.read_manifest_file(MANIFEST)?.unwrap_or_default();
+        self.recover_format(FORMAT, index_generation)
+    }
+
+    /// [`Files::recover`] for a manifest of `format` (the migration recovers format 1 first).
+    /// A staged manifest of another format is never rolled forward.
+    pub(crate) fn recover_format(
+        &self,
+        format: u32,
+        index_generation: u64,
+    ) -> Result<Manifest, IndexError> {
+        let mut manifest = match self.read_manifest_file(MANIFEST)? {
+            Some(manifest) if manifest.format != format => {
+                return Err(IndexError::Corrupt {
+                    path: self.dir.join(MANIFEST),
+                    reason: format!("format {}, expected {format}", manifest.format),
+                })
+            }
+            Some(manifest) => manifest,
+            None => Manifest::default(),
+        };
         let next_path = self.dir.join(MANIFEST_NEXT);
         // A `.next` that does not even parse was cut off before its fsync: before the commit.
         let next = self.read_manifest_file(MANIFEST_NEXT).unwrap_or(None);
         match next {
-            Some(next) if next.generation == index_generation => {
+            Some(next) if next.format == format && next.generation == index_generation => {
                 tracing::info!(
                     generation = next.generation,
                     "rolling catalogue commit forward"
@@ -290,18 +343,17 @@ impl Files {
         Ok(manifest)
     }
 
-    /// Step 1: appends records and makes them durable. Returns the index of the first record.
-    pub(crate) fn append_frames(
+    /// Step 1: appends records (in `S`'s record format) and makes them durable. Returns the
+    /// index of the first record.
+    pub(crate) fn append_records<S: SignalType>(
         &mut self,
         manifest: &Manifest,
-        frames: &[StoredFrame],
+        records: &[Record<S::Hash>],
     ) -> Result<u64, IndexError> {
         let path = self.dir.join(FRAMES);
-        let mut bytes = Vec::with_capacity(frames.len() * FRAME_RECORD_BYTES as usize);
-        for f in frames {
-            bytes.extend_from_slice(&f.hash.to_le_bytes());
-            bytes.extend_from_slice(&f.t.to_le_bytes());
-            bytes.push(f.quality);
+        let mut bytes = Vec::with_capacity(records.len() * S::RECORD_BYTES);
+        for record in records {
+            S::encode_record(record, &mut bytes);
         }
         // Appending after the committed length: anything past it is an aborted operation's.
         self.frames
@@ -311,7 +363,7 @@ impl Files {
             .write_all(&bytes)
             .map_err(|e| io(&path, e))?;
         self.frames.sync_data().map_err(|e| io(&path, e))?;
-        Ok(manifest.frames_len / FRAME_RECORD_BYTES)
+        Ok(manifest.frames_len / S::RECORD_BYTES as u64)
     }
 
     /// Step 2: the next manifest, durable but not yet in force.
@@ -344,18 +396,27 @@ impl Files {
     }
 }
 
-/// Reads an episode's frames. A run outside `frames.bin` or a record whose time is not a
-/// plausible timestamp (see [`check_frame_times`]) is [`IndexError::Corrupt`].
-pub(crate) fn read_frames(
+/// Reads an episode's records as signal `S`'s. A run of another signal, a run outside
+/// `frames.bin` or a record whose time is not a plausible timestamp (see
+/// [`check_frame_times`]) is [`IndexError::Corrupt`].
+pub(crate) fn read_records<S: SignalType>(
     frames_file: &File,
     dir: &Path,
     episode: &Episode,
-) -> Result<Vec<StoredFrame>, IndexError> {
+) -> Result<Vec<Record<S::Hash>>, IndexError> {
     let path = dir.join(FRAMES);
     let corrupt = |reason: String| IndexError::Corrupt {
         path: path.clone(),
         reason,
     };
+    if episode.signal != S::NAME {
+        return Err(corrupt(format!(
+            "episode {} holds {} records, not {}",
+            episode.id,
+            episode.signal,
+            S::NAME
+        )));
+    }
     // `check_runs` vetted the manifest at open; checked arithmetic keeps an episode that
     // slipped past it from wrapping around or asking for an absurd buffer.
     let (offset, len) = run_bytes(episode)
@@ -364,20 +425,11 @@ pub(crate) fn read_frames(
     frames_file
         .read_exact_at(&mut bytes, offset)
         .map_err(|e| io(&path, e))?;
-    let frames: Vec<StoredFrame> = bytes
-        .chunks_exact(FRAME_RECORD_BYTES as usize)
-        .map(|r| {
-            let mut hash = [0u8; 8];
-            hash.copy_from_slice(&r[0..8]);
-            let mut t = [0u8; 4];
-            t.copy_from_slice(&r[8..12]);
-            StoredFrame {
-                hash: u64::from_le_bytes(hash),
-                t: f32::from_le_bytes(t),
-                quality: r[12],
-            }
-        })
-        .collect();
+    let frames: Vec<Record<S::Hash>> = bytes
+        .chunks_exact(S::RECORD_BYTES)
+        .map(S::decode_record)
+        .collect::<Option<_>>()
+        .ok_or_else(|| corrupt(format!("episode {}: undecodable record", episode.id)))?;
     check_frame_times(&frames)
         .map_err(|reason| corrupt(format!("episode {}: {reason}", episode.id)))?;
     Ok(frames)

@@ -13,11 +13,24 @@
 //! writer publishes as an `Arc` after each commit ([`Catalogue::snapshot`]). A reader holds no
 //! lock and keeps its state while registrations commit behind it.
 //!
+//! # Signals
+//! Nothing here hard-wires the video pHash: records are read and written, LSH terms computed
+//! and frames aligned through `reelguard_hash::SignalType`, and the public video methods
+//! (`find`, `candidates`, `episode_frames`) are the generic ones (`find_probes_signal`,
+//! `candidates_signal`, `episode_records`) at `VideoPhash`. Each episode's run names its
+//! signal in the manifest, every index term is prefixed with it ([`lsh`]), every segment
+//! found carries it. A second signal (audio) plugs in by implementing `SignalType`, a
+//! registration path that stores its records (its own record file, as `frames.bin` holds
+//! only video's 13-byte records, and a run per episode and signal), and the pipeline calling
+//! the generic lookups with it; the store, the API and the workbench see segments that name
+//! their signal, and do not change.
+//!
 //! This crate knows nothing of video decoding or HTTP: hashes in, matches out.
 #![deny(missing_docs)]
 
 pub mod catalogue;
 pub mod lsh;
+pub mod migrate;
 mod snapshot;
 mod writer;
 
@@ -26,7 +39,9 @@ use std::path::PathBuf;
 use reelguard_align::{Params, Segment};
 use serde::{Deserialize, Serialize};
 
-pub use catalogue::{Episode, Manifest, StoredFrame, Work, FRAME_RECORD_BYTES, MAX_FRAME_T_S};
+pub use catalogue::{
+    Episode, Manifest, StoredFrame, Work, FORMAT, FRAME_RECORD_BYTES, MAX_FRAME_T_S,
+};
 pub use snapshot::CatalogueSnapshot;
 pub use writer::Catalogue;
 

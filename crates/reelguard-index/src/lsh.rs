@@ -1,14 +1,17 @@
 //! Candidate retrieval: a tantivy index used as a multi-index-hashing LSH table.
 //!
-//! # Format
+//! # Format (catalogue format 2, directory `bands/`)
 //! One tantivy document per registered episode, with two fields:
-//! - `band` (u64, indexed, multi-valued): one term per distinct `(band, value)` among the
-//!   episode's usable frames, `band << 16 | bits`, where band `b` is bits `16b..16b+16` of the
-//!   frame's pHash. Four bands: any two hashes within Hamming distance 3 share a band exactly
-//!   (pigeonhole), and pirated frames at distance 8–14 still share one often enough over a few
-//!   seconds of frames;
+//! - `term` (bytes, indexed, multi-valued): one term per distinct LSH term among the
+//!   episode's usable frames, as its signal type states them
+//!   (`reelguard_hash::SignalType::lsh_terms`; for the video pHash, its four 16-bit bands),
+//!   each **prefixed with the signal's name**: `<name> '/' <term as u64 BE>`. `/` cannot occur
+//!   in a name, so the prefix is unambiguous and a second signal's terms never meet video's;
 //! - `episode` (u64, indexed + fast): the catalogue's episode id, to map hits back and to
 //!   delete the document when the episode is withdrawn.
+//!
+//! Format 1 (directory `index/`) had a u64 `band` field holding video's bands unprefixed;
+//! the migration rebuilds it into `bands/` ([`crate::migrate`]).
 //!
 //! A posting list is then "the episodes that contain a frame with this band value", and its
 //! length is the document frequency an IDF weight needs. Frame positions are not indexed:
@@ -29,17 +32,18 @@ use tantivy::{
     TERMINATED,
 };
 
+use reelguard_model::SignalName;
+
 use crate::IndexError;
 
-/// Bits per band.
-pub const BAND_BITS: u32 = 16;
-/// Bands per 64-bit hash.
-pub const BANDS: u32 = 64 / BAND_BITS;
-
-/// The band terms of a hash.
-pub fn band_terms(hash: u64) -> [u64; BANDS as usize] {
-    let mask = (1u64 << BAND_BITS) - 1;
-    std::array::from_fn(|b| ((b as u64) << BAND_BITS) | ((hash >> (b as u32 * BAND_BITS)) & mask))
+/// The indexed bytes of one signal's LSH term: the signal's name, `/`, the term big-endian.
+pub fn term_bytes(signal: SignalName, term: u64) -> Vec<u8> {
+    let name = signal.as_str().as_bytes();
+    let mut bytes = Vec::with_capacity(name.len() + 9);
+    bytes.extend_from_slice(name);
+    bytes.push(b'/');
+    bytes.extend_from_slice(&term.to_be_bytes());
+    bytes
 }
 
 /// Indexing memory budget of the one writer thread.
@@ -50,7 +54,7 @@ pub(crate) struct BandIndex {
     index: Index,
     reader: IndexReader,
     writer: Option<IndexWriter>,
-    band: Field,
+    term: Field,
     episode: Field,
     /// Postings and doc → episode maps of the searcher in force, rebuilt only when the reader
     /// reloads: building it reads every document's episode id, too much to do per query.
@@ -68,7 +72,7 @@ impl BandIndex {
             source,
         })?;
         let mut builder = Schema::builder();
-        let band = builder.add_u64_field("band", INDEXED);
+        let term = builder.add_bytes_field("term", INDEXED);
         let episode = builder.add_u64_field("episode", INDEXED | FAST);
         let schema = builder.build();
         let directory = MmapDirectory::open(dir).map_err(tantivy_error)?;
@@ -88,12 +92,12 @@ impl BandIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(tantivy_error)?;
-        let snapshot = std::sync::Arc::new(Snapshot::build(&reader, band)?);
+        let snapshot = std::sync::Arc::new(Snapshot::build(&reader, term)?);
         Ok(BandIndex {
             index,
             reader,
             writer,
-            band,
+            term,
             episode,
             snapshot,
         })
@@ -113,19 +117,21 @@ impl BandIndex {
         self.writer.as_mut().ok_or(IndexError::ReadOnly)
     }
 
+    /// Adds an episode's document: its distinct LSH terms of `signal`.
     pub(crate) fn add_episode(
         &mut self,
         id: u64,
-        hashes: impl Iterator<Item = u64>,
+        signal: SignalName,
+        terms: impl Iterator<Item = u64>,
     ) -> Result<(), IndexError> {
-        let (band, episode) = (self.band, self.episode);
-        let mut terms: Vec<u64> = hashes.flat_map(band_terms).collect();
+        let (field, episode) = (self.term, self.episode);
+        let mut terms: Vec<u64> = terms.collect();
         terms.sort_unstable();
         terms.dedup();
         let mut doc = TantivyDocument::default();
         doc.add_u64(episode, id);
         for term in terms {
-            doc.add_u64(band, term);
+            doc.add_bytes(field, &term_bytes(signal, term));
         }
         self.writer()?.add_document(doc).map_err(tantivy_error)?;
         Ok(())
@@ -186,7 +192,7 @@ impl BandIndex {
 
     fn reload(&mut self) -> Result<(), IndexError> {
         self.reader.reload().map_err(tantivy_error)?;
-        self.snapshot = std::sync::Arc::new(Snapshot::build(&self.reader, self.band)?);
+        self.snapshot = std::sync::Arc::new(Snapshot::build(&self.reader, self.term)?);
         Ok(())
     }
 
@@ -215,13 +221,13 @@ impl BandIndex {
 /// later neither removes their files nor changes what this view answers.
 pub(crate) struct Snapshot {
     _searcher: Searcher,
-    band: Field,
+    term: Field,
     segments: Vec<(std::sync::Arc<tantivy::InvertedIndexReader>, Vec<u64>)>,
     documents: u64,
 }
 
 impl Snapshot {
-    fn build(reader: &IndexReader, band: Field) -> Result<Snapshot, IndexError> {
+    fn build(reader: &IndexReader, term: Field) -> Result<Snapshot, IndexError> {
         let searcher = reader.searcher();
         let mut segments = Vec::new();
         for segment in searcher.segment_readers() {
@@ -238,13 +244,13 @@ impl Snapshot {
                     }
                 })
                 .collect();
-            let postings = segment.inverted_index(band).map_err(tantivy_error)?;
+            let postings = segment.inverted_index(term).map_err(tantivy_error)?;
             segments.push((postings, episodes));
         }
         let documents = searcher.num_docs();
         Ok(Snapshot {
             _searcher: searcher,
-            band,
+            term,
             segments,
             documents,
         })
@@ -260,10 +266,15 @@ impl Snapshot {
         self.documents
     }
 
-    /// Episodes whose frames contain this band term.
-    pub(crate) fn episodes_with(&self, term: u64, out: &mut Vec<u64>) -> Result<(), IndexError> {
+    /// Episodes whose frames contain this LSH term of `signal`.
+    pub(crate) fn episodes_with(
+        &self,
+        signal: SignalName,
+        term: u64,
+        out: &mut Vec<u64>,
+    ) -> Result<(), IndexError> {
         out.clear();
-        let term = Term::from_field_u64(self.band, term);
+        let term = Term::from_field_bytes(self.term, &term_bytes(signal, term));
         for (postings, episodes) in &self.segments {
             let Some(mut list) = postings
                 .read_postings(&term, IndexRecordOption::Basic)
@@ -285,16 +296,19 @@ impl Snapshot {
     }
 }
 
-/// Per-query cache of posting lists: a suspect's frames repeat band values a lot.
+/// Per-query cache of one signal's posting lists: a suspect's frames repeat band values a
+/// lot.
 pub(crate) struct PostingCache<'a> {
     snapshot: &'a Snapshot,
+    signal: SignalName,
     cache: HashMap<u64, Vec<u64>>,
 }
 
 impl<'a> PostingCache<'a> {
-    pub(crate) fn new(snapshot: &'a Snapshot) -> Self {
+    pub(crate) fn new(snapshot: &'a Snapshot, signal: SignalName) -> Self {
         PostingCache {
             snapshot,
+            signal,
             cache: HashMap::new(),
         }
     }
@@ -307,7 +321,7 @@ impl<'a> PostingCache<'a> {
     pub(crate) fn episodes(&mut self, term: u64) -> Result<&[u64], IndexError> {
         if !self.cache.contains_key(&term) {
             let mut list = Vec::new();
-            self.snapshot.episodes_with(term, &mut list)?;
+            self.snapshot.episodes_with(self.signal, term, &mut list)?;
             self.cache.insert(term, list);
         }
         Ok(self.cache.get(&term).map_or(&[], |v| v.as_slice()))

@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use reelguard_align::{align, QueryFrame, RefFrame, Segment};
+use reelguard_align::{align_signal, QueryFrame, RefFrame, Segment};
+use reelguard_hash::{Record, SignalType};
 
-use crate::catalogue::{read_frames, Episode, Manifest, StoredFrame, Work};
-use crate::lsh::{band_terms, BandIndex, PostingCache, Snapshot as BandSnapshot};
+use crate::catalogue::{read_records, Episode, Manifest, StoredFrame, Video, Work, BANDS_DIR};
+use crate::lsh::{BandIndex, PostingCache, Snapshot as BandSnapshot};
 use crate::{FindStats, IndexError, Match, MatchParams};
 
 /// Everything a lookup needs, as of one commit. `Send + Sync + 'static`; clone the `Arc` the
@@ -80,9 +81,18 @@ impl CatalogueSnapshot {
             .is_some_and(|(w, e)| !w.withdrawn && !e.withdrawn)
     }
 
-    /// An episode's stored frames.
+    /// An episode's stored frames (video pHash records).
     pub fn episode_frames(&self, episode: &Episode) -> Result<Vec<StoredFrame>, IndexError> {
-        read_frames(&self.frames, &self.dir, episode)
+        self.episode_records::<Video>(episode)
+    }
+
+    /// An episode's stored records of signal `S`; [`IndexError::Corrupt`] when its run holds
+    /// another signal's.
+    pub fn episode_records<S: SignalType>(
+        &self,
+        episode: &Episode,
+    ) -> Result<Vec<Record<S::Hash>>, IndexError> {
+        read_records::<S>(&self.frames, &self.dir, episode)
     }
 
     /// Number of band-index segments in this snapshot (each lookup visits all of them).
@@ -93,7 +103,7 @@ impl CatalogueSnapshot {
     /// Bytes on disk now: frame records and band index.
     pub fn disk_bytes(&self) -> u64 {
         let frames = self.frames.metadata().map_or(0, |m| m.len());
-        frames + BandIndex::disk_bytes(&self.dir.join("index"))
+        frames + BandIndex::disk_bytes(&self.dir.join(BANDS_DIR))
     }
 
     /// Finds the registered episodes a suspect shows, best first.
@@ -120,10 +130,22 @@ impl CatalogueSnapshot {
         query: &[QueryFrame],
         params: &MatchParams,
     ) -> Result<(Vec<(u64, f64)>, FindStats), IndexError> {
+        self.candidates_signal::<Video>(query, params)
+    }
+
+    /// Candidate episodes for a suspect's fingerprints of signal `S`, by IDF-weighted votes
+    /// of `S`'s LSH terms, best first.
+    pub fn candidates_signal<S: SignalType>(
+        &self,
+        query: &[QueryFrame<S::Hash>],
+        params: &MatchParams,
+    ) -> Result<(Vec<(u64, f64)>, FindStats), IndexError> {
         let snapshot = &self.bands;
         let documents = snapshot.documents().max(1) as f64;
         let max_df = (documents * params.max_document_fraction).max(3.0);
-        let mut cache = PostingCache::new(snapshot);
+        let mut cache = PostingCache::new(snapshot, S::NAME);
+        let orientations = if S::MIRRORED { 2 } else { 1 };
+        let mut terms = Vec::new();
         let mut votes: HashMap<u64, f64> = HashMap::new();
         let mut frame_votes: HashMap<u64, f64> = HashMap::new();
         for frame in query
@@ -131,18 +153,20 @@ impl CatalogueSnapshot {
             .filter(|f| f.quality >= params.align.min_quality)
         {
             frame_votes.clear();
-            for hash in [frame.hash, frame.mirrored] {
-                for term in band_terms(hash) {
-                    let episodes = cache.episodes(term)?;
-                    let df = episodes.len() as f64;
-                    if df == 0.0 || df > max_df {
-                        continue;
-                    }
-                    let idf = (documents / df).ln_1p();
-                    for &episode in episodes {
-                        let v = frame_votes.entry(episode).or_insert(0.0);
-                        *v = v.max(idf);
-                    }
+            terms.clear();
+            for hash in [frame.hash, frame.mirrored].iter().take(orientations) {
+                S::lsh_terms(hash, &mut terms);
+            }
+            for &term in &terms {
+                let episodes = cache.episodes(term)?;
+                let df = episodes.len() as f64;
+                if df == 0.0 || df > max_df {
+                    continue;
+                }
+                let idf = (documents / df).ln_1p();
+                for &episode in episodes {
+                    let v = frame_votes.entry(episode).or_insert(0.0);
+                    *v = v.max(idf);
                 }
             }
             // One vote per suspect frame and episode, however many bands agree.
@@ -171,10 +195,20 @@ impl CatalogueSnapshot {
         probes: &[&[QueryFrame]],
         params: &MatchParams,
     ) -> Result<(Vec<Match>, FindStats), IndexError> {
+        self.find_probes_signal::<Video>(probes, params)
+    }
+
+    /// [`CatalogueSnapshot::find_probes`] for fingerprints of signal `S`: its LSH terms, its
+    /// records, its distances; every segment found names `S`.
+    pub fn find_probes_signal<S: SignalType>(
+        &self,
+        probes: &[&[QueryFrame<S::Hash>]],
+        params: &MatchParams,
+    ) -> Result<(Vec<Match>, FindStats), IndexError> {
         let mut stats = FindStats::default();
         let mut work: Vec<(usize, u64)> = Vec::new();
         for (probe, query) in probes.iter().enumerate() {
-            let (ranked, probe_stats) = self.candidates(query, params)?;
+            let (ranked, probe_stats) = self.candidates_signal::<S>(query, params)?;
             stats.terms += probe_stats.terms;
             stats.voted += probe_stats.voted;
             let duration_min = query.last().map_or(0.0, |f| f.t) / 60.0;
@@ -202,8 +236,8 @@ impl CatalogueSnapshot {
                     path: self.dir.clone(),
                     reason: format!("episode {id} indexed but not in the manifest"),
                 })?;
-                let frames: Vec<RefFrame> = self
-                    .episode_frames(episode)?
+                let frames: Vec<RefFrame<S::Hash>> = self
+                    .episode_records::<S>(episode)?
                     .into_iter()
                     .map(|f| RefFrame {
                         t: f.t as f64,
@@ -211,7 +245,7 @@ impl CatalogueSnapshot {
                         quality: f.quality,
                     })
                     .collect();
-                Ok((id, align(query, &frames, &params.align)))
+                Ok((id, align_signal::<S>(query, &frames, &params.align)))
             })
             .collect::<Result<_, IndexError>>()?;
         Ok((self.resolve(aligned, params.max_overlap), stats))

@@ -11,12 +11,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use reelguard_align::QueryFrame;
+use reelguard_hash::SignalType;
 
-use crate::catalogue::{check_frame_times, crash_point, Files};
+use crate::catalogue::{
+    check_frame_times, crash_point, Files, Video, BANDS_DIR, MIN_INDEXED_QUALITY,
+};
 use crate::lsh::BandIndex;
+use crate::migrate;
 use crate::{
     CatalogueSnapshot, Episode, FindStats, IndexError, Manifest, Match, MatchParams, NewEpisode,
-    NewWork, StoredFrame, Work, FRAME_RECORD_BYTES,
+    NewWork, StoredFrame, Work,
 };
 
 /// Works, episodes, frame sequences and the band index, in one data directory; the one
@@ -45,14 +49,17 @@ impl Catalogue {
         Self::open_with(dir, true)
     }
 
-    /// Opens an existing (or empty) catalogue for lookups only.
+    /// Opens an existing (or empty) catalogue for lookups only. A format 1 directory is
+    /// migrated first, which writes to it (see [`crate::migrate`]).
     pub fn open_read_only(dir: &Path) -> Result<Self, IndexError> {
         Self::open_with(dir, false)
     }
 
     fn open_with(dir: &Path, writable: bool) -> Result<Self, IndexError> {
         let files = Files::open(dir)?;
-        let index = BandIndex::open(&dir.join("index"), writable)?;
+        // Also on a read-only open: a format 1 directory cannot be read by this code at all.
+        migrate::to_current(dir, &files)?;
+        let index = BandIndex::open(&dir.join(BANDS_DIR), writable)?;
         let manifest = files.recover(index.generation()?)?;
         let current = Arc::new(CatalogueSnapshot::new(
             dir,
@@ -146,7 +153,7 @@ impl Catalogue {
             .map(|e| e.number)
             .max()
             .unwrap_or(0);
-        let min_quality = reelguard_hash::MIN_USEFUL_QUALITY;
+        let min_quality = MIN_INDEXED_QUALITY;
         for (episode, n) in episodes.iter().zip(number + 1..) {
             if !episode.frames.iter().any(|f| f.quality >= min_quality) {
                 return Err(IndexError::EmptyEpisode {
@@ -161,20 +168,18 @@ impl Catalogue {
             })?;
         }
         let result = (|| {
+            let mut terms = Vec::new();
             for episode in episodes {
                 number += 1;
-                let first_frame = self.files.append_frames(&next, &episode.frames)?;
+                let first_frame = self.files.append_records::<Video>(&next, &episode.frames)?;
                 let id = next.next_episode_id;
                 next.next_episode_id += 1;
-                next.frames_len += episode.frames.len() as u64 * FRAME_RECORD_BYTES;
-                self.index.add_episode(
-                    id,
-                    episode
-                        .frames
-                        .iter()
-                        .filter(|f| f.quality >= min_quality)
-                        .map(|f| f.hash),
-                )?;
+                next.frames_len += episode.frames.len() as u64 * Video::RECORD_BYTES as u64;
+                terms.clear();
+                for frame in episode.frames.iter().filter(|f| f.quality >= min_quality) {
+                    Video::lsh_terms(&frame.hash, &mut terms);
+                }
+                self.index.add_episode(id, Video::NAME, terms.drain(..))?;
                 next.works[work_index].episodes.push(Episode {
                     id,
                     number,
@@ -182,6 +187,7 @@ impl Catalogue {
                     duration_s: episode.duration_s,
                     first_frame,
                     frame_count: episode.frames.len() as u64,
+                    signal: Video::NAME,
                     withdrawn: false,
                 });
             }
