@@ -1,30 +1,27 @@
-//! Reader latency of a real `reelguard serve` while it works: the before/after measurement of
-//! issue 9 ("Concurrency"), built so that issue 10's load generator can grow out of it.
+//! Reader latency of a real `reelguard serve` while it works: issue 9's before/after
+//! ("Concurrency"), built so that issue 10's load generator can grow out of it.
 //!
-//! One *site* per binary and run: a fresh data directory, admin/member/crawler/reviewer keys
-//! made offline with `reelguard admin create-key`, the daemon on `127.0.0.1:0` with
-//! `--workers` workers, a work of three episodes and `--seed` scanned suspects (so the review
-//! lists are not empty). Then two phases of `--secs` each, with the same `--readers` clients,
-//! each logged in to the workbench with the reviewer key and looping on
-//! `GET /v1/matches?limit=50` (bearer key) and `GET /ui/queue` (session cookie): `idle`
-//! (nothing else runs), then `loaded` (two scans of pirated copies and one registration kept
-//! running all the time: a new job is submitted as soon as one finishes, watched through
-//! `GET /v1/jobs`). The background's own figures (jobs done, mean running jobs, the daemon's
-//! peak RSS and threads from /proc) are printed beside the latencies.
+//! Per binary and run, a fresh site: admin/member/crawler/reviewer keys made offline with
+//! `reelguard admin create-key`, the daemon on `127.0.0.1:0` with `--workers` workers, a work
+//! of three episodes and `--seed` scanned suspects. The seed fills both review lists past their
+//! caps (the queue page shows 200 rows, the API list 50), so their answers stay the same size
+//! while the background adds matches. Then two phases of `--secs` with `--readers` clients,
+//! each with its own workbench session (logged in with the reviewer key), looping on
+//! `GET /v1/matches?limit=50` (bearer key) and `GET /ui/queue` (cookie): `idle`, then `loaded`:
+//! two scans of pirated copies and one registration (into a second, unrelated work) kept
+//! running, a new job submitted as each finishes (watched through `GET /v1/jobs`). Beside the
+//! latencies: jobs done, mean running jobs, the daemon's peak RSS and threads (/proc).
 //!
-//! The decision that shaped it: the harness is binary-agnostic and speaks only HTTP and the
-//! CLI, so the SAME code measures an old and a new `reelguard` in one invocation
-//! (`--bin LABEL=PATH`, repeated; runs interleave A B A B ... so machine noise hits both), and
-//! reports medians over runs and each binary's loaded p99 over the first binary's. Everything
-//! is bounded: one blocking client per thread, no queues, a timeout on every request, at most
-//! `MAX_SAMPLES` latencies kept per endpoint and client.
+//! The decision that shaped it: only HTTP and the CLI, no crate of the workspace, so the SAME
+//! code measures an old and a new `reelguard` in one invocation (`--bin LABEL=PATH`, repeated;
+//! runs interleave A B A B ... so machine noise hits both); it prints medians over runs and
+//! each binary's loaded p99 over the first's. Bounded: one blocking client per thread, no
+//! queues, a timeout on every request, at most `MAX_SAMPLES` latencies per endpoint and client.
 //!
-//! Fixtures: `$REELGUARD_FIXTURES` or `fixtures/out` (`fixtures/generate`); when files are
-//! missing, small stand-ins are made with the ffmpeg CLI from lavfi sources. Every upload gets
-//! a unique trailing MP4 `free` box, so none is deduplicated.
-//!
-//! Issue 9's before/after in one run (both binaries from `cargo build --release -p
-//! reelguard-cli`, copied out of the target directory):
+//! Fixtures: `$REELGUARD_FIXTURES` or `fixtures/out`; if files are missing, stand-ins are made
+//! with the ffmpeg CLI from lavfi. Every upload ends in a unique MP4 `free` box, so none is
+//! deduplicated. Issue 9's before/after in one run (each binary from `cargo build --release -p
+//! reelguard-cli`, copied out of the shared target directory):
 //!
 //! ```text
 //! REELGUARD_FIXTURES=/work/main/fixtures/out CARGO_TARGET_DIR=/var/cache/rg-measure \
@@ -34,7 +31,7 @@
 //! ```
 //!
 //! Flags: `--bin [LABEL=]PATH` (default `$REELGUARD_BIN`, else the binary cargo built),
-//! `--runs N` (1), `--readers K` (8), `--secs S` (30), `--seed N` (24), `--workers W` (3),
+//! `--runs N` (1), `--readers K` (8), `--secs S` (30), `--seed N` (210), `--workers W` (3),
 //! `--json` (everything as one JSON line at the end).
 
 use std::io::{BufRead, Write};
@@ -60,6 +57,10 @@ const ENDPOINTS: [(&str, &str); 2] = [
     ("GET /ui/queue", "/ui/queue"),
 ];
 
+/// The flags that take a value (all numbers but `--bin`).
+const VALUE_FLAGS: &str = "--bin --runs --readers --secs --seed --workers --pause-ms";
+
+#[derive(Serialize)]
 struct Opts {
     bins: Vec<(String, PathBuf)>,
     runs: usize,
@@ -67,31 +68,24 @@ struct Opts {
     secs: u64,
     seed: usize,
     workers: usize,
+    pause_ms: u64,
     json: bool,
 }
 
 fn opts() -> Result<Opts> {
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| a != "--bench")
-        .collect();
-    let known = [
-        "--bin",
-        "--runs",
-        "--readers",
-        "--secs",
-        "--seed",
-        "--workers",
-    ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let mut bins = Vec::new();
     for (i, arg) in args.iter().enumerate().filter(|(_, a)| a.starts_with("--")) {
-        let value = args.get(i + 1).filter(|_| known.contains(&arg.as_str()));
+        let value = args
+            .get(i + 1)
+            .filter(|_| VALUE_FLAGS.split(' ').any(|f| f == arg));
         match (arg.as_str(), value) {
             ("--bin", Some(v)) => bins.push(match v.split_once('=') {
                 Some((label, path)) => (label.to_string(), PathBuf::from(path)),
                 None => (format!("bin{}", bins.len() + 1), PathBuf::from(v)),
             }),
-            (_, Some(_)) | ("--json", None) => {}
+            // cargo bench passes --bench to every bench target.
+            (_, Some(_)) | ("--json" | "--bench", None) => {}
             _ => bail!("bad argument {arg} (see the doc comment of serve_load.rs)"),
         }
     }
@@ -100,33 +94,27 @@ fn opts() -> Result<Opts> {
         let bin = bin.unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_reelguard")));
         bins.push(("reelguard".into(), bin));
     }
-    let number = |name: &str, default: usize| -> Result<usize> {
-        let at = args.iter().rposition(|a| a == name);
-        let value = at.and_then(|i| args.get(i + 1));
+    let n = |name: &str, default: u64| -> Result<u64> {
+        let value = args
+            .iter()
+            .rposition(|a| a == name)
+            .and_then(|i| args.get(i + 1));
         Ok(value.map(|v| v.parse()).transpose()?.unwrap_or(default))
     };
-    let (runs, readers, workers) = (
-        number("--runs", 1)?,
-        number("--readers", 8)?,
-        number("--workers", 3)?,
-    );
-    if runs == 0 || readers == 0 || workers < 3 {
+    let o = Opts {
+        bins,
+        runs: n("--runs", 1)? as usize,
+        readers: n("--readers", 8)? as usize,
+        secs: n("--secs", 30)?,
+        seed: n("--seed", 210)? as usize,
+        workers: n("--workers", 3)? as usize,
+        pause_ms: n("--pause-ms", 0)?,
+        json: args.iter().any(|a| a == "--json"),
+    };
+    if o.runs == 0 || o.readers == 0 || o.workers < 3 {
         bail!("--runs and --readers must be positive and --workers at least 3");
     }
-    let (secs, seed, json) = (
-        number("--secs", 30)? as u64,
-        number("--seed", 24)?,
-        args.iter().any(|a| a == "--json"),
-    );
-    Ok(Opts {
-        bins,
-        runs,
-        readers,
-        secs,
-        seed,
-        workers,
-        json,
-    })
+    Ok(o)
 }
 
 // ---- fixtures -------------------------------------------------------------------------------
@@ -146,32 +134,21 @@ fn media() -> Result<Media> {
         || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/out"),
         PathBuf::from,
     );
-    let names = |pattern: &str, parts: &[&str]| -> Vec<PathBuf> {
-        parts
-            .iter()
-            .map(|p| dir.join(pattern.replace('N', p)))
-            .collect()
+    // `pattern` with N replaced by each space-separated part.
+    let names = |pattern: &str, parts: &str| -> Vec<PathBuf> {
+        let each = parts.split(' ').map(|p| dir.join(pattern.replace('N', p)));
+        each.collect()
     };
     let m = Media {
-        episodes: names("originals/street_eN.mp4", &["1", "2", "3"]),
-        seed_suspects: names("variants/street_eN/lowres.mp4", &["1", "2", "3"]),
+        episodes: names("originals/street_eN.mp4", "1 2 3"),
+        seed_suspects: names("variants/street_eN/lowres.mp4", "1 2 3"),
         // Pirated copies of the registered episodes: each scan decodes in full and matches.
         scans: names(
             "variants/street_N.mp4",
-            &[
-                "e1/mirror",
-                "e2/borders",
-                "e3/crop15",
-                "e1/subs_logo",
-                "e2/mirror",
-                "e3/borders",
-            ],
+            "e1/mirror e2/borders e3/crop15 e1/subs_logo e2/mirror e3/borders",
         ),
-        // Registered into a second work, unrelated to the scans, so the lists do not grow.
-        registrations: names(
-            "originals/N.mp4",
-            &["blupi_e1", "synth_e1", "blupi_e2", "synth_e2"],
-        ),
+        // Registered into a second work, unrelated to the scans.
+        registrations: names("originals/N.mp4", "blupi_e1 synth_e1 blupi_e2 synth_e2"),
         _tmp: None,
     };
     let all = [&m.episodes, &m.seed_suspects, &m.scans, &m.registrations];
@@ -209,8 +186,8 @@ fn stand_ins() -> Result<Media> {
     };
     let mut m = Media::default();
     let borders = "scale=576:1024,pad=720:1280:72:128";
-    for (i, src) in ["testsrc2", "mandelbrot", "gradients::speed=0.05"]
-        .iter()
+    for (i, src) in "testsrc2 mandelbrot gradients::speed=0.05"
+        .split(' ')
         .enumerate()
     {
         m.episodes.push(ff(src, "null", &format!("o{i}.mp4"))?);
@@ -218,9 +195,8 @@ fn stand_ins() -> Result<Media> {
             .push(ff(src, "scale=360:640", &format!("s{i}.mp4"))?);
         m.scans.push(ff(src, borders, &format!("v{i}.mp4"))?);
     }
-    for (i, src) in ["cellauto", "life::mold=10"].iter().enumerate() {
-        m.registrations
-            .push(ff(src, "format=yuv420p", &format!("r{i}.mp4"))?);
+    for (i, src) in "cellauto life::mold=10".split(' ').enumerate() {
+        m.registrations.push(ff(src, "null", &format!("r{i}.mp4"))?);
     }
     m._tmp = Some(tmp);
     Ok(m)
@@ -263,20 +239,18 @@ fn create_key(bin: &Path, data: &Path, member: &str, role: &str) -> Result<Strin
 
 /// Starts the daemon; answers it and its base URL, from the `{"listening": ...}` line.
 fn start(bin: &Path, data: &Path, workers: usize) -> Result<(Daemon, String)> {
+    let mut serve = Command::new(bin);
+    serve
+        .arg("serve")
+        .arg("--data")
+        .arg(data)
+        .args(["--listen", "127.0.0.1:0"]);
+    serve
+        .env("REELGUARD_WORKERS", workers.to_string())
+        .stdin(Stdio::null());
     let log = std::fs::File::create(data.with_extension("daemon.log"))?;
-    let mut daemon = Daemon(
-        Command::new(bin)
-            .arg("serve")
-            .arg("--data")
-            .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("REELGUARD_WORKERS", workers.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .context("spawning reelguard serve")?,
-    );
+    let child = serve.stdout(Stdio::piped()).stderr(log).spawn();
+    let mut daemon = Daemon(child.context("spawning reelguard serve")?);
     let stdout = daemon.0.stdout.take().context("daemon stdout")?;
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     // Reads the first line, then drains stdout, so the daemon never blocks on a full pipe.
@@ -287,23 +261,17 @@ fn start(bin: &Path, data: &Path, workers: usize) -> Result<(Daemon, String)> {
         let _ = tx.send(line);
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
     });
-    let line = rx
-        .recv_timeout(Duration::from_secs(60))
-        .context("the daemon did not listen")?;
+    let line = rx.recv_timeout(Duration::from_secs(60));
+    let line = line.context("the daemon did not listen")?;
     let listening: Value = serde_json::from_str(line.trim()).context("the listening line")?;
-    let addr = listening["listening"]
-        .as_str()
-        .context("no listening address")?;
+    let addr = listening["listening"].as_str().context("no address")?;
     Ok((daemon, format!("http://{addr}")))
 }
 
 fn agent(timeout: Duration) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .timeout_global(Some(timeout))
-        .build()
-        .into()
+    let config = ureq::Agent::config_builder().http_status_as_error(false);
+    let config = config.max_redirects(0).timeout_global(Some(timeout));
+    config.build().into()
 }
 
 /// One daemon on a fresh data directory, its keys, and a client for setup and job control.
@@ -315,6 +283,8 @@ struct Site {
     crawler: String,
     reviewer: String,
     http: ureq::Agent,
+    /// The (empty) work the background registers into.
+    work: String,
     _tmp: tempfile::TempDir,
 }
 
@@ -329,43 +299,30 @@ impl Site {
     fn json(answer: Answer, what: &str) -> Result<(u16, Value)> {
         let mut response = answer.with_context(|| what.to_string())?;
         let text = response.body_mut().read_to_string().unwrap_or_default();
-        Ok((
-            response.status().as_u16(),
-            serde_json::from_str(&text).unwrap_or(Value::Null),
-        ))
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok((response.status().as_u16(), json))
     }
 
     fn get(&self, path: &str, key: &str) -> Result<(u16, Value)> {
-        let request = self.http.get(self.url(path));
-        Site::json(
-            request
-                .header("Authorization", &format!("Bearer {key}"))
-                .call(),
-            path,
-        )
+        let auth = format!("Bearer {key}");
+        let request = self.http.get(self.url(path)).header("Authorization", &auth);
+        Site::json(request.call(), path)
     }
 
     fn post(&self, path: &str, key: &str, kind: &str, body: &[u8]) -> Result<(u16, Value)> {
-        let request = self.http.post(self.url(path)).header("Content-Type", kind);
-        Site::json(
-            request
-                .header("Authorization", &format!("Bearer {key}"))
-                .send(body),
-            path,
-        )
+        let auth = format!("Bearer {key}");
+        let request = self
+            .http
+            .post(self.url(path))
+            .header("Authorization", &auth);
+        Site::json(request.header("Content-Type", kind).send(body), path)
     }
 
     /// Uploads a unique copy of `file`: a suspect (`work: None`) or an episode; the job id.
     fn submit(&self, work: Option<&str>, file: &Path, n: u64) -> Result<i64> {
         let (path, key) = match work {
-            None => (
-                format!("/v1/suspects?platform=load&url=u{n}"),
-                &self.crawler,
-            ),
-            Some(w) => (
-                format!("/v1/works/{w}/episodes?filename=e{n}.mp4"),
-                &self.member,
-            ),
+            None => (format!("/v1/suspects?url=u{n}"), &self.crawler),
+            Some(w) => (format!("/v1/works/{w}/episodes?filename={n}"), &self.member),
         };
         let bytes = unique(file, n)?;
         let (status, answer) = self.post(&path, key, "application/octet-stream", &bytes)?;
@@ -376,30 +333,24 @@ impl Site {
     }
 
     /// (id, state) of the newest jobs.
-    fn job_states(&self) -> Result<Vec<(i64, String)>> {
-        let (status, list) = self.get("/v1/jobs?limit=50", &self.admin)?;
+    fn job_states(&self, limit: u32) -> Result<Vec<(i64, String)>> {
+        let (status, list) = self.get(&format!("/v1/jobs?limit={limit}"), &self.admin)?;
         let jobs = list["jobs"].as_array().filter(|_| status == 200);
         let jobs = jobs.ok_or_else(|| anyhow!("GET /v1/jobs answered {status}"))?;
-        Ok(jobs
-            .iter()
-            .filter_map(|j| Some((j["id"].as_i64()?, j["state"].as_str()?.into())))
-            .collect())
+        let state = |j: &Value| Some((j["id"].as_i64()?, j["state"].as_str()?.into()));
+        Ok(jobs.iter().filter_map(state).collect())
     }
 
-    /// Waits for the jobs `ids` (among the newest 50) to succeed.
+    /// Waits for the jobs `ids` (among the newest 1000) to succeed.
     fn wait_jobs(&self, ids: &[i64]) -> Result<()> {
         let started = Instant::now();
         loop {
-            let states = self.job_states()?;
-            let of = |id: &i64| {
-                states
-                    .iter()
-                    .find(|(j, _)| j == id)
-                    .map(|(_, s)| s.as_str())
-            };
-            if ids.iter().any(|id| of(id) == Some("failed")) {
+            let states = self.job_states(1000)?;
+            let of = |id: &i64| states.iter().find(|(j, _)| j == id).map(|(_, s)| s.clone());
+            let states: Vec<_> = ids.iter().map(of).collect();
+            if states.iter().any(|s| s.as_deref() == Some("failed")) {
                 bail!("a setup job failed (see the daemon log)");
-            } else if ids.iter().all(|id| of(id) == Some("succeeded")) {
+            } else if states.iter().all(|s| s.as_deref() == Some("succeeded")) {
                 return Ok(());
             } else if started.elapsed() > JOB_LIMIT {
                 bail!("setup jobs not done after {JOB_LIMIT:?}");
@@ -424,27 +375,23 @@ impl Site {
 }
 
 fn cookie(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .find_map(|v| {
-            let (n, value) = v.to_str().ok()?.split(';').next()?.split_once('=')?;
-            (n.trim() == name && !value.is_empty()).then(|| value.to_string())
-        })
+    let mut set = response.headers().get_all("set-cookie").iter();
+    set.find_map(|v| {
+        let (n, value) = v.to_str().ok()?.split(';').next()?.split_once('=')?;
+        (n.trim() == name && !value.is_empty()).then(|| value.to_string())
+    })
 }
 
-/// Keys, the daemon, a work of three episodes and `seed` scanned suspects; answers the site
-/// and the id of the (empty) work the background registers into.
-fn setup(bin: &Path, media: &Media, o: &Opts) -> Result<(Site, String)> {
+/// Keys, the daemon, a work of three episodes, `seed` scanned suspects, a second work.
+fn setup(bin: &Path, media: &Media, o: &Opts) -> Result<Site> {
     let tmp = tempfile::tempdir()?;
     let data = tmp.path().join("data");
     let key = |member: &str, role: &str| create_key(bin, &data, member, role);
     let (admin, member) = (key("ops", "admin")?, key("studio", "member")?);
     let (crawler, reviewer) = (key("crawler", "crawler")?, key("review", "reviewer")?);
     let (daemon, base) = start(bin, &data, o.workers)?;
-    let http = agent(UPLOAD_TIMEOUT);
-    let site = Site {
+    let (http, work, _tmp) = (agent(UPLOAD_TIMEOUT), String::new(), tmp);
+    let mut site = Site {
         daemon,
         base,
         admin,
@@ -452,30 +399,25 @@ fn setup(bin: &Path, media: &Media, o: &Opts) -> Result<(Site, String)> {
         crawler,
         reviewer,
         http,
-        _tmp: tmp,
+        work,
+        _tmp,
     };
     let work = |title: &str| -> Result<String> {
         let body = json!({ "title": title }).to_string();
-        let (status, w) = site.post(
-            "/v1/works",
-            &site.member,
-            "application/json",
-            body.as_bytes(),
-        )?;
+        let kind = "application/json";
+        let (status, w) = site.post("/v1/works", &site.member, kind, body.as_bytes())?;
         let id = w["work_id"].as_str().map(str::to_string);
         id.ok_or_else(|| anyhow!("creating a work: {status} {w}"))
     };
     let (seeded, growing) = (work("Street")?, work("Load")?);
-    let jobs: Vec<i64> = (0..media.episodes.len())
-        .map(|n| site.submit(Some(&seeded), &media.episodes[n], n as u64))
-        .collect::<Result<_>>()?;
-    site.wait_jobs(&jobs)?;
+    let episodes = media.episodes.iter().zip(0..);
+    let jobs = episodes.map(|(file, n)| site.submit(Some(&seeded), file, n));
+    site.wait_jobs(&jobs.collect::<Result<Vec<_>>>()?)?;
     let pool = &media.seed_suspects;
-    let jobs: Vec<i64> = (0..o.seed)
-        .map(|n| site.submit(None, &pool[n % pool.len()], n as u64))
-        .collect::<Result<_>>()?;
-    site.wait_jobs(&jobs)?;
-    Ok((site, growing))
+    let jobs = (0..o.seed).map(|n| site.submit(None, &pool[n % pool.len()], n as u64));
+    site.wait_jobs(&jobs.collect::<Result<Vec<_>>>()?)?;
+    site.work = growing;
+    Ok(site)
 }
 
 // ---- the measured phases --------------------------------------------------------------------
@@ -488,20 +430,44 @@ struct Samples {
     bytes: u64,
 }
 
-/// One endpoint's figures in one phase.
-#[derive(Serialize, Clone)]
+/// One endpoint's figures in one phase; `bytes` is the size of the last answer.
+#[derive(Serialize)]
 struct Figures {
     endpoint: &'static str,
     n: usize,
     errors: u64,
-    /// Size of the last answer (the lists' growth shows here).
     bytes: u64,
     p50_ms: f64,
     p99_ms: f64,
     max_ms: f64,
 }
 
-/// What the background did during a phase, and the daemon's peaks.
+impl Figures {
+    fn of(endpoint: &'static str, mut s: Samples) -> Figures {
+        s.micros.sort_unstable();
+        let (n, errors, bytes) = (s.micros.len(), s.errors, s.bytes);
+        let ms = |p: f64| {
+            // Nearest rank.
+            let rank = ((p / 100.0) * n as f64).ceil() as usize;
+            let at = rank.clamp(1, n.max(1)) - 1;
+            s.micros
+                .get(at)
+                .map_or(f64::NAN, |&us| f64::from(us) / 1000.0)
+        };
+        let (p50_ms, p99_ms, max_ms) = (ms(50.0), ms(99.0), ms(100.0));
+        Figures {
+            endpoint,
+            n,
+            errors,
+            bytes,
+            p50_ms,
+            p99_ms,
+            max_ms,
+        }
+    }
+}
+
+/// What the background did during a phase, the daemon's peaks, and the machine's load.
 #[derive(Serialize, Default)]
 struct Background {
     scans_done: u64,
@@ -510,8 +476,10 @@ struct Background {
     mean_running_jobs: f64,
     peak_rss_mb: u64,
     peak_threads: u64,
+    loadavg_1m: f64,
 }
 
+/// One phase of one run of one binary.
 #[derive(Serialize)]
 struct Phase {
     binary: String,
@@ -521,17 +489,8 @@ struct Phase {
     background: Background,
 }
 
-/// The `p`-th percentile (nearest rank) of sorted microseconds, in milliseconds.
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    let at = rank.clamp(1, sorted.len().max(1)) - 1;
-    sorted
-        .get(at)
-        .map_or(f64::NAN, |&us| f64::from(us) / 1000.0)
-}
-
 /// One reader client: a workbench session of its own, then the endpoints in turn until `stop`.
-fn reader(site: &Site, stop: &AtomicBool) -> Result<Vec<Samples>> {
+fn reader(site: &Site, pause: Duration, stop: &AtomicBool) -> Result<Vec<Samples>> {
     let http = agent(READ_TIMEOUT);
     let session = site.log_in(&http, &site.reviewer)?;
     let auth = format!("Bearer {}", site.reviewer);
@@ -549,9 +508,10 @@ fn reader(site: &Site, stop: &AtomicBool) -> Result<Vec<Samples>> {
                 .map_err(anyhow::Error::from)
                 .and_then(|mut r| {
                     let body = r.body_mut().with_config().limit(64 << 20).read_to_vec()?;
-                    (r.status() == 200)
+                    let status = r.status();
+                    (status == 200)
                         .then_some(body)
-                        .ok_or_else(|| anyhow!("{}", r.status()))
+                        .ok_or_else(|| anyhow!("{status}"))
                 });
             let micros = u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX);
             match body {
@@ -562,40 +522,32 @@ fn reader(site: &Site, stop: &AtomicBool) -> Result<Vec<Samples>> {
                 Ok(_) => {}
                 Err(_) => s.errors += 1,
             }
+            std::thread::sleep(pause);
         }
     }
     Ok(samples)
 }
 
 /// Until `stop`: keeps two scans and one registration in flight (if `load`), and samples the
-/// running jobs and the daemon's RSS and threads every 200 ms.
-fn controller(
-    site: &Site,
-    media: &Media,
-    work: &str,
-    load: bool,
-    stop: &AtomicBool,
-) -> Result<Background> {
+/// running jobs and the daemon's RSS and threads every 100 ms.
+fn controller(site: &Site, media: &Media, load: bool, stop: &AtomicBool) -> Result<Background> {
     let status_file = format!("/proc/{}/status", site.daemon.0.id());
     // (is a scan, its job); numbers from 1e6 up keep these uploads apart from setup's.
-    let mut slots: Vec<(bool, Option<i64>)> = vec![(true, None), (true, None), (false, None)];
-    let (mut bg, mut n, mut running, mut ticks) = (Background::default(), 1_000_000u64, 0, 0u32);
+    let mut slots = [(true, None), (true, None), (false, None)];
+    let (mut bg, mut n, mut running, mut ticks) = (Background::default(), 1_000_000, 0, 0u32);
     while !stop.load(Ordering::Relaxed) {
-        let states = site.job_states()?;
+        let states = site.job_states(20)?;
         running += states.iter().filter(|(_, s)| s == "running").count();
         ticks += 1;
         for (scan, slot) in slots.iter_mut().filter(|_| load) {
             let state = slot.and_then(|id| states.iter().find(|(j, _)| *j == id));
-            let state = state.map(|(_, s)| s.as_str());
-            if let Some(finished @ ("succeeded" | "failed")) = state {
-                *match scan {
-                    true => &mut bg.scans_done,
-                    false => &mut bg.registrations_done,
-                } += 1;
-                bg.jobs_failed += u64::from(finished == "failed");
-            } else if slot.is_some() {
-                continue;
+            match state.map(|(_, s)| s.as_str()) {
+                Some("succeeded") | Some("failed") if *scan => bg.scans_done += 1,
+                Some("succeeded") | Some("failed") => bg.registrations_done += 1,
+                _ if slot.is_some() => continue,
+                _ => {}
             }
+            bg.jobs_failed += u64::from(state.is_some_and(|(_, s)| s == "failed"));
             n += 1;
             let pool = if *scan {
                 &media.scans
@@ -603,119 +555,95 @@ fn controller(
                 &media.registrations
             };
             let file = &pool[n as usize % pool.len()];
-            *slot = Some(site.submit((!*scan).then_some(work), file, n)?);
+            *slot = Some(site.submit((!*scan).then_some(&site.work), file, n)?);
         }
         let status = std::fs::read_to_string(&status_file).unwrap_or_default();
         let field = |name: &str| -> u64 {
             let line = status.lines().find_map(|l| l.strip_prefix(name));
-            line.and_then(|l| l.split_whitespace().next()?.parse().ok())
-                .unwrap_or(0)
+            let value = line.and_then(|l| l.split_whitespace().next()?.parse().ok());
+            value.unwrap_or(0)
         };
         bg.peak_rss_mb = bg.peak_rss_mb.max(field("VmRSS:") / 1024);
         bg.peak_threads = bg.peak_threads.max(field("Threads:"));
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
     bg.mean_running_jobs = running as f64 / f64::from(ticks.max(1));
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let first = loadavg
+        .split_whitespace()
+        .next()
+        .and_then(|l| l.parse().ok());
+    bg.loadavg_1m = first.unwrap_or(f64::NAN);
     Ok(bg)
 }
 
 /// One phase: the readers for `secs` (once the background is up to speed, if `load`).
-fn phase(
-    site: &Site,
-    media: &Media,
-    work: &str,
-    o: &Opts,
-    load: bool,
-) -> Result<(Vec<Figures>, Background)> {
+fn phase(site: &Site, media: &Media, o: &Opts, load: bool) -> Result<(Vec<Figures>, Background)> {
     let (stop_bg, stop_readers) = (AtomicBool::new(false), AtomicBool::new(false));
+    let pause = Duration::from_millis(o.pause_ms);
     std::thread::scope(|s| {
-        let bg = s.spawn(|| controller(site, media, work, load, &stop_bg));
+        let bg = s.spawn(|| controller(site, media, load, &stop_bg));
         // Up to speed: three jobs running, or 30 s, whichever comes first.
         let started = Instant::now();
         while load && started.elapsed() < Duration::from_secs(30) {
-            let states = site.job_states()?;
+            let states = site.job_states(20)?;
             if states.iter().filter(|(_, st)| st == "running").count() >= 3 {
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let readers: Vec<_> = (0..o.readers)
-            .map(|_| s.spawn(|| reader(site, &stop_readers)))
-            .collect();
+        let read = || reader(site, pause, &stop_readers);
+        let readers: Vec<_> = (0..o.readers).map(|_| s.spawn(read)).collect();
         std::thread::sleep(Duration::from_secs(o.secs));
         stop_readers.store(true, Ordering::Relaxed);
         let mut merged: Vec<Samples> = ENDPOINTS.iter().map(|_| Samples::default()).collect();
-        let mut failure = None;
+        let mut failure = Ok(());
         for r in readers {
-            match r
-                .join()
-                .map_err(|_| anyhow!("a reader panicked"))
-                .and_then(|r| r)
-            {
+            let samples = r.join().map_err(|_| anyhow!("a reader panicked"));
+            match samples.and_then(|r| r) {
                 Ok(samples) => merged.iter_mut().zip(samples).for_each(|(m, s)| {
                     m.micros.extend(s.micros);
                     m.errors += s.errors;
                     m.bytes = m.bytes.max(s.bytes);
                 }),
-                Err(e) => failure = Some(e),
+                Err(e) => failure = Err(e),
             }
         }
         stop_bg.store(true, Ordering::Relaxed);
         let background = bg
             .join()
             .map_err(|_| anyhow!("the controller panicked"))??;
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        let figures = ENDPOINTS.iter().zip(merged).map(|((endpoint, _), mut m)| {
-            m.micros.sort_unstable();
-            let ms = |p| percentile(&m.micros, p);
-            let (p50_ms, p99_ms, max_ms) = (ms(50.0), ms(99.0), ms(100.0));
-            Figures {
-                endpoint,
-                n: m.micros.len(),
-                errors: m.errors,
-                bytes: m.bytes,
-                p50_ms,
-                p99_ms,
-                max_ms,
-            }
-        });
-        Ok((figures.collect(), background))
+        failure?;
+        let each = ENDPOINTS.iter().zip(merged);
+        Ok((
+            each.map(|((e, _), m)| Figures::of(e, m)).collect(),
+            background,
+        ))
     })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 fn main() -> Result<()> {
     let o = opts()?;
     let media = media()?;
     let mut phases: Vec<Phase> = Vec::new();
-    println!(
-        "{:<10} {:>3} {:<6} {:<25} {:>6} {:>4} {:>8} {:>8} {:>8} {:>8}",
-        "binary", "run", "phase", "endpoint", "n", "err", "p50 ms", "p99 ms", "max ms", "bytes"
-    );
+    println!("binary     run phase  endpoint                       n  err   p50 ms   p99 ms   max ms bytes");
     for run in 1..=o.runs {
         for (label, bin) in &o.bins {
-            let (site, work) =
-                setup(bin, &media, &o).with_context(|| format!("setting up {label}"))?;
+            let site = setup(bin, &media, &o).with_context(|| format!("setting up {label}"))?;
             for (name, load) in [("idle", false), ("loaded", true)] {
-                let (endpoints, background) = phase(&site, &media, &work, &o, load)?;
+                let (endpoints, background) = phase(&site, &media, &o, load)?;
                 for e in &endpoints {
-                    println!("{label:<10} {run:>3} {name:<6} {:<25} {:>6} {:>4} {:>8.2} {:>8.2} {:>8.2} {:>8}", e.endpoint, e.n, e.errors, e.p50_ms, e.p99_ms, e.max_ms, e.bytes);
+                    let (p50, p99, max) = (e.p50_ms, e.p99_ms, e.max_ms);
+                    println!("{label:<10} {run:>3} {name:<6} {:<25} {:>6} {:>4} {p50:>8.2} {p99:>8.2} {max:>8.2} {}", e.endpoint, e.n, e.errors, e.bytes);
                 }
-                println!(
-                    "{label:<10} {run:>3} {name:<6} background {}",
-                    json!(background)
-                );
+                let line = json!(background);
+                println!("{label:<10} {run:>3} {name:<6} background {line}");
                 std::io::stdout().flush()?;
+                let (binary, phase) = (label.clone(), name);
                 phases.push(Phase {
-                    binary: label.clone(),
+                    binary,
                     run,
-                    phase: name,
+                    phase,
                     endpoints,
                     background,
                 });
@@ -723,45 +651,34 @@ fn main() -> Result<()> {
         }
     }
     // Medians over runs; each binary's loaded p99 over the first binary's.
-    let med = |label: &str, phase: &str, endpoint: &str, p99: bool| -> f64 {
+    let median = |label: &str, phase: &str, endpoint: &str, p99: bool| -> f64 {
         let of = phases
             .iter()
             .filter(|p| p.binary == label && p.phase == phase);
         let figures = of.flat_map(|p| p.endpoints.iter().filter(|e| e.endpoint == endpoint));
-        median(
-            figures
-                .map(|e| if p99 { e.p99_ms } else { e.p50_ms })
-                .collect(),
-        )
+        let mut v: Vec<f64> = figures
+            .map(|e| [e.p50_ms, e.p99_ms][usize::from(p99)])
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
     let first = &o.bins[0].0;
     let mut summary = Vec::new();
     println!("\nmedians over {} run(s), ms", o.runs);
     for (label, _) in &o.bins {
         for (endpoint, _) in ENDPOINTS {
-            let m = |phase, p99| med(label, phase, endpoint, p99);
-            let (ip50, ip99, lp50, lp99) = (
-                m("idle", false),
-                m("idle", true),
-                m("loaded", false),
-                m("loaded", true),
-            );
-            let ratio = lp99 / med(first, "loaded", endpoint, true);
+            let m = |phase, p99| median(label, phase, endpoint, p99);
+            let (ip50, ip99) = (m("idle", false), m("idle", true));
+            let (lp50, lp99) = (m("loaded", false), m("loaded", true));
+            let ratio = lp99 / median(first, "loaded", endpoint, true);
             println!("{label:<10} {endpoint:<25} idle p50 {ip50:>7.2} p99 {ip99:>7.2} | loaded p50 {lp50:>7.2} p99 {lp99:>7.2} | loaded p99 / {first}'s {ratio:.3}");
-            summary.push(json!({"binary": label, "endpoint": endpoint, "idle_p50_ms": ip50, "idle_p99_ms": ip99, "loaded_p50_ms": lp50, "loaded_p99_ms": lp99, "loaded_p99_over_first": ratio}));
+            summary.push(json!({"binary": label, "endpoint": endpoint, "idle_p50_ms": ip50, "idle_p99_ms": ip99,
+                "loaded_p50_ms": lp50, "loaded_p99_ms": lp99, "loaded_p99_over_first": ratio}));
         }
     }
     if o.json {
-        let bins: Vec<Value> = o
-            .bins
-            .iter()
-            .map(|(l, p)| json!({"label": l, "path": p}))
-            .collect();
-        let settings = json!({"bins": bins, "runs": o.runs, "readers": o.readers, "secs": o.secs, "seed": o.seed, "workers": o.workers});
-        println!(
-            "{}",
-            json!({"settings": settings, "phases": phases, "summary": summary})
-        );
+        let all = json!({"settings": o, "phases": phases, "summary": summary});
+        println!("{all}");
     }
     Ok(())
 }
