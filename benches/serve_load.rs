@@ -32,7 +32,8 @@
 //!
 //! Flags: `--bin [LABEL=]PATH` (default `$REELGUARD_BIN`, else the binary cargo built),
 //! `--runs N` (1), `--readers K` (8), `--secs S` (30), `--seed N` (210), `--workers W` (3),
-//! `--json` (everything as one JSON line at the end).
+//! `--pause-ms P` (0: closed loop; a reader's pause after each request), `--json` (everything
+//! as one JSON line at the end).
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
