@@ -43,7 +43,10 @@ fn module_of(src: &Path, file: &Path) -> String {
         .iter()
         .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
         .collect();
-    if parts.last().is_some_and(|p| p == "mod" || p == "lib" || p == "main") {
+    if parts
+        .last()
+        .is_some_and(|p| p == "mod" || p == "lib" || p == "main")
+    {
         parts.pop();
     }
     parts.join("::")
@@ -55,9 +58,17 @@ fn is_ancestor(a: &str, b: &str) -> bool {
 
 /// The modules a file refers to through `crate::` and `super::` paths (code only: comments
 /// and doc links are skipped).
-fn references(module: &str, is_mod_file: bool, text: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
+fn references(
+    module: &str,
+    is_mod_file: bool,
+    text: &str,
+    known: &BTreeSet<String>,
+) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    let parent = |m: &str| m.rsplit_once("::").map_or(String::new(), |(p, _)| p.to_string());
+    let parent = |m: &str| {
+        m.rsplit_once("::")
+            .map_or(String::new(), |(p, _)| p.to_string())
+    };
     // `super` in `a/b.rs` (module a::b) is `a`; in `a/b/mod.rs` also `a`.
     let _ = is_mod_file;
     for line in text.lines() {
@@ -73,7 +84,11 @@ fn references(module: &str, is_mod_file: bool, text: &str, known: &BTreeSet<Stri
                 let mut target = base.clone();
                 let mut best = base.clone();
                 for part in path.split("::").filter(|p| !p.is_empty()) {
-                    target = if target.is_empty() { part.to_string() } else { format!("{target}::{part}") };
+                    target = if target.is_empty() {
+                        part.to_string()
+                    } else {
+                        format!("{target}::{part}")
+                    };
                     if known.contains(&target) {
                         best = target.clone();
                     }
@@ -82,7 +97,11 @@ fn references(module: &str, is_mod_file: bool, text: &str, known: &BTreeSet<Stri
                 if let Some(group) = tail.strip_prefix('{') {
                     for part in group.split('}').next().unwrap_or("").split(',') {
                         let name = part.trim().split("::").next().unwrap_or("").trim();
-                        let m = if base.is_empty() { name.to_string() } else { format!("{base}::{name}") };
+                        let m = if base.is_empty() {
+                            name.to_string()
+                        } else {
+                            format!("{base}::{name}")
+                        };
                         if known.contains(&m) {
                             found.insert(m);
                         }
@@ -155,7 +174,11 @@ fn no_crate_has_an_import_circle_between_its_modules() {
             problems.push(format!("{}: {cycle}", krate.display()));
         }
     }
-    assert!(problems.is_empty(), "import circles:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "import circles:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -176,14 +199,21 @@ fn no_source_file_is_longer_than_a_head_without_saying_why() {
             long.push(format!("{} ({lines} lines)", file.display()));
         }
     }
-    assert!(long.is_empty(), "files over {MAX_LINES} lines:\n{}", long.join("\n"));
+    assert!(
+        long.is_empty(),
+        "files over {MAX_LINES} lines:\n{}",
+        long.join("\n")
+    );
 }
 
 #[test]
 fn the_application_layer_has_no_http_in_it() {
     let root = support::repo_root().join("crates/reelguard-service");
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
-    assert!(!manifest.contains("axum"), "reelguard-service depends on axum");
+    assert!(
+        !manifest.contains("axum"),
+        "reelguard-service depends on axum"
+    );
     let mut files = Vec::new();
     rust_files(&root.join("src"), &mut files);
     for file in files {
@@ -204,7 +234,15 @@ fn the_cycle_finder_finds_a_cycle() {
     assert!(cycles(&edges).is_empty());
     edges.entry("c".into()).or_default().insert("a".into());
     assert_eq!(cycles(&edges), vec!["a -> b -> c -> a".to_string()]);
-    let known: BTreeSet<String> = ["api", "ui", "ui::pages"].iter().map(|s| s.to_string()).collect();
-    let refs = references("ui::pages", false, "use crate::api::present::x; // crate::ui", &known);
+    let known: BTreeSet<String> = ["api", "ui", "ui::pages"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let refs = references(
+        "ui::pages",
+        false,
+        "use crate::api::present::x; // crate::ui",
+        &known,
+    );
     assert!(refs.contains("api") && !refs.contains("ui"));
 }

@@ -11,11 +11,14 @@ use reelguard_index::Catalogue;
 use serde_json::json;
 use support::{call, create_key, create_work, wait_exit, Daemon};
 
-/// What each side says about every work: (id, title, withdrawn).
-fn both_sides(daemon: &Daemon, key: &str, data: &Path) -> (Vec<(String, String, bool)>, Vec<(String, String, bool)>) {
+/// A work as one side sees it: (id, title, withdrawn).
+type Side = Vec<(String, String, bool)>;
+
+/// What each side says about every work.
+fn both_sides(daemon: &Daemon, key: &str, data: &Path) -> (Side, Side) {
     let listed = call("GET", &daemon.url("/v1/works"), Some(key), None);
     assert_eq!(listed.status, 200, "{}", listed.text);
-    let mut store: Vec<(String, String, bool)> = listed.json["works"]
+    let mut store: Side = listed.json["works"]
         .as_array()
         .expect("works")
         .iter()
@@ -28,7 +31,7 @@ fn both_sides(daemon: &Daemon, key: &str, data: &Path) -> (Vec<(String, String, 
         })
         .collect();
     let catalogue = Catalogue::open_read_only(&data.join("catalogue")).expect("catalogue opens");
-    let mut indexed: Vec<(String, String, bool)> = catalogue
+    let mut indexed: Side = catalogue
         .manifest()
         .works
         .iter()
@@ -40,11 +43,21 @@ fn both_sides(daemon: &Daemon, key: &str, data: &Path) -> (Vec<(String, String, 
 }
 
 /// Sends a request that makes the daemon abort at `step`, and waits for it to die.
-fn crash_during(daemon: &mut Daemon, method: &'static str, path: &str, key: &str, body: serde_json::Value) {
+fn crash_during(
+    daemon: &mut Daemon,
+    method: &'static str,
+    path: &str,
+    key: &str,
+    body: serde_json::Value,
+) {
     let (url, key) = (daemon.url(path), key.to_string());
     // The connection dies with the daemon: the client sees a transport error, not an answer.
     let request = std::thread::spawn(move || call(method, &url, Some(&key), Some(&body)).status);
-    let status = wait_exit(&mut daemon.child, Duration::from_secs(30), "the daemon at its crash point");
+    let status = wait_exit(
+        &mut daemon.child,
+        Duration::from_secs(30),
+        "the daemon at its crash point",
+    );
     assert!(!status.success(), "the daemon was meant to abort: {status}");
     assert!(
         !matches!(request.join(), Ok(200..=299)),
@@ -63,7 +76,13 @@ fn a_crash_at_each_step_of_creating_a_work_leaves_both_stores_agreeing() {
         let data = tmp.path().join("data");
         let studio = create_key(&data, "studio", "member");
         let mut daemon = Daemon::start_env(&data, &[], &[("REELGUARD_CRASH_AT", step)]);
-        crash_during(&mut daemon, "POST", "/v1/works", &studio, json!({"title": "Crash Drama"}));
+        crash_during(
+            &mut daemon,
+            "POST",
+            "/v1/works",
+            &studio,
+            json!({"title": "Crash Drama"}),
+        );
         let daemon = Daemon::start(&data, &[]);
         let (store, catalogue) = both_sides(&daemon, &studio, &data);
         let live: Vec<_> = catalogue.iter().filter(|w| !w.2).cloned().collect();
@@ -108,6 +127,12 @@ fn a_crash_between_the_two_writes_of_a_withdrawal_is_finished_at_start() {
     );
     let daemon = Daemon::start(&data, &[]);
     let (store, catalogue) = both_sides(&daemon, &studio, &data);
-    assert_eq!(store, vec![(work.clone(), "Withdrawn Drama".to_string(), true)]);
-    assert_eq!(catalogue, store, "the catalogue must follow the store's withdrawal");
+    assert_eq!(
+        store,
+        vec![(work.clone(), "Withdrawn Drama".to_string(), true)]
+    );
+    assert_eq!(
+        catalogue, store,
+        "the catalogue must follow the store's withdrawal"
+    );
 }

@@ -112,26 +112,30 @@ async fn serve(
     let (store, catalogue, lease_owner) = {
         let data = data.clone();
         let uploads = uploads.clone();
-        tokio::task::spawn_blocking(move || -> Result<(SqliteStore, Catalogue, String), ServerError> {
-            files::prepare(&uploads).map_err(io("preparing uploads"))?;
-            let store = SqliteStore::open_in(&data)?;
-            store.set_webhook_policy(webhook_policy);
-            // Jobs leased by an earlier process are claimable at once (the leases' own rule,
-            // applied now rather than when they would run out).
-            let lease_owner = reelguard_store::jobs::new_lease_owner()?;
-            let (requeued, failed) = store.expire_leases_of_others(&lease_owner)?;
-            if requeued + failed > 0 {
-                tracing::warn!(requeued, failed, "recovered jobs interrupted by a crash");
-            }
-            let mut catalogue = Catalogue::open(&data.join("catalogue"))?;
-            let reconciled =
-                reelguard_service::works::reconcile(&data, &store, &mut catalogue)
+        tokio::task::spawn_blocking(
+            move || -> Result<(SqliteStore, Catalogue, String), ServerError> {
+                files::prepare(&uploads).map_err(io("preparing uploads"))?;
+                let store = SqliteStore::open_in(&data)?;
+                store.set_webhook_policy(webhook_policy);
+                // Jobs leased by an earlier process are claimable at once (the leases' own rule,
+                // applied now rather than when they would run out).
+                let lease_owner = reelguard_store::jobs::new_lease_owner()?;
+                let (requeued, failed) = store.expire_leases_of_others(&lease_owner)?;
+                if requeued + failed > 0 {
+                    tracing::warn!(requeued, failed, "recovered jobs interrupted by a crash");
+                }
+                let mut catalogue = Catalogue::open(&data.join("catalogue"))?;
+                let reconciled = reelguard_service::works::reconcile(&data, &store, &mut catalogue)
                     .map_err(|e| ServerError::Config(format!("reconciling the stores: {e}")))?;
-            if reconciled.changed() {
-                tracing::warn!(?reconciled, "reconciled the store and the catalogue after a crash");
-            }
-            Ok((store, catalogue, lease_owner))
-        })
+                if reconciled.changed() {
+                    tracing::warn!(
+                        ?reconciled,
+                        "reconciled the store and the catalogue after a crash"
+                    );
+                }
+                Ok((store, catalogue, lease_owner))
+            },
+        )
         .await
         .map_err(|e| ServerError::Config(format!("startup task: {e}")))??
     };

@@ -215,11 +215,26 @@ pub const UI_ROUTES: &[RouteSpec] = &[
     route("GET", "/ui", Access::Public, "Redirects to /ui/."),
     route("GET", "/ui/", Access::AnyKey, "Where each role starts."),
     route("GET", "/ui/login", Access::Public, "The login form."),
-    route("POST", "/ui/login", Access::Public, "A key in, a session cookie out."),
+    route(
+        "POST",
+        "/ui/login",
+        Access::Public,
+        "A key in, a session cookie out.",
+    ),
     route("POST", "/ui/logout", Access::AnyKey, "Ends the session."),
     route("GET", "/ui/queue", REVIEWER, "The review queue."),
-    route("GET", "/ui/matches/{id}", READERS, "The evidence of one match."),
-    route("POST", "/ui/matches/{id}/decision", REVIEWER, "Confirm or reject a match."),
+    route(
+        "GET",
+        "/ui/matches/{id}",
+        READERS,
+        "The evidence of one match.",
+    ),
+    route(
+        "POST",
+        "/ui/matches/{id}/decision",
+        REVIEWER,
+        "Confirm or reject a match.",
+    ),
     route(
         "GET",
         "/ui/matches/{id}/stills/{file}",
@@ -233,16 +248,36 @@ pub const UI_ROUTES: &[RouteSpec] = &[
         "Confirm every pending match of one upload.",
     ),
     route("GET", "/ui/notices", READERS, "Takedown notices."),
-    route("GET", "/ui/notices/{id}", READERS, "One notice, printable (or .json)."),
+    route(
+        "GET",
+        "/ui/notices/{id}",
+        READERS,
+        "One notice, printable (or .json).",
+    ),
     route(
         "GET",
         "/ui/notices/{id}/evidence/{file}",
         READERS,
         "A file a notice cites.",
     ),
-    route("GET", "/ui/member", MEMBER, "The member's works, chart, notices and webhook."),
-    route("POST", "/ui/member/webhook", MEMBER, "Set the member's webhook."),
-    route("GET", "/ui/static/{file}", Access::Public, "The stylesheet and the script."),
+    route(
+        "GET",
+        "/ui/member",
+        MEMBER,
+        "The member's works, chart, notices and webhook.",
+    ),
+    route(
+        "POST",
+        "/ui/member/webhook",
+        MEMBER,
+        "Set the member's webhook.",
+    ),
+    route(
+        "GET",
+        "/ui/static/{file}",
+        Access::Public,
+        "The stylesheet and the script.",
+    ),
 ];
 
 fn find_in(table: &'static [RouteSpec], method: &str, path: &str) -> Option<&'static RouteSpec> {
@@ -266,8 +301,7 @@ mod tests {
 
     #[test]
     fn the_openapi_document_lists_every_route() {
-        let doc: serde_json::Value =
-            serde_json::from_str(OPENAPI).expect("openapi.json parses");
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("openapi.json parses");
         for r in ROUTES {
             let op = &doc["paths"][r.path][r.method.to_lowercase()];
             assert!(

@@ -72,4 +72,3 @@ pub async fn drain(body: Body) {
     };
     let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drained).await;
 }
-

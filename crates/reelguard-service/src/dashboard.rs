@@ -27,7 +27,11 @@ pub struct Dashboard {
 }
 
 /// The caller's dashboard with infringements counted from `since` (Unix seconds).
-pub async fn dashboard(service: &Service, caller: &Caller, since: i64) -> Result<Dashboard, AppError> {
+pub async fn dashboard(
+    service: &Service,
+    caller: &Caller,
+    since: i64,
+) -> Result<Dashboard, AppError> {
     let me = caller.member_id;
     let (days, notices, hook, deliveries) = service
         .db(move |s| {

@@ -15,8 +15,8 @@
 
 use std::path::{Path, PathBuf};
 
-use reelguard_store::{MatchRow, Source};
 use reelguard_model::Segment;
+use reelguard_store::{MatchRow, Source};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

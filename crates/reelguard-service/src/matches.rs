@@ -2,8 +2,7 @@
 //! the API's `GET /v1/matches` and the workbench's queue), and what one match shows.
 
 use reelguard_store::{
-    Caller, Decision, MatchFilter, MatchOrder, MatchRow, MatchState, Notice, PendingCount,
-    Source,
+    Caller, Decision, MatchFilter, MatchOrder, MatchRow, MatchState, Notice, PendingCount, Source,
 };
 
 use crate::error::AppError;
@@ -155,7 +154,11 @@ pub async fn get(service: &Service, caller: &Caller, raw_id: &str) -> Result<Mat
 }
 
 /// One match with its sources and decisions.
-pub async fn get_listed(service: &Service, caller: &Caller, raw_id: &str) -> Result<Listed, AppError> {
+pub async fn get_listed(
+    service: &Service,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<Listed, AppError> {
     let row = get(service, caller, raw_id).await?;
     listed(service, row).await
 }
@@ -187,7 +190,11 @@ pub struct MatchDetail {
 }
 
 /// [`MatchDetail`] of a match the caller may read.
-pub async fn detail(service: &Service, caller: &Caller, raw_id: &str) -> Result<MatchDetail, AppError> {
+pub async fn detail(
+    service: &Service,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<MatchDetail, AppError> {
     let row = get(service, caller, raw_id).await?;
     let readable = tenancy::readable(service, caller).await?;
     let (suspect, match_id, job_id) = (row.suspect_id, row.id, row.job_id);

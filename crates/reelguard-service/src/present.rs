@@ -52,4 +52,3 @@ pub fn source_json(source: &Source) -> Value {
         "submitted_at": source.submitted_at,
     })
 }
-

@@ -3,13 +3,15 @@
 //! delivery) are written in one store transaction, so a notice never exists without its
 //! decision or the other way round.
 
-use reelguard_store::{Caller, Decision, MatchFilter, MatchRow, MatchState, Notice, Source, Verdict};
+use reelguard_store::{
+    Caller, Decision, MatchFilter, MatchRow, MatchState, Notice, Source, Verdict,
+};
 use serde_json::{json, Value};
 
 use crate::error::AppError;
 use crate::evidence::{self, Bundle};
-use crate::present::source_json;
 use crate::matches::{limit, parse_id};
+use crate::present::source_json;
 use crate::tenancy;
 use crate::Service;
 

@@ -246,7 +246,10 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                 .await
             {
                 Ok(false) => {
-                    tracing::warn!(job = id, "result dropped: the lease was lost and the job taken over");
+                    tracing::warn!(
+                        job = id,
+                        "result dropped: the lease was lost and the job taken over"
+                    );
                     state.metrics.job_finished(kind, "lease_lost", seconds);
                 }
                 Ok(true) => {

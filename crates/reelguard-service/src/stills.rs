@@ -79,7 +79,8 @@ pub async fn notice_file(
 ) -> Result<(Vec<u8>, bool), AppError> {
     let notice = review::notice(service, caller, raw_notice_id).await?;
     let not_found = || AppError::NotFound(format!("evidence file {file}"));
-    let path = evidence::evidence_file(&service.evidence, notice.match_id, file).ok_or_else(not_found)?;
+    let path =
+        evidence::evidence_file(&service.evidence, notice.match_id, file).ok_or_else(not_found)?;
     let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
     Ok((bytes, file.ends_with(".json")))
 }

@@ -66,7 +66,11 @@ pub fn check_source(source: &SourceMeta) -> Result<(), AppError> {
 }
 
 /// Checks that an episode may be added to this work: the caller owns it and it is live.
-pub async fn live_target(service: &Service, caller: &Caller, work_id: &str) -> Result<(), AppError> {
+pub async fn live_target(
+    service: &Service,
+    caller: &Caller,
+    work_id: &str,
+) -> Result<(), AppError> {
     works::live(service, caller, work_id).await.map(|_| ())
 }
 

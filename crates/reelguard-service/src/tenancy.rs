@@ -102,7 +102,10 @@ mod tests {
         assert_eq!(scoped.clone().narrowed_to(Some(2)), Readable::only(vec![2]));
         assert_eq!(scoped.clone().narrowed_to(Some(3)), Readable::only(vec![]));
         assert_eq!(scoped.narrowed_to(None), Readable::only(vec![]));
-        assert_eq!(Readable::everyone().narrowed_to(Some(7)), Readable::only(vec![7]));
+        assert_eq!(
+            Readable::everyone().narrowed_to(Some(7)),
+            Readable::only(vec![7])
+        );
         assert!(Readable::everyone().can_read(99));
         assert!(!Readable::only(vec![]).can_read(1));
     }

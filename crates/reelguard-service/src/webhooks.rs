@@ -62,7 +62,11 @@ pub fn check_target(raw: &str, allow_private: bool) -> Result<(), AppError> {
 }
 
 /// Sets the caller's webhook with a new signing secret (answered once, never stored in clear).
-pub async fn set(service: &Service, caller: &Caller, url: String) -> Result<(Webhook, String), AppError> {
+pub async fn set(
+    service: &Service,
+    caller: &Caller,
+    url: String,
+) -> Result<(Webhook, String), AppError> {
     check_target(&url, service.config.webhook_allow_private_targets)?;
     let member = caller.member_id;
     service.db(move |s| s.put_webhook(member, &url)).await
@@ -88,7 +92,9 @@ pub async fn deliveries(
 ) -> Result<Vec<Delivery>, AppError> {
     let member = caller.member_id;
     let limit = crate::matches::limit(limit);
-    service.db(move |s| s.webhook_deliveries(member, limit)).await
+    service
+        .db(move |s| s.webhook_deliveries(member, limit))
+        .await
 }
 
 #[cfg(test)]

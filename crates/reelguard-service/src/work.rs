@@ -194,10 +194,7 @@ pub fn episode_source(job_id: i64, file_name: &str) -> String {
 /// What the pirate did to the episode, from the match's segments: `mirror`, `speed`
 /// (played faster or slower than 5%), `excerpt` (under 80% of the episode shown); and from
 /// where the picture sat in the suspect's frame: `border`, `reframe`, `inset`.
-pub fn transformation(
-    found: &Found,
-    content: Option<&reelguard_model::ContentBox>,
-) -> Vec<String> {
+pub fn transformation(found: &Found, content: Option<&reelguard_model::ContentBox>) -> Vec<String> {
     let segments = &found.found.segments;
     let mut tags = Vec::new();
     if segments.iter().any(|s| s.mirrored) {

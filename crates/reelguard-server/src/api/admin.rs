@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{JsonBody, Query};
-use crate::routes::OPENAPI;
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;
+use crate::routes::OPENAPI;
 use crate::Shared;
 
 pub(super) async fn healthz() -> &'static str {

@@ -7,10 +7,10 @@ use reelguard_service::jobs;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::present::job_json;
 use super::Query;
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::present::job_json;
 use crate::Shared;
 
 #[derive(Deserialize)]

@@ -9,10 +9,10 @@ use reelguard_store::Verdict;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::present::{match_json, notice_json};
 use super::{JsonBody, Query};
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;
+use crate::present::{match_json, notice_json};
 use crate::Shared;
 
 #[derive(Deserialize)]

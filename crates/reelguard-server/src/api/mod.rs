@@ -30,14 +30,26 @@ pub fn router(state: Shared) -> Router<Shared> {
         .route("/metrics", get(admin::metrics))
         .route("/v1/openapi.json", get(admin::openapi))
         .route("/v1/whoami", get(admin::whoami))
-        .route("/v1/members", post(admin::create_member).get(admin::list_members))
-        .route("/v1/members/{name}/review-scope", put(admin::set_review_scope))
+        .route(
+            "/v1/members",
+            post(admin::create_member).get(admin::list_members),
+        )
+        .route(
+            "/v1/members/{name}/review-scope",
+            put(admin::set_review_scope),
+        )
         .route("/v1/keys", post(admin::create_key).get(admin::list_keys))
         .route("/v1/keys/{id}", delete(admin::revoke_key))
         .route("/v1/audit", get(admin::audit_log))
         .route("/v1/works", post(works::create).get(works::list))
-        .route("/v1/works/{work_id}", get(works::get).delete(works::withdraw))
-        .route("/v1/works/{work_id}/episodes", post(submissions::upload_episode))
+        .route(
+            "/v1/works/{work_id}",
+            get(works::get).delete(works::withdraw),
+        )
+        .route(
+            "/v1/works/{work_id}/episodes",
+            post(submissions::upload_episode),
+        )
         .route(
             "/v1/works/{work_id}/episodes/ingest",
             post(submissions::ingest_episode),

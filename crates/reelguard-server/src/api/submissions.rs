@@ -10,10 +10,10 @@ use reelguard_service::submit;
 use reelguard_store::SourceMeta;
 use serde::Deserialize;
 
-use crate::present::accepted;
 use super::{JsonBody, Query};
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::present::accepted;
 use crate::upload;
 use crate::Shared;
 

@@ -79,4 +79,3 @@ pub(crate) async fn list_deliveries(
     let deliveries = webhooks::deliveries(&state, &caller, q.limit).await?;
     Ok(Json(json!({ "deliveries": deliveries })).into_response())
 }
-

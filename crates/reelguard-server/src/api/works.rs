@@ -8,10 +8,10 @@ use reelguard_service::works::{self, NewWorkRequest};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::present::work_json;
 use super::JsonBody;
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;
+use crate::present::work_json;
 use crate::Shared;
 
 #[derive(Deserialize)]

@@ -65,7 +65,10 @@ pub fn write(data_dir: &Path, intent: &CreateIntent) -> Result<(), AppError> {
 pub fn read(data_dir: &Path) -> Result<Option<CreateIntent>, AppError> {
     match std::fs::read(path(data_dir)) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            AppError::Internal(format!("work intent {} is damaged: {e}", path(data_dir).display()))
+            AppError::Internal(format!(
+                "work intent {} is damaged: {e}",
+                path(data_dir).display()
+            ))
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(io("reading", e)),

@@ -30,7 +30,9 @@ mod intent;
 mod ops;
 mod reconcile;
 
-pub use ops::{create, get, list, live, owned, withdraw, withdraw_episode, NewWorkRequest, WorkView};
+pub use ops::{
+    create, get, list, live, owned, withdraw, withdraw_episode, NewWorkRequest, WorkView,
+};
 pub use reconcile::{reconcile, Reconciled};
 
 /// Aborts the process at a named step when `REELGUARD_CRASH_AT` names it: how the

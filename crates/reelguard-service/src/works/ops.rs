@@ -35,7 +35,12 @@ pub struct NewWorkRequest {
 }
 
 fn catalogue_work(service: &Service, work_id: &str) -> Option<Work> {
-    service.catalogue.snapshot().manifest().work(work_id).cloned()
+    service
+        .catalogue
+        .snapshot()
+        .manifest()
+        .work(work_id)
+        .cloned()
 }
 
 /// The work if the caller owns it; not found otherwise (also for other members' works).

@@ -89,7 +89,9 @@ pub fn reconcile(
     }
     for work in unknown.iter().filter(|w| !w.withdrawn) {
         tracing::error!(work = %work.id, "catalogue work unknown to the store: withdrawn from matching");
-        catalogue.withdraw_work(&work.id).map_err(AppError::from_index)?;
+        catalogue
+            .withdraw_work(&work.id)
+            .map_err(AppError::from_index)?;
         done.orphaned += 1;
     }
     for row in rows.iter().filter(|r| r.withdrawn_at.is_some()) {
@@ -98,7 +100,9 @@ pub fn reconcile(
             .work(&row.work_id)
             .is_some_and(|w| !w.withdrawn);
         if live {
-            catalogue.withdraw_work(&row.work_id).map_err(AppError::from_index)?;
+            catalogue
+                .withdraw_work(&row.work_id)
+                .map_err(AppError::from_index)?;
             tracing::warn!(work = %row.work_id, "applied a withdrawal interrupted by a crash");
             done.withdrawn += 1;
         }

@@ -119,4 +119,3 @@ pub async fn logout(
     );
     Ok(response)
 }
-

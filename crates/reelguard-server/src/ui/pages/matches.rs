@@ -7,8 +7,8 @@ use std::fmt::Write;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
-use axum::Extension;
 use axum::response::Response;
+use axum::Extension;
 use reelguard_model::{ContentBox, RegionKind};
 use reelguard_service::matches::{self, MatchDetail};
 use reelguard_service::stills::{self, Still};
@@ -22,7 +22,6 @@ use crate::error::ApiError;
 use crate::ui::html::{self, clock, csrf_field, esc, esc_or_dash, link, utc};
 use crate::ui::{html_page, CsrfForm, UiError, Viewer};
 use crate::Shared;
-
 
 /// The suspect as a time line, one lane per matched episode; this match's lane is marked.
 fn timeline(view: &MatchDetail) -> String {
@@ -105,8 +104,15 @@ pub(super) fn truncate(text: &str, chars: usize) -> String {
 
 /// Where the picture sat in the suspect's frame, drawn to scale.
 fn content_box_svg(content: &ContentBox) -> String {
-    let (fw, fh) = (f64::from(content.frame_width), f64::from(content.frame_height));
-    let (fw, fh) = if fw > 0.0 && fh > 0.0 { (fw, fh) } else { (16.0, 9.0) };
+    let (fw, fh) = (
+        f64::from(content.frame_width),
+        f64::from(content.frame_height),
+    );
+    let (fw, fh) = if fw > 0.0 && fh > 0.0 {
+        (fw, fh)
+    } else {
+        (16.0, 9.0)
+    };
     let scale = 120.0 / fw.max(fh);
     let (sw, sh) = (fw * scale, fh * scale);
     format!(
@@ -414,4 +420,3 @@ pub async fn confirm_all(
     )
         .into_response())
 }
-

@@ -21,7 +21,6 @@ use crate::Shared;
 
 const CHART_DAYS: i64 = 30;
 
-
 /// Confirmed and pending counts per day over the last [`CHART_DAYS`] days.
 struct Series {
     label: String,
@@ -297,4 +296,3 @@ pub async fn set_webhook(
     )
         .into_response())
 }
-

@@ -116,4 +116,3 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
     )
         .into_response()
 }
-

@@ -16,7 +16,6 @@ use crate::ui::html::{self, clock, esc, esc_or_dash, link, utc};
 use crate::ui::{html_page, Viewer};
 use crate::Shared;
 
-
 /// `GET /ui/notices`.
 pub async fn notices(State(state): State<Shared>, viewer: Viewer) -> Page {
     let list = review::notices(&state, &viewer.caller, Some(200)).await?;
@@ -108,7 +107,11 @@ pub async fn notice(State(state): State<Shared>, viewer: Viewer, Path(id): Path<
             clock(t("ref_start_s")),
             clock(t("ref_end_s")),
             t("speed"),
-            if seg["mirrored"].as_bool() == Some(true) { "yes" } else { "no" }
+            if seg["mirrored"].as_bool() == Some(true) {
+                "yes"
+            } else {
+                "no"
+            }
         );
     }
     body.push_str("</tbody></table><h2>Evidence</h2><div class=\"stills\">");
@@ -167,4 +170,3 @@ pub async fn notice_file(
     )
         .into_response())
 }
-

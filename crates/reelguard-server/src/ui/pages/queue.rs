@@ -17,7 +17,6 @@ const QUEUE_LIMIT: u32 = 200;
 /// What the `c` shortcut and the queue's quick confirm record as the reason.
 const QUICK_REASON: &str = "Confirmed from the review queue: matched segments and stills.";
 
-
 #[derive(Deserialize, Default)]
 pub struct QueueQuery {
     /// `pending_review` (the default), `confirmed`, `rejected` or `all`.
@@ -149,4 +148,3 @@ pub async fn queue(
     }
     Ok(html_page(html::page(&viewer.frame("Review queue"), &body)))
 }
-
