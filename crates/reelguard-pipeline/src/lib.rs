@@ -25,24 +25,6 @@ use reelguard_media::{
 };
 use serde::{Deserialize, Serialize};
 
-/// Rounds for reports: reviewers and evaluators read centiseconds, not float noise.
-pub fn round(value: f64, decimals: i32) -> f64 {
-    let scale = 10f64.powi(decimals);
-    (value * scale).round() / scale
-}
-
-/// A matched segment in the shape `reelguard scan --json` documents (and the API reuses).
-pub fn segment_json(segment: &reelguard_align::Segment) -> serde_json::Value {
-    serde_json::json!({
-        "suspect_start_s": round(segment.suspect_start_s, 2),
-        "suspect_end_s": round(segment.suspect_end_s, 2),
-        "ref_start_s": round(segment.ref_start_s, 2),
-        "ref_end_s": round(segment.ref_end_s, 2),
-        "speed": round(segment.speed, 3),
-        "mirrored": segment.mirrored,
-    })
-}
-
 /// Why a scan or a registration failed.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -115,7 +97,8 @@ pub fn content_box(fingerprint: &Fingerprint) -> ContentBox {
         if side == 0 {
             0.0
         } else {
-            round((value as f64 / side as f64).clamp(0.0, 1.0), 3)
+            // The box's stated precision (3 decimals), part of the record, not of its display.
+            ((value as f64 / side as f64).clamp(0.0, 1.0) * 1000.0).round() / 1000.0
         }
     };
     ContentBox {

@@ -222,9 +222,9 @@ pub async fn detail(
         .map(|s| s.suspect_end_s)
         .fold(0.0, f64::max);
     let duration_s = job
-        .and_then(|j| j.result)
-        .and_then(|r| r["duration_s"].as_f64())
-        .unwrap_or(latest_end)
+        .as_ref()
+        .and_then(crate::jobs::ScanResult::of)
+        .map_or(latest_end, |r| r.duration_s)
         .max(latest_end)
         .max(1.0);
     Ok(MatchDetail {

@@ -27,9 +27,10 @@ use std::time::{Duration, Instant};
 use reelguard_media::{Limits, Options, Progress};
 use reelguard_pipeline::ScanOptions;
 use reelguard_store::{Job, JobKind, JobState, NewMatch};
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 
+use crate::jobs::{RegistrationResult, ScanResult};
 use crate::present::round;
 use crate::work::{self, JobError, Registered, Scanned};
 use crate::Shared;
@@ -330,24 +331,26 @@ fn describe(state: &Shared, job: &Job, outcome: Outcome) -> (Value, Vec<NewMatch
                     content_box: report.content,
                 })
                 .collect();
-            let value = json!({
-                "suspect_id": job.suspect_id,
-                "duration_s": round(report.duration_s, 3),
-                "passes": report.passes,
-                "matches": matches.len(),
-                "decode_seconds": round(report.decode_seconds, 3),
-                "match_seconds": round(report.match_seconds, 4),
-            });
+            let value = ScanResult {
+                suspect_id: job.suspect_id,
+                duration_s: round(report.duration_s, 3),
+                passes: report.passes,
+                matches: matches.len(),
+                decode_seconds: round(report.decode_seconds, 3),
+                match_seconds: round(report.match_seconds, 4),
+            }
+            .to_value();
             (value, matches)
         }
         Outcome::Registered(r) => {
             state.metrics.fingerprinted(r.duration_s, r.decode_seconds);
-            let value = json!({
-                "work_id": r.work.id,
-                "episode": r.number,
-                "frames": r.frames,
-                "duration_s": round(r.duration_s, 3),
-            });
+            let value = RegistrationResult {
+                work_id: r.work.id,
+                episode: r.number,
+                frames: r.frames,
+                duration_s: round(r.duration_s, 3),
+            }
+            .to_value();
             (value, Vec::new())
         }
     }
