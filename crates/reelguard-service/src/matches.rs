@@ -102,7 +102,16 @@ pub async fn list(
     mut query: MatchQuery,
 ) -> Result<Vec<Listed>, AppError> {
     let readable = tenancy::readable_filtered(service, caller, query.member.take()).await?;
-    let filter = query.filter(&readable);
+    list_readable(service, &readable, query).await
+}
+
+/// [`list`] for a tenancy already resolved.
+async fn list_readable(
+    service: &Service,
+    readable: &Readable,
+    query: MatchQuery,
+) -> Result<Vec<Listed>, AppError> {
+    let filter = query.filter(readable);
     service
         .db(move |s| {
             let rows = s.matches(&filter)?;
@@ -126,10 +135,10 @@ pub async fn list(
 pub async fn queue(
     service: &Service,
     caller: &Caller,
-    query: MatchQuery,
+    mut query: MatchQuery,
 ) -> Result<(Vec<Listed>, Vec<PendingCount>), AppError> {
-    let readable = tenancy::readable_filtered(service, caller, query.member.clone()).await?;
-    let listed = list(service, caller, query).await?;
+    let readable = tenancy::readable_filtered(service, caller, query.member.take()).await?;
+    let listed = list_readable(service, &readable, query).await?;
     let owners = readable.owners().map(<[i64]>::to_vec);
     let counts = service
         .db(move |s| s.pending_per_work(owners.as_deref()))
