@@ -204,7 +204,9 @@ mod tests {
         );
         assert!(Demuxers::ALL.allows("mov,mp4,m4a,3gp,3g2,mj2"));
         assert!(Demuxers::ALL.allows("matroska,webm"));
-        for refused in ["libgme", "image2", "hls", "concat", "png_pipe", "asf", "amrwb"] {
+        for refused in [
+            "libgme", "image2", "hls", "concat", "png_pipe", "asf", "amrwb",
+        ] {
             assert!(!Demuxers::ALL.allows(refused), "{refused}");
         }
     }

@@ -18,8 +18,7 @@ use crate::open::{
 use crate::region::{self, GreyImage, Region};
 use crate::thumb::region_thumb;
 use crate::{
-    DecodeMode, DecodeStats, Fingerprint, MediaError, Options, Progress, RegionSpan,
-    SampledFrame,
+    DecodeMode, DecodeStats, Fingerprint, MediaError, Options, Progress, RegionSpan, SampledFrame,
 };
 
 /// Longer side of the grey analysis image region detection and thumbnails are cut from.

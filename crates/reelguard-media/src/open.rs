@@ -272,9 +272,8 @@ unsafe fn largest_video(ctx: *mut ffi::AVFormatContext) -> Option<(u32, u32)> {
         .iter()
         .filter_map(|&s| {
             let par = unsafe { (*s).codecpar };
-            (unsafe { (*par).codec_type } == ffi::AVMediaType::AVMEDIA_TYPE_VIDEO).then(|| unsafe {
-                ((*par).width.max(0) as u32, (*par).height.max(0) as u32)
-            })
+            (unsafe { (*par).codec_type } == ffi::AVMediaType::AVMEDIA_TYPE_VIDEO)
+                .then(|| unsafe { ((*par).width.max(0) as u32, (*par).height.max(0) as u32) })
         })
         .max_by_key(|(w, h)| *w as u64 * *h as u64)
 }
@@ -339,8 +338,7 @@ pub(crate) fn open_input(
         if opened < 0 {
             return Err(unrecognized(ffmpeg::Error::from(opened)));
         }
-        let mut stream_options =
-            StreamOptions::new((*ctx).nb_streams as usize, limits.max_pixels);
+        let mut stream_options = StreamOptions::new((*ctx).nb_streams as usize, limits.max_pixels);
         let found = ffi::avformat_find_stream_info(ctx, stream_options.0.as_mut_ptr());
         drop(stream_options);
         let largest = largest_video(ctx);

@@ -81,7 +81,14 @@ fn png_claiming(path: &Path, width: u32, height: u32) {
 #[test]
 fn every_allowed_container_still_fingerprints() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
+    let x264 = [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+    ];
     let mut cases = vec![
         clip(dir.path(), "a.mp4", &x264),
         clip(dir.path(), "a.mkv", &x264),
@@ -121,11 +128,20 @@ fn a_container_off_the_allow_list_is_refused_as_unrecognized() {
         },
         ..Options::default()
     };
-    assert_eq!(kind(fingerprint_file(&mkv, &only_mp4, &quiet)), "unrecognized");
-    assert_eq!(kind(fingerprint_file(&mkv, &Options::default(), &quiet)), "ok");
+    assert_eq!(
+        kind(fingerprint_file(&mkv, &only_mp4, &quiet)),
+        "unrecognized"
+    );
+    assert_eq!(
+        kind(fingerprint_file(&mkv, &Options::default(), &quiet)),
+        "ok"
+    );
     // Stills go through the same door.
     let still = extract_still(&nut, 0.5, 64, &Limits::default());
-    assert!(matches!(still, Err(MediaError::Unrecognized { .. })), "{still:?}");
+    assert!(
+        matches!(still, Err(MediaError::Unrecognized { .. })),
+        "{still:?}"
+    );
 }
 
 #[test]
@@ -197,17 +213,24 @@ fn images_are_not_videos_and_huge_image_headers_are_too_large() {
         other => panic!("expected too_large, got {other:?}"),
     }
     let result = extract_still(&huge, 0.0, 64, &Limits::default());
-    assert!(matches!(result, Err(MediaError::TooLarge { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(MediaError::TooLarge { .. })),
+        "{result:?}"
+    );
 }
 
 #[test]
 fn a_file_descriptor_fingerprints_like_its_path_and_errors_carry_the_given_name() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = clip(dir.path(), "a.mp4", &["-c:v", "libx264", "-preset", "ultrafast"]);
+    let path = clip(
+        dir.path(),
+        "a.mp4",
+        &["-c:v", "libx264", "-preset", "ultrafast"],
+    );
     let by_path = fingerprint_file(&path, &Options::default(), &quiet).expect("path");
     let file = File::open(&path).expect("open");
-    let by_fd = fingerprint_fd(file, Path::new("upload-7"), &Options::default(), &quiet)
-        .expect("fd");
+    let by_fd =
+        fingerprint_fd(file, Path::new("upload-7"), &Options::default(), &quiet).expect("fd");
     assert_eq!(by_path.frames, by_fd.frames);
     let text = dir.path().join("notes.mp4");
     std::fs::write(&text, "just words, no video").expect("write");

@@ -56,7 +56,9 @@ fn hostile_files_are_refused_fast_and_within_little_memory() {
     let after_bomb = peak_rss_mib();
     refuse(&big, "too_large");
     let after_big = peak_rss_mib();
-    eprintln!("peak RSS: {before} MiB before, {after_bomb} after the bomb, {after_big} after 8192²");
+    eprintln!(
+        "peak RSS: {before} MiB before, {after_bomb} after the bomb, {after_big} after 8192²"
+    );
     assert!(after_bomb < before + 32, "{before} -> {after_bomb} MiB");
     // One 8192x8192 yuv420p frame is 96 MiB: refusing it must not allocate one.
     assert!(after_big < before + 80, "{before} -> {after_big} MiB");

@@ -152,9 +152,7 @@ fn lockdown(config: &WorkerConfig) -> Result<Ready, String> {
 /// and no signals or abstract sockets outside the worker. Best effort: older kernels enforce
 /// less, and the status says so.
 fn restrict_landlock() -> String {
-    use landlock::{
-        Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetStatus, Scope, ABI,
-    };
+    use landlock::{Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetStatus, Scope, ABI};
     let abi = ABI::V6;
     let status = Ruleset::default()
         .handle_access(AccessFs::from_all(abi))
@@ -233,8 +231,7 @@ fn recv_with_fd(socket: RawFd, buf: &mut [u8]) -> std::io::Result<(usize, Option
         unsafe {
             let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
             while !cmsg.is_null() {
-                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS
-                {
+                if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
                     let data = libc::CMSG_DATA(cmsg).cast::<libc::c_int>();
                     let bytes = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
                     for i in 0..bytes / std::mem::size_of::<libc::c_int>() {
@@ -311,8 +308,10 @@ fn serve(
         } => {
             let limits = options.options().limits;
             let result = match file {
-                Some(file) => reelguard_media::extract_still_fd(file, name, at_s, max_side, &limits)
-                    .map_err(|e| error(&e)),
+                Some(file) => {
+                    reelguard_media::extract_still_fd(file, name, at_s, max_side, &limits)
+                        .map_err(|e| error(&e))
+                }
                 None => Err(no_file()),
             };
             send(socket, Kind::Usage, &usage().encode())?;
@@ -364,7 +363,10 @@ fn self_check() -> SelfCheck {
         let argv = [c"/bin/true".as_ptr(), std::ptr::null()];
         let envp = [std::ptr::null()];
         let ret = libc::execve(c"/bin/true".as_ptr(), argv.as_ptr(), envp.as_ptr());
-        results.push(("execve(/bin/true)".to_string(), outcome(ret as libc::c_long)));
+        results.push((
+            "execve(/bin/true)".to_string(),
+            outcome(ret as libc::c_long),
+        ));
         let ret = libc::mmap(
             std::ptr::null_mut(),
             4096,

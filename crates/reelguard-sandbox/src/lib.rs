@@ -192,9 +192,16 @@ impl Sandbox {
     pub fn self_check(&self) -> Result<(SelfCheck, String), SandboxError> {
         let name = Path::new("<self-check>");
         let mut landlock = String::new();
-        let response = self.run_with(&Request::SelfCheck, None, name, &Limits::default(), &|_| {}, |w| {
-            landlock = w.ready.landlock.clone();
-        })?;
+        let response = self.run_with(
+            &Request::SelfCheck,
+            None,
+            name,
+            &Limits::default(),
+            &|_| {},
+            |w| {
+                landlock = w.ready.landlock.clone();
+            },
+        )?;
         match response {
             Response::SelfCheck(check) => Ok((check, landlock)),
             other => Err(unexpected(name, &other)),
@@ -281,7 +288,15 @@ impl Sandbox {
                     let usage = worker.usage;
                     let (status, stderr) = worker.kill();
                     self.lock().stats.killed += 1;
-                    let error = classify(&failure, status, &stderr, usage, name, &self.config, wall_limit);
+                    let error = classify(
+                        &failure,
+                        status,
+                        &stderr,
+                        usage,
+                        name,
+                        &self.config,
+                        wall_limit,
+                    );
                     tracing::warn!(file = %name.display(), kind = error.kind(), error = %error, "decode worker failed");
                     break Err(error);
                 }
@@ -299,7 +314,8 @@ impl Sandbox {
         if reused {
             pool.stats.reused += 1;
         }
-        pool.stats.peak_worker_rss_kib = pool.stats.peak_worker_rss_kib.max(worker.usage.max_rss_kib);
+        pool.stats.peak_worker_rss_kib =
+            pool.stats.peak_worker_rss_kib.max(worker.usage.max_rss_kib);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Pool> {

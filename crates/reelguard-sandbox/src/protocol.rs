@@ -145,7 +145,11 @@ pub fn encode(kind: Kind, payload: &[u8]) -> Vec<u8> {
     frame.extend_from_slice(&(kind as u16).to_le_bytes());
     // Payloads are bounded far below 4 GiB by the encoders; saturate rather than wrap so an
     // impossible one is refused by the reader instead of misframed.
-    frame.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes());
+    frame.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     frame.extend_from_slice(payload);
     frame
 }
@@ -356,7 +360,10 @@ mod tests {
         ));
         let mut small = encode(Kind::Error, b"");
         small[8..12].copy_from_slice(&(MAX_SMALL + 1).to_le_bytes());
-        assert!(matches!(split_frame(&small), Err(ProtocolError::TooLong { .. })));
+        assert!(matches!(
+            split_frame(&small),
+            Err(ProtocolError::TooLong { .. })
+        ));
     }
 
     #[test]

@@ -134,24 +134,66 @@ impl WireStill {
 #[allow(missing_docs)]
 pub enum WireError {
     Empty,
-    Io { os_code: Option<i32>, message: String },
-    Unrecognized { reason: String },
+    Io {
+        os_code: Option<i32>,
+        message: String,
+    },
+    Unrecognized {
+        reason: String,
+    },
     NoVideoStream,
-    NoDecoder { codec: String },
-    TooLarge { width: u32, height: u32, max_pixels: u64 },
-    TooLong { duration_s: f64, max_s: f64 },
-    Timeout { limit_s: f64 },
-    Truncated { decoded_s: f64, declared_s: f64 },
-    Corrupt { failed: u64, sent: u64 },
-    NotAVideo { frames: u64 },
-    Ffmpeg { stage: String, reason: String },
-    Image { format: String },
-    Crashed { signal: i32, detail: String },
-    MemoryLimit { limit_bytes: u64 },
-    CpuLimit { limit_s: f64 },
-    Worker { reason: String },
-    InvalidRequest { reason: String },
-    Encode { reason: String },
+    NoDecoder {
+        codec: String,
+    },
+    TooLarge {
+        width: u32,
+        height: u32,
+        max_pixels: u64,
+    },
+    TooLong {
+        duration_s: f64,
+        max_s: f64,
+    },
+    Timeout {
+        limit_s: f64,
+    },
+    Truncated {
+        decoded_s: f64,
+        declared_s: f64,
+    },
+    Corrupt {
+        failed: u64,
+        sent: u64,
+    },
+    NotAVideo {
+        frames: u64,
+    },
+    Ffmpeg {
+        stage: String,
+        reason: String,
+    },
+    Image {
+        format: String,
+    },
+    Crashed {
+        signal: i32,
+        detail: String,
+    },
+    MemoryLimit {
+        limit_bytes: u64,
+    },
+    CpuLimit {
+        limit_s: f64,
+    },
+    Worker {
+        reason: String,
+    },
+    InvalidRequest {
+        reason: String,
+    },
+    Encode {
+        reason: String,
+    },
 }
 
 /// `MediaError::Ffmpeg` names its stage with a static string; the wire carries any string,

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use reelguard_media::{MediaError, Progress};
 
 use crate::child::SOCKET_FD;
-use crate::protocol::{decode_response, encode, split_frame, Kind, Ready, Request, Response, Usage};
+use crate::protocol::{
+    decode_response, encode, split_frame, Kind, Ready, Request, Response, Usage,
+};
 use crate::SandboxConfig;
 
 /// How long a fresh worker may take to lock down and say it is ready.
@@ -135,8 +137,7 @@ impl Worker {
         deadline: Instant,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<Response, Failure> {
-        let payload =
-            serde_json::to_vec(request).map_err(|e| Failure::Protocol(e.to_string()))?;
+        let payload = serde_json::to_vec(request).map_err(|e| Failure::Protocol(e.to_string()))?;
         let frame = encode(Kind::Request, &payload);
         self.served += 1;
         send_with_fd(&self.socket, &frame, file).map_err(|_| Failure::Unsent)?;
@@ -155,8 +156,8 @@ impl Worker {
             while let Some((header, payload, used)) =
                 split_frame(&buf).map_err(|e| Failure::Protocol(e.to_string()))?
             {
-                let response =
-                    decode_response(header, payload).map_err(|e| Failure::Protocol(e.to_string()))?;
+                let response = decode_response(header, payload)
+                    .map_err(|e| Failure::Protocol(e.to_string()))?;
                 buf.drain(..used);
                 match response {
                     Response::Progress(p) => progress(p.progress()),
@@ -315,12 +316,10 @@ pub(crate) fn classify(
             path,
             limit_s: cpu_limit,
         },
-        Some(libc::SIGABRT) if stderr.contains("memory allocation of") => {
-            MediaError::MemoryLimit {
-                path,
-                limit_bytes: config.memory_limit_bytes,
-            }
-        }
+        Some(libc::SIGABRT) if stderr.contains("memory allocation of") => MediaError::MemoryLimit {
+            path,
+            limit_bytes: config.memory_limit_bytes,
+        },
         Some(signal) => MediaError::Crashed {
             path,
             signal,

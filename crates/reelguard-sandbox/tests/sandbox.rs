@@ -23,7 +23,15 @@ fn config() -> SandboxConfig {
 fn clip(dir: &Path) -> PathBuf {
     let path = dir.join("clip.mp4");
     let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
         .arg("testsrc=s=160x284:r=25:d=4")
         .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
         .arg(&path)
@@ -41,7 +49,11 @@ fn a_worker_answers_like_in_process_decoding_and_is_reused() {
     let path = clip(dir.path());
     let sandbox = Sandbox::new(config());
     // Threaded decoding too: the filter must allow FFmpeg's threads.
-    for (mode, threads) in [(DecodeMode::Full, 1), (DecodeMode::Keyframes, 1), (DecodeMode::Full, 2)] {
+    for (mode, threads) in [
+        (DecodeMode::Full, 1),
+        (DecodeMode::Keyframes, 1),
+        (DecodeMode::Full, 2),
+    ] {
         let options = Options {
             mode,
             decoder_threads: threads,
@@ -60,7 +72,10 @@ fn a_worker_answers_like_in_process_decoding_and_is_reused() {
     }
     let limits = Limits::default();
     let still = sandbox.still(&path, 1.5, 64, &limits).expect("still");
-    assert_eq!(still, extract_still(&path, 1.5, 64, &limits).expect("in process"));
+    assert_eq!(
+        still,
+        extract_still(&path, 1.5, 64, &limits).expect("in process")
+    );
     let stats = sandbox.stats();
     assert_eq!(stats.spawned, 1, "{stats:?}");
     assert_eq!(stats.reused, 3, "{stats:?}");
