@@ -189,7 +189,7 @@ fn probe(
         let data_len = buf.len();
         // The probers may read past the end by up to AVPROBE_PADDING_SIZE: zeros.
         buf.resize(data_len + ffi::AVPROBE_PADDING_SIZE as usize, 0);
-        let mut probe_data = ffi::AVProbeData {
+        let probe_data = ffi::AVProbeData {
             filename: c"".as_ptr(),
             buf: buf.as_mut_ptr(),
             buf_size: data_len as i32,
@@ -198,7 +198,7 @@ fn probe(
         let mut score = 0;
         // SAFETY: `probe_data` points at `data_len` bytes plus the zeroed padding FFmpeg
         // requires; the returned format is a static of libavformat.
-        let format = unsafe { ffi::av_probe_input_format3(&mut probe_data, 1, &mut score) };
+        let format = unsafe { ffi::av_probe_input_format3(&probe_data, 1, &mut score) };
         buf.truncate(data_len);
         let confident = score > PROBE_SCORE_RETRY;
         if (confident || data_len >= max || read < size - have) && !format.is_null() {

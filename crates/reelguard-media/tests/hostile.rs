@@ -6,7 +6,6 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use reelguard_media::{
     extract_still, fingerprint_fd, fingerprint_file, Demuxers, Limits, MediaError, Options,

@@ -154,8 +154,11 @@ pub fn encode(kind: Kind, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
+/// A complete frame at the start of a buffer: its header, its payload, and the bytes it used.
+pub type Split<'a> = (Header, &'a [u8], usize);
+
 /// Splits the first complete frame off `buf`: `Ok(None)` when more bytes are needed.
-pub fn split_frame(buf: &[u8]) -> Result<Option<(Header, &[u8], usize)>, ProtocolError> {
+pub fn split_frame(buf: &[u8]) -> Result<Option<Split<'_>>, ProtocolError> {
     let Some(head) = buf.first_chunk::<HEADER_LEN>() else {
         return Ok(None);
     };
