@@ -42,6 +42,13 @@ enum Command {
     /// Offline administration: members and API keys.
     #[command(subcommand)]
     Admin(admin::Command),
+    /// A sandboxed decode worker (started by the daemon's sandbox, never by hand).
+    #[command(hide = true)]
+    Worker {
+        /// The worker's limits, as `reelguard_sandbox::Sandbox` passes them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -61,6 +68,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Admin(command) => admin::run(command),
+        Command::Worker { args } => return reelguard_sandbox::worker_main(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,22 +1,24 @@
 //! The FFmpeg side: open, bound, decode, sample, scale, and hand chunks to the hasher.
 
+use std::fs::File;
 use std::path::Path;
 use std::sync::Once;
 use std::time::Instant;
 
 use ffmpeg::format::Pixel;
-use ffmpeg::media::Type;
 use ffmpeg::software::scaling;
 use ffmpeg::util::frame::Video as VideoFrame;
-use ffmpeg::{Discard, Rational};
+use ffmpeg::Rational;
 use ffmpeg_next as ffmpeg;
 use reelguard_hash::hash_thumb;
 
+use crate::open::{
+    check_size, open_video, oversized, timeout_error, DecoderSetup, OpenedVideo, Source,
+};
 use crate::region::{self, GreyImage, Region};
 use crate::thumb::region_thumb;
 use crate::{
-    DecodeMode, DecodeStats, Fingerprint, Limits, MediaError, Options, Progress, RegionSpan,
-    SampledFrame,
+    DecodeMode, DecodeStats, Fingerprint, MediaError, Options, Progress, RegionSpan, SampledFrame,
 };
 
 /// Longer side of the grey analysis image region detection and thumbnails are cut from.
@@ -56,188 +58,33 @@ pub(crate) fn seconds_since(ts: i64, start_ts: i64, time_base: Rational) -> f64 
     seconds(ts.saturating_sub(start_ts), time_base)
 }
 
-/// How the decoder of [`open_video`] is set up.
-pub(crate) struct DecoderSetup {
-    /// FFmpeg decoder threads.
-    pub threads: usize,
-    /// Skip the in-loop deblocking filter.
-    pub skip_loop_filter: bool,
-    /// Have the decoder drop everything but key frames.
-    pub keyframes_only: bool,
-}
-
-/// A file opened, bounded and ready to decode: what [`fingerprint_file`] and
-/// [`crate::extract_still`] share, so both refuse the same files with the same errors.
-pub(crate) struct OpenedVideo {
-    pub input: ffmpeg::format::context::Input,
-    pub stream_index: usize,
-    pub time_base: Rational,
-    /// The stream's first timestamp (0 when it declares none), in `time_base` units.
-    pub start_ts: i64,
-    /// Declared duration in seconds, 0 when unknown.
-    pub declared_s: f64,
-    pub width: u32,
-    pub height: u32,
-    pub codec_name: String,
-    /// The container's sample aspect ratio (0/1 when it declares none).
-    pub stream_aspect: Rational,
-    pub decoder: ffmpeg::decoder::Video,
-}
-
-/// The error for running out of [`Limits::max_decode_time`].
-pub(crate) fn timeout_error(path: &Path, limits: &Limits) -> MediaError {
-    MediaError::Timeout {
-        path: path.to_path_buf(),
-        limit_s: limits.max_decode_time.as_secs_f64(),
-    }
-}
-
-/// Opens `path`, picks its video stream, checks it against `limits` and opens a decoder.
-/// FFmpeg's own I/O gives up at `deadline`.
-pub(crate) fn open_video(
-    path: &Path,
-    limits: &Limits,
-    deadline: Instant,
-    setup: &DecoderSetup,
-) -> Result<OpenedVideo, MediaError> {
-    init_ffmpeg();
-    let path_buf = path.to_path_buf();
-    let metadata = std::fs::metadata(path).map_err(|source| MediaError::Io {
-        path: path_buf.clone(),
-        source,
-    })?;
-    if metadata.len() == 0 {
-        return Err(MediaError::Empty { path: path_buf });
-    }
-    if !metadata.is_file() {
-        return Err(MediaError::Io {
-            path: path_buf,
-            source: std::io::Error::other("not a regular file"),
-        });
-    }
-    // The interrupt callback makes FFmpeg's own I/O (probing included) give up at the deadline.
-    let input = ffmpeg::format::input_with_interrupt(path, move || Instant::now() > deadline)
-        .map_err(|e| {
-            if Instant::now() > deadline {
-                timeout_error(path, limits)
-            } else {
-                MediaError::Unrecognized {
-                    path: path_buf.clone(),
-                    reason: e.to_string(),
-                }
-            }
-        })?;
-
-    let stream = input
-        .streams()
-        .filter(|s| s.parameters().medium() == Type::Video)
-        // Cover art in audio files is a "video" stream of one picture: not a video.
-        .filter(|s| {
-            !s.disposition()
-                .contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
-        })
-        .max_by_key(|s| {
-            let p = s.parameters();
-            // SAFETY-free proxy for size: prefer the largest picture, as `best` would.
-            unsafe { (*p.as_ptr()).width as i64 * (*p.as_ptr()).height as i64 }
-        })
-        .ok_or_else(|| MediaError::NoVideoStream {
-            path: path_buf.clone(),
-        })?;
-    let stream_index = stream.index();
-    let time_base = stream.time_base();
-    // Every time in the file is a multiple of this: a zero or negative one would make them
-    // all 0, NaN or negative.
-    if time_base.numerator() <= 0 || time_base.denominator() <= 0 {
-        return Err(MediaError::Ffmpeg {
-            path: path_buf,
-            stage: "reading the video stream",
-            reason: format!("invalid time base {time_base}"),
-        });
-    }
-    let start_ts = match stream.start_time() {
-        ts if ts == ffmpeg::ffi::AV_NOPTS_VALUE => 0,
-        ts => ts,
-    };
-    let declared_s = if stream.duration() > 0 {
-        seconds(stream.duration(), time_base)
-    } else if input.duration() > 0 {
-        input.duration() as f64 / f64::from(ffmpeg::ffi::AV_TIME_BASE)
-    } else {
-        0.0
-    };
-    if declared_s > limits.max_duration.as_secs_f64() {
-        return Err(MediaError::TooLong {
-            path: path_buf,
-            duration_s: declared_s,
-            max_s: limits.max_duration.as_secs_f64(),
-        });
-    }
-    // SAFETY: the stream pointer is valid while `input` lives; a plain field read.
-    let stream_aspect = Rational::from(unsafe { (*stream.as_ptr()).sample_aspect_ratio });
-
-    let context =
-        ffmpeg::codec::context::Context::from_parameters(stream.parameters()).map_err(|e| {
-            MediaError::Ffmpeg {
-                path: path_buf.clone(),
-                stage: "reading codec parameters",
-                reason: e.to_string(),
-            }
-        })?;
-    let codec_id = context.id();
-    let codec_name = format!("{codec_id:?}").to_lowercase();
-    let (width, height) = unsafe {
-        let p = stream.parameters();
-        (
-            (*p.as_ptr()).width.max(0) as u32,
-            (*p.as_ptr()).height.max(0) as u32,
-        )
-    };
-    check_size(&path_buf, width, height, limits.max_pixels)?;
-    let codec = ffmpeg::decoder::find(codec_id).ok_or_else(|| MediaError::NoDecoder {
-        path: path_buf.clone(),
-        codec: codec_name.clone(),
-    })?;
-    let mut decoder = context.decoder();
-    if setup.skip_loop_filter {
-        decoder.skip_loop_filter(Discard::All);
-    }
-    if setup.keyframes_only {
-        decoder.skip_frame(Discard::NonKey);
-    }
-    let mut dictionary = ffmpeg::Dictionary::new();
-    dictionary.set("threads", &setup.threads.max(1).to_string());
-    // FFmpeg enforces this for every frame, including resolution changes mid-stream.
-    dictionary.set("max_pixels", &limits.max_pixels.to_string());
-    let decoder = decoder
-        .open_as_with(codec, dictionary)
-        .and_then(|opened| opened.video())
-        .map_err(|e| MediaError::Ffmpeg {
-            path: path_buf.clone(),
-            stage: "opening the decoder",
-            reason: e.to_string(),
-        })?;
-    Ok(OpenedVideo {
-        input,
-        stream_index,
-        time_base,
-        start_ts,
-        declared_s,
-        width,
-        height,
-        codec_name,
-        stream_aspect,
-        decoder,
-    })
-}
-
 /// Fingerprints one file. Never panics on any input; all failures are [`MediaError`]s.
 pub fn fingerprint_file(
     path: &Path,
     options: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Fingerprint, MediaError> {
+    fingerprint_source(&Source::open(path)?, options, progress)
+}
+
+/// Fingerprints an already-open file (what a sandboxed worker is handed); `name` only
+/// labels errors. Reads through positioned reads, so the file's own offset is not used.
+pub fn fingerprint_fd(
+    file: File,
+    name: &Path,
+    options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Fingerprint, MediaError> {
+    fingerprint_source(&Source::from_file(file, name)?, options, progress)
+}
+
+fn fingerprint_source(
+    source: &Source,
+    options: &Options,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Fingerprint, MediaError> {
     let started = Instant::now();
+    let path = source.path.as_path();
     let path_buf = path.to_path_buf();
     let limits = options.limits;
     let deadline = started + limits.max_decode_time;
@@ -254,7 +101,7 @@ pub fn fingerprint_file(
         stream_aspect: _,
         mut decoder,
     } = open_video(
-        path,
+        source,
         &limits,
         deadline,
         &DecoderSetup {
@@ -303,6 +150,9 @@ pub fn fingerprint_file(
                     }
                     packets_sent += 1;
                     if decoder.send_packet(&packet).is_err() {
+                        if let Some(e) = oversized(path, &decoder, limits.max_pixels) {
+                            return Err(e);
+                        }
                         packets_failed += 1;
                         continue;
                     }
@@ -356,6 +206,9 @@ pub fn fingerprint_file(
                     break
                 }
                 Err(_) => {
+                    if let Some(e) = oversized(path, &decoder, limits.max_pixels) {
+                        return Err(e);
+                    }
                     packets_failed += 1;
                     break;
                 }
@@ -425,23 +278,6 @@ pub fn fingerprint_file(
             seconds: started.elapsed().as_secs_f64(),
         },
     })
-}
-
-pub(crate) fn check_size(
-    path: &Path,
-    width: u32,
-    height: u32,
-    max_pixels: u64,
-) -> Result<(), MediaError> {
-    if width as u64 * height as u64 > max_pixels {
-        return Err(MediaError::TooLarge {
-            path: path.to_path_buf(),
-            width,
-            height,
-            max_pixels,
-        });
-    }
-    Ok(())
 }
 
 /// One sampled frame waiting for its chunk's region decision.

@@ -16,11 +16,17 @@
 //! a small RGB image for reviewers' side-by-side evidence (and [`encode_jpeg`] to ship it).
 //!
 //! Untrusted input is the normal case here (crawlers submit whatever they find), so every file
-//! is bounded in pixels, duration and wall-clock decode time ([`Limits`]), and every way a file
-//! can fail is a [`MediaError`] variant that names the file.
+//! is bounded in pixels, duration and wall-clock decode time ([`Limits`]), read only as one of
+//! an allow-list of containers ([`Demuxers`]), and every way a file can fail is a
+//! [`MediaError`] variant that names the file. Files are read through an already-open
+//! descriptor ([`fingerprint_fd`], [`extract_still_fd`]) so that a sandboxed worker process
+//! (`reelguard-sandbox`), which may open nothing, runs exactly this code; [`Decoder`] is the
+//! seam through which callers pick in-process ([`InProcess`]) or sandboxed decoding.
 #![deny(missing_docs)]
 
+mod allow;
 mod decode;
+mod open;
 pub mod region;
 mod still;
 pub mod thumb;
@@ -32,9 +38,16 @@ use rayon::prelude::*;
 use reelguard_hash::FrameHash;
 use serde::{Deserialize, Serialize};
 
-pub use decode::fingerprint_file;
+pub use allow::Demuxers;
+pub use decode::{fingerprint_fd, fingerprint_file};
 pub use region::{Region, RegionKind};
-pub use still::{encode_jpeg, extract_still};
+pub use still::{encode_jpeg, extract_still, extract_still_fd};
+
+/// Sets FFmpeg up (once per process; later calls do nothing). Decoding does this by itself;
+/// a sandboxed worker calls it before its seccomp filter forbids what the setup may touch.
+pub fn init() {
+    decode::init_ffmpeg();
+}
 
 /// Which frames the decoder is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +68,9 @@ pub struct Limits {
     pub max_duration: Duration,
     /// Wall-clock budget for opening and decoding one file.
     pub max_decode_time: Duration,
+    /// Containers a file may be read as; anything else is refused before FFmpeg parses
+    /// more than the probe prefix.
+    pub demuxers: Demuxers,
 }
 
 impl Default for Limits {
@@ -65,6 +81,7 @@ impl Default for Limits {
             // A full-series compilation runs a few hours at most.
             max_duration: Duration::from_secs(6 * 3600),
             max_decode_time: Duration::from_secs(30 * 60),
+            demuxers: Demuxers::ALL,
         }
     }
 }
@@ -316,6 +333,50 @@ pub enum MediaError {
         /// FFmpeg's message.
         reason: String,
     },
+    /// A still or animated image (PNG, JPEG, GIF, WebP...), not a video container.
+    #[error("{}: not a video: a {format} image", path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// FFmpeg's name for the image format.
+        format: String,
+    },
+    /// The decoding worker process died of a signal (a decoder crash, most likely caused by
+    /// this file).
+    #[error("{}: the decoder crashed (signal {signal}){detail}", path.display())]
+    Crashed {
+        /// The file.
+        path: PathBuf,
+        /// The signal that ended the worker.
+        signal: i32,
+        /// What the worker said last, if anything (starts with ": " when present).
+        detail: String,
+    },
+    /// The decoding worker ran out of its address-space limit.
+    #[error("{}: decoding exceeded the memory limit of {} MiB", path.display(), limit_bytes >> 20)]
+    MemoryLimit {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit_bytes: u64,
+    },
+    /// The decoding worker ran out of its CPU-time limit.
+    #[error("{}: decoding exceeded the CPU-time limit of {limit_s:.0} s", path.display())]
+    CpuLimit {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit_s: f64,
+    },
+    /// The decoding worker could not be started or spoke nonsense: a fault of this machine or
+    /// of the worker, not (as far as is known) of the file.
+    #[error("{}: decoding worker failed: {reason}", path.display())]
+    Worker {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// The caller asked for something meaningless (a NaN time, a zero-sized still).
     #[error("{}: invalid request: {reason}", path.display())]
     InvalidRequest {
@@ -348,9 +409,48 @@ impl MediaError {
             | MediaError::Corrupt { path, .. }
             | MediaError::NotAVideo { path, .. }
             | MediaError::Ffmpeg { path, .. }
+            | MediaError::Image { path, .. }
+            | MediaError::Crashed { path, .. }
+            | MediaError::MemoryLimit { path, .. }
+            | MediaError::CpuLimit { path, .. }
+            | MediaError::Worker { path, .. }
             | MediaError::InvalidRequest { path, .. } => path,
             MediaError::Encode { .. } => Path::new(""),
         }
+    }
+
+    /// The same error about another file name (a worker only knows its file as a
+    /// descriptor; the parent puts the real name back).
+    pub fn with_path(mut self, new_path: &Path) -> MediaError {
+        match &mut self {
+            MediaError::Empty { path }
+            | MediaError::Io { path, .. }
+            | MediaError::Unrecognized { path, .. }
+            | MediaError::NoVideoStream { path }
+            | MediaError::NoDecoder { path, .. }
+            | MediaError::TooLarge { path, .. }
+            | MediaError::TooLong { path, .. }
+            | MediaError::Timeout { path, .. }
+            | MediaError::Truncated { path, .. }
+            | MediaError::Corrupt { path, .. }
+            | MediaError::NotAVideo { path, .. }
+            | MediaError::Ffmpeg { path, .. }
+            | MediaError::Image { path, .. }
+            | MediaError::Crashed { path, .. }
+            | MediaError::MemoryLimit { path, .. }
+            | MediaError::CpuLimit { path, .. }
+            | MediaError::Worker { path, .. }
+            | MediaError::InvalidRequest { path, .. } => *path = new_path.to_path_buf(),
+            MediaError::Encode { .. } => {}
+        }
+        self
+    }
+
+    /// Whether another attempt could succeed. The file's own faults, and every limit it
+    /// hits, are deterministic: retrying the same bytes gives the same answer. I/O and worker
+    /// failures are about this machine, not the file.
+    pub fn retryable(&self) -> bool {
+        matches!(self, MediaError::Io { .. } | MediaError::Worker { .. })
     }
 
     /// A short stable identifier of the failure kind, for JSON and metrics.
@@ -368,6 +468,11 @@ impl MediaError {
             MediaError::Corrupt { .. } => "corrupt",
             MediaError::NotAVideo { .. } => "not_a_video",
             MediaError::Ffmpeg { .. } => "ffmpeg",
+            MediaError::Image { .. } => "not_a_video",
+            MediaError::Crashed { .. } => "crashed",
+            MediaError::MemoryLimit { .. } => "memory_limit",
+            MediaError::CpuLimit { .. } => "cpu_limit",
+            MediaError::Worker { .. } => "worker",
             MediaError::InvalidRequest { .. } => "invalid_request",
             MediaError::Encode { .. } => "encode",
         }
@@ -409,4 +514,51 @@ pub fn fingerprint_files(
         .with_max_len(1)
         .map(|path| fingerprint_file(path, &per_file, progress))
         .collect()
+}
+
+/// The seam between callers and decoding: in this process ([`InProcess`]) or in a sandboxed
+/// worker process (`reelguard_sandbox::Sandbox`). Both answer with the same [`MediaError`]
+/// kinds; a worker adds `crashed`, `memory_limit`, `cpu_limit` and `worker`.
+pub trait Decoder: Send + Sync {
+    /// [`fingerprint_file`].
+    fn fingerprint(
+        &self,
+        path: &Path,
+        options: &Options,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Fingerprint, MediaError>;
+
+    /// [`extract_still`].
+    fn still(
+        &self,
+        path: &Path,
+        at_s: f64,
+        max_side: u32,
+        limits: &Limits,
+    ) -> Result<image::RgbImage, MediaError>;
+}
+
+/// Decoding in the calling process: for the CLI, tests and trusted files.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InProcess;
+
+impl Decoder for InProcess {
+    fn fingerprint(
+        &self,
+        path: &Path,
+        options: &Options,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<Fingerprint, MediaError> {
+        fingerprint_file(path, options, progress)
+    }
+
+    fn still(
+        &self,
+        path: &Path,
+        at_s: f64,
+        max_side: u32,
+        limits: &Limits,
+    ) -> Result<image::RgbImage, MediaError> {
+        extract_still(path, at_s, max_side, limits)
+    }
 }

@@ -5,7 +5,7 @@
 //! requested time — not merely the nearest key frame. Extraction seeks backward to a key frame,
 //! then decodes forward to the requested time: the cost is one GOP at most, never the whole
 //! file. Files are opened through the same bounded path as fingerprinting
-//! ([`crate::decode::open_video`]), so a hostile file fails here with the same typed
+//! ([`crate::open::open_video`]), so a hostile file fails here with the same typed
 //! [`MediaError`] it would fail with there.
 
 use std::path::Path;
@@ -19,10 +19,8 @@ use ffmpeg::Rational;
 use ffmpeg_next as ffmpeg;
 use image::RgbImage;
 
-use crate::decode::{
-    check_size, open_video, seconds, seconds_since, timeout_error, DecoderSetup, OpenedVideo,
-    CORRUPT_FRACTION, MAX_CONSECUTIVE_READ_ERRORS,
-};
+use crate::decode::{seconds, seconds_since, CORRUPT_FRACTION, MAX_CONSECUTIVE_READ_ERRORS};
+use crate::open::{check_size, open_video, timeout_error, DecoderSetup, OpenedVideo, Source};
 use crate::{Limits, MediaError};
 
 /// Re-seeks allowed when a seek lands past the requested time (see [`extract_still`]).
@@ -58,6 +56,24 @@ pub fn extract_still(
     max_side: u32,
     limits: &Limits,
 ) -> Result<RgbImage, MediaError> {
+    check_request(path, at_s, max_side)?;
+    still_from(&Source::open(path)?, at_s, max_side, limits)
+}
+
+/// [`extract_still`] from an already-open file (what a sandboxed worker is handed); `name`
+/// only labels errors.
+pub fn extract_still_fd(
+    file: std::fs::File,
+    name: &Path,
+    at_s: f64,
+    max_side: u32,
+    limits: &Limits,
+) -> Result<RgbImage, MediaError> {
+    check_request(name, at_s, max_side)?;
+    still_from(&Source::from_file(file, name)?, at_s, max_side, limits)
+}
+
+fn check_request(path: &Path, at_s: f64, max_side: u32) -> Result<(), MediaError> {
     if at_s.is_nan() {
         return Err(MediaError::InvalidRequest {
             path: path.to_path_buf(),
@@ -70,6 +86,16 @@ pub fn extract_still(
             reason: "max_side is 0".to_string(),
         });
     }
+    Ok(())
+}
+
+fn still_from(
+    source: &Source,
+    at_s: f64,
+    max_side: u32,
+    limits: &Limits,
+) -> Result<RgbImage, MediaError> {
+    let path = source.path.as_path();
     let at_s = at_s.max(0.0);
     let deadline = Instant::now() + limits.max_decode_time;
     let setup = DecoderSetup {
@@ -78,7 +104,7 @@ pub fn extract_still(
         skip_loop_filter: false,
         keyframes_only: false,
     };
-    let mut video = open_video(path, limits, deadline, &setup)?;
+    let mut video = open_video(source, limits, deadline, &setup)?;
     let mut search = FrameSearch::new(path, limits, deadline, at_s);
 
     // Seek bounds are in AV_TIME_BASE (microseconds), absolute like the container's
@@ -106,7 +132,7 @@ pub fn extract_still(
         if !seeked {
             if attempts > 0 || limit_us.is_some() {
                 // A failed seek may leave the demuxer poisoned; earlier attempts consumed it.
-                video = open_video(path, limits, deadline, &setup)?;
+                video = open_video(source, limits, deadline, &setup)?;
             }
             limit_us = None;
         }
