@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 
 pub use allow::Demuxers;
 pub use decode::{fingerprint_fd, fingerprint_file};
+pub use open::open_nonblocking;
 pub use region::{Region, RegionKind};
 pub use still::{encode_jpeg, extract_still, extract_still_fd};
 

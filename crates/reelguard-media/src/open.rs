@@ -63,7 +63,7 @@ pub(crate) struct Source {
 impl Source {
     /// Opens `path` for reading.
     pub fn open(path: &Path) -> Result<Source, MediaError> {
-        let file = File::open(path).map_err(|source| MediaError::Io {
+        let file = open_nonblocking(path).map_err(|source| MediaError::Io {
             path: path.to_path_buf(),
             source,
         })?;
@@ -101,6 +101,17 @@ impl Source {
             deadline,
         }
     }
+}
+
+/// Opens `path` for reading without blocking: opening a FIFO (a "file that never ends")
+/// would otherwise wait for a writer forever. `O_NONBLOCK` changes nothing for the regular
+/// files that are then accepted.
+pub fn open_nonblocking(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
 }
 
 /// Positioned reads (`pread`) over a shared file: each opened input has its own position, so

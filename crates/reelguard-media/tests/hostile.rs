@@ -239,3 +239,15 @@ fn a_file_descriptor_fingerprints_like_its_path_and_errors_carry_the_given_name(
     assert_eq!(error.path(), Path::new("upload-8"));
     assert_eq!(error.kind(), "unrecognized");
 }
+
+#[test]
+fn a_fifo_is_refused_at_once_instead_of_waiting_for_a_writer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("never_ends.mp4");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let result = fingerprint_file(&fifo, &Options::default(), &quiet);
+    assert_eq!(kind(result), "io");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}

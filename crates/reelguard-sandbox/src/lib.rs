@@ -368,11 +368,24 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// Opens an upload for a worker: without blocking (a FIFO would never open), and only a
+/// regular, non-empty file is worth a worker's time.
 fn open(path: &Path) -> Result<File, SandboxError> {
-    File::open(path).map_err(|source| MediaError::Io {
+    let io = |source| MediaError::Io {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let file = reelguard_media::open_nonblocking(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
+    if !metadata.is_file() {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
+    if metadata.len() == 0 {
+        return Err(MediaError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(file)
 }
 
 fn unexpected(name: &Path, response: &Response) -> SandboxError {

@@ -98,6 +98,16 @@ fn media_errors_pass_through_with_the_callers_path() {
         .fingerprint(&dir.path().join("gone.mp4"), &Options::default(), &quiet)
         .expect_err("missing");
     assert_eq!(missing.kind(), "io");
+    let fifo = dir.path().join("never_ends.mp4");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo")
+        .success());
+    let error = sandbox
+        .fingerprint(&fifo, &Options::default(), &quiet)
+        .expect_err("a FIFO is no file");
+    assert_eq!(error.kind(), "io");
     // A worker that answered with an error is healthy and kept.
     assert_eq!(sandbox.stats().killed, 0);
 }
