@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::Once;
+
 use std::time::Instant;
 
 use ffmpeg::format::Pixel;
@@ -15,6 +15,7 @@ use reelguard_hash::hash_thumb;
 use crate::open::{
     check_size, open_video, oversized, timeout_error, DecoderSetup, OpenedVideo, Source,
 };
+pub(crate) use crate::open::{init_ffmpeg, seconds, seconds_since};
 use crate::region::{self, GreyImage, Region};
 use crate::thumb::region_thumb;
 use crate::{
@@ -36,27 +37,6 @@ pub(crate) const MAX_CONSECUTIVE_READ_ERRORS: u32 = 64;
 const TRUNCATED_FRACTION: f64 = 0.85;
 /// More than this fraction of failed packets makes the file corrupt rather than damaged.
 pub(crate) const CORRUPT_FRACTION: f64 = 0.25;
-
-pub(crate) fn init_ffmpeg() {
-    static INIT: Once = Once::new();
-    INIT.call_once(|| {
-        // Errors come back typed; FFmpeg's own log lines would only be noise on stderr.
-        if ffmpeg::init().is_ok() {
-            ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Quiet);
-        }
-    });
-}
-
-pub(crate) fn seconds(ts: i64, time_base: Rational) -> f64 {
-    ts as f64 * f64::from(time_base)
-}
-
-/// Seconds from the stream's first timestamp to `ts`. Saturating: a hostile file can put any
-/// 64-bit value in a timestamp, and the difference must not overflow (the duration limit then
-/// refuses the absurd time).
-pub(crate) fn seconds_since(ts: i64, start_ts: i64, time_base: Rational) -> f64 {
-    seconds(ts.saturating_sub(start_ts), time_base)
-}
 
 /// Fingerprints one file. Never panics on any input; all failures are [`MediaError`]s.
 pub fn fingerprint_file(

@@ -35,7 +35,6 @@ use ffmpeg::{Discard, Rational};
 use ffmpeg_next as ffmpeg;
 
 use crate::allow::{image_dimensions, is_image_demuxer};
-use crate::decode::{init_ffmpeg, seconds};
 use crate::{Limits, MediaError};
 
 /// Largest prefix read to guess the container (FFmpeg's own prober grows to 5 MB; every
@@ -527,4 +526,27 @@ pub(crate) fn oversized(
     max_pixels: u64,
 ) -> Option<MediaError> {
     check_size(path, decoder.width(), decoder.height(), max_pixels).err()
+}
+
+/// Initialises FFmpeg once per process, with its own logging silenced.
+pub(crate) fn init_ffmpeg() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        // Errors come back typed; FFmpeg's own log lines would only be noise on stderr.
+        if ffmpeg::init().is_ok() {
+            ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Quiet);
+        }
+    });
+}
+
+/// A timestamp in seconds.
+pub(crate) fn seconds(ts: i64, time_base: ffmpeg::Rational) -> f64 {
+    ts as f64 * f64::from(time_base)
+}
+
+/// Seconds from the stream's first timestamp to `ts`. Saturating: a hostile file can put any
+/// 64-bit value in a timestamp, and the difference must not overflow (the duration limit then
+/// refuses the absurd time).
+pub(crate) fn seconds_since(ts: i64, start_ts: i64, time_base: ffmpeg::Rational) -> f64 {
+    seconds(ts.saturating_sub(start_ts), time_base)
 }

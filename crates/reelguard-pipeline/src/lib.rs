@@ -21,7 +21,7 @@ use std::path::Path;
 use reelguard_align::QueryFrame;
 use reelguard_index::{CatalogueSnapshot, IndexError, Match, MatchParams, NewEpisode, StoredFrame};
 use reelguard_media::{
-    fingerprint_file, DecodeMode, Fingerprint, MediaError, Options, Progress, RegionKind,
+    DecodeMode, Decoder, Fingerprint, InProcess, MediaError, Options, Progress, RegionKind,
 };
 use serde::{Deserialize, Serialize};
 
@@ -203,6 +203,18 @@ pub fn scan_file(
     options: &ScanOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ScanReport, PipelineError> {
+    scan_file_with(catalogue, &InProcess, path, options, progress)
+}
+
+/// [`scan_file`] with every decode (both passes) done by `decoder`: the daemon passes its
+/// sandbox, so an untrusted file is only ever opened by a locked-down worker process.
+pub fn scan_file_with(
+    catalogue: &CatalogueSnapshot,
+    decoder: &dyn Decoder,
+    path: &Path,
+    options: &ScanOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<ScanReport, PipelineError> {
     let mut decode_seconds = 0.0;
     let mut passes = Passes::Full;
     if options.keyframes_first {
@@ -211,7 +223,7 @@ pub fn scan_file(
             ..options.media.clone()
         };
         let quiet = |_: Progress| {};
-        let first = fingerprint_file(path, &keyframe_options, &quiet)?;
+        let first = decoder.fingerprint(path, &keyframe_options, &quiet)?;
         decode_seconds += first.stats.seconds;
         let started = std::time::Instant::now();
         let query = query_frames(&first);
@@ -240,7 +252,7 @@ pub fn scan_file(
         detect_insets: true,
         ..options.media.clone()
     };
-    let full = fingerprint_file(path, &full_options, progress)?;
+    let full = decoder.fingerprint(path, &full_options, progress)?;
     decode_seconds += full.stats.seconds;
     let started = std::time::Instant::now();
     let whole = query_frames(&full);

@@ -145,6 +145,18 @@ async fn serve(
     let addr = listener
         .local_addr()
         .map_err(io("reading the bound address"))?;
+    let decoder: Arc<dyn reelguard_media::Decoder> = if config.sandbox {
+        Arc::new(reelguard_sandbox::Sandbox::new(
+            reelguard_sandbox::SandboxConfig {
+                // One per job worker, and two for evidence stills so a page never waits on scans.
+                workers: config.worker_count() + 2,
+                ..Default::default()
+            },
+        ))
+    } else {
+        tracing::warn!("sandbox = false: untrusted files are decoded in the daemon's process");
+        Arc::new(reelguard_media::InProcess)
+    };
     let state = Arc::new(Service::new(
         config,
         Arc::new(store),
@@ -152,6 +164,7 @@ async fn serve(
         uploads,
         ingest_dir,
         lease_owner,
+        decoder,
     ));
     let stop_requested = shutdown_signal()?;
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -66,6 +66,10 @@ pub struct Config {
     pub keyframes_first: bool,
     /// Wall-clock budget for decoding one file, in seconds.
     pub max_decode_secs: u64,
+    /// Decode every untrusted file (registrations, scans, evidence stills) in locked-down
+    /// worker processes (`reelguard worker`: resource limits, seccomp, Landlock). Turn off only
+    /// to debug a decode in the daemon's own process.
+    pub sandbox: bool,
     /// Keep suspect files after their scan (as evidence); otherwise they are deleted.
     pub keep_suspect_files: bool,
     /// How long a review workbench login lasts, in hours.
@@ -104,6 +108,7 @@ impl Default for Config {
             job_lease_secs: 30,
             keyframes_first: true,
             max_decode_secs: 30 * 60,
+            sandbox: true,
             keep_suspect_files: true,
             session_hours: 12,
             secure_cookies: false,
@@ -132,6 +137,7 @@ const KEYS: &[&str] = &[
     "job_lease_secs",
     "keyframes_first",
     "max_decode_secs",
+    "sandbox",
     "keep_suspect_files",
     "session_hours",
     "secure_cookies",

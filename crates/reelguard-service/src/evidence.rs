@@ -15,6 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
+use reelguard_media::Decoder;
 use reelguard_model::Segment;
 use reelguard_store::{MatchRow, Source};
 use serde_json::{json, Value};
@@ -213,6 +214,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
 /// A still's file by its index in [`still_points`], extracted with FFmpeg on first use.
 /// Blocking: call it off the runtime.
 pub fn still(
+    decoder: &dyn Decoder,
     dirs: &EvidenceDirs,
     row: &MatchRow,
     index: usize,
@@ -222,10 +224,11 @@ pub fn still(
         .into_iter()
         .nth(index)
         .ok_or(EvidenceError::NoSuchStill(index))?;
-    still_at(dirs, row, &point, side)
+    still_at(decoder, dirs, row, &point, side)
 }
 
 fn still_at(
+    decoder: &dyn Decoder,
     dirs: &EvidenceDirs,
     row: &MatchRow,
     point: &StillPoint,
@@ -243,7 +246,7 @@ fn still_at(
         return Err(EvidenceError::SourceGone(side.as_str()));
     }
     let limits = reelguard_media::Limits::default();
-    let image = reelguard_media::extract_still(&source, at, STILL_SIDE, &limits)?;
+    let image = decoder.still(&source, at, STILL_SIDE, &limits)?;
     let jpeg = reelguard_media::encode_jpeg(&image, JPEG_QUALITY)?;
     write_atomically(&path, &jpeg)?;
     Ok(path)
@@ -292,6 +295,7 @@ pub struct Bundle {
 /// Makes every still of a match (those already made are reused), hashes them, and writes the
 /// bundle that a notice will cite. Blocking: call it off the runtime.
 pub fn bundle(
+    decoder: &dyn Decoder,
     dirs: &EvidenceDirs,
     row: &MatchRow,
     sources: &[Source],
@@ -307,7 +311,7 @@ pub fn bundle(
         for side in [Side::Suspect, Side::Registered] {
             // A side whose file is not kept is recorded as missing rather than failing the
             // confirmation: the segments and hashes still stand as evidence.
-            entry[side.as_str()] = match still_at(dirs, row, &point, side) {
+            entry[side.as_str()] = match still_at(decoder, dirs, row, &point, side) {
                 Ok(path) => {
                     let bytes =
                         std::fs::read(&path).map_err(io(format!("reading {}", path.display())))?;

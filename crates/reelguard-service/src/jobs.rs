@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::AppError;
-use crate::matches::{limit, parse_id};
+use crate::query::{limit, parse_id};
 use crate::Service;
 
 /// What a finished scan job records (its `result`): the store keeps it as JSON, the API shows

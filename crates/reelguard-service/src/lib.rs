@@ -32,6 +32,7 @@ pub mod matches;
 pub mod members;
 pub mod metrics;
 pub mod present;
+pub mod query;
 pub mod review;
 pub mod runner;
 pub mod sessions;
@@ -81,6 +82,9 @@ pub struct Service {
     pub ingest_dir: Option<PathBuf>,
     /// Where stills, bundles and kept episode files live.
     pub evidence: EvidenceDirs,
+    /// Who decodes untrusted files: the sandbox's worker pool in the daemon, in-process in
+    /// tests that ask for it.
+    pub decoder: Arc<dyn reelguard_media::Decoder>,
     /// This process's lease owner id: jobs it claims carry it, and at start every lease of
     /// another owner (an earlier process) is expired.
     pub lease_owner: String,
@@ -98,9 +102,11 @@ impl Service {
         uploads: PathBuf,
         ingest_dir: Option<PathBuf>,
         lease_owner: String,
+        decoder: Arc<dyn reelguard_media::Decoder>,
     ) -> Self {
         Service {
             lease_owner,
+            decoder,
             evidence: EvidenceDirs::new(&config.data_dir, &uploads),
             config,
             store,
@@ -192,6 +198,7 @@ mod tests {
             dir.path().join("uploads"),
             None,
             "test".to_string(),
+            Arc::new(reelguard_media::InProcess),
         );
         let panicked = service
             .db(|_| -> Result<(), StoreError> { panic!("a bug in a store call") })

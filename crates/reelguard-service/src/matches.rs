@@ -9,15 +9,7 @@ use crate::error::AppError;
 use crate::tenancy::{self, Readable};
 use crate::Service;
 
-/// Default number of rows in a list.
-pub const DEFAULT_LIMIT: u32 = 100;
-/// Largest number of rows in a list.
-pub const MAX_LIMIT: u32 = 1000;
-
-/// A requested row count, bounded.
-pub fn limit(requested: Option<u32>) -> u32 {
-    requested.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
-}
+pub use crate::query::{limit, parse_id, DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Parses a review-state filter: a state name, `all` (any state), or nothing (`default`).
 pub fn state_filter(
@@ -144,12 +136,6 @@ pub async fn queue(
         .db(move |s| s.pending_per_work(owners.as_deref()))
         .await?;
     Ok((listed, counts))
-}
-
-/// Parses a match id from a path; anything but a number is simply not found.
-pub fn parse_id(raw: &str, what: &str) -> Result<i64, AppError> {
-    raw.parse()
-        .map_err(|_| AppError::NotFound(format!("{what} {raw}")))
 }
 
 /// One match the caller may read; not found otherwise.

@@ -64,7 +64,7 @@ pub async fn keys(service: &Service) -> Result<Vec<KeyInfo>, AppError> {
 
 /// Revokes a key; its sessions end with it.
 pub async fn revoke_key(service: &Service, raw_id: &str) -> Result<i64, AppError> {
-    let id = crate::matches::parse_id(raw_id, "key")?;
+    let id = crate::query::parse_id(raw_id, "key")?;
     service.db(move |s| s.revoke_key(id)).await?;
     Ok(id)
 }
@@ -75,7 +75,7 @@ pub async fn audit_log(
     after: Option<i64>,
     limit: Option<u32>,
 ) -> Result<Vec<AuditRecord>, AppError> {
-    let limit = crate::matches::limit(limit);
+    let limit = crate::query::limit(limit);
     service
         .db(move |s| s.audit_log(after.unwrap_or(0), limit))
         .await

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::error::AppError;
 use crate::evidence::{self, Bundle};
-use crate::matches::{limit, parse_id};
 use crate::present::source_json;
+use crate::query::{limit, parse_id};
 use crate::tenancy;
 use crate::Service;
 
@@ -97,9 +97,10 @@ pub async fn decide(
             let suspect = row.suspect_id;
             let sources = service.db(move |s| s.sources(suspect)).await?;
             let (dirs, bundled, id) = (service.evidence.clone(), row.clone(), row.id);
+            let decoder = std::sync::Arc::clone(&service.decoder);
             let bundle = service
                 .blocking(move || {
-                    evidence::bundle(&dirs, &bundled, &sources)
+                    evidence::bundle(decoder.as_ref(), &dirs, &bundled, &sources)
                         .map_err(|e| AppError::Internal(format!("evidence for match {id}: {e}")))
                 })
                 .await?;

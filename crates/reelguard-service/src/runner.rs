@@ -131,6 +131,7 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
     let (tx, mut rx) = oneshot::channel::<Result<Outcome, JobError>>();
     {
         let catalogue = Arc::clone(&state.catalogue);
+        let decoder = Arc::clone(&state.decoder);
         let progress = Arc::clone(&progress);
         let path = PathBuf::from(&job.file_path);
         let media = media_options(state);
@@ -147,13 +148,25 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                         keyframes_first,
                         ..ScanOptions::default()
                     };
-                    work::scan(&catalogue.snapshot(), &path, &options, &report)
-                        .map(Outcome::Scanned)
+                    work::scan(
+                        &catalogue.snapshot(),
+                        decoder.as_ref(),
+                        &path,
+                        &options,
+                        &report,
+                    )
+                    .map(Outcome::Scanned)
                 }
-                JobKind::Register => {
-                    work::register(&catalogue, &path, &work_id, &source, &media, &report)
-                        .map(Outcome::Registered)
-                }
+                JobKind::Register => work::register(
+                    &catalogue,
+                    decoder.as_ref(),
+                    &path,
+                    &work_id,
+                    &source,
+                    &media,
+                    &report,
+                )
+                .map(Outcome::Registered),
             }))
             .unwrap_or_else(|panic| {
                 let message = panic

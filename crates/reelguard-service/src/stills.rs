@@ -42,16 +42,21 @@ pub async fn still(
         .acquire()
         .await
         .map_err(|e| AppError::Internal(format!("still permits: {e}")))?;
-    let dirs = service.evidence.clone();
+    let (dirs, decoder) = (
+        service.evidence.clone(),
+        std::sync::Arc::clone(&service.decoder),
+    );
     let started = std::time::Instant::now();
     let made = service
         .blocking(move || {
-            Ok(evidence::still(&dirs, &row, index, side).and_then(|path| {
-                std::fs::read(&path).map_err(|source| EvidenceError::Io {
-                    what: format!("reading {}", path.display()),
-                    source,
-                })
-            }))
+            Ok(
+                evidence::still(decoder.as_ref(), &dirs, &row, index, side).and_then(|path| {
+                    std::fs::read(&path).map_err(|source| EvidenceError::Io {
+                        what: format!("reading {}", path.display()),
+                        source,
+                    })
+                }),
+            )
         })
         .await?;
     service

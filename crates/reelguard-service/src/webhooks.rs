@@ -91,7 +91,7 @@ pub async fn deliveries(
     limit: Option<u32>,
 ) -> Result<Vec<Delivery>, AppError> {
     let member = caller.member_id;
-    let limit = crate::matches::limit(limit);
+    let limit = crate::query::limit(limit);
     service
         .db(move |s| s.webhook_deliveries(member, limit))
         .await

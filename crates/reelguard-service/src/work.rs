@@ -12,8 +12,8 @@ use std::path::Path;
 use reelguard_index::{Catalogue, CatalogueSnapshot, IndexError, Manifest, Match, Work};
 
 use crate::catalogue::CatalogueHandle;
-use reelguard_media::{Fingerprint, MediaError, Options, Progress};
-use reelguard_pipeline::{new_episode, scan_file, PipelineError, ScanOptions, ScanReport};
+use reelguard_media::{Decoder, Fingerprint, MediaError, Options, Progress};
+use reelguard_pipeline::{new_episode, scan_file_with, PipelineError, ScanOptions, ScanReport};
 
 /// Why a job's CPU work failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,8 +57,9 @@ impl JobError {
     /// never are: a poisoned file fails its job at once.
     pub fn retryable(&self) -> bool {
         match self {
-            JobError::Media(MediaError::Io { .. }) | JobError::Index(_) => true,
-            JobError::Media(_) | JobError::NoWork(_) | JobError::Panic(_) => false,
+            JobError::Media(e) => e.retryable(),
+            JobError::Index(_) => true,
+            JobError::NoWork(_) | JobError::Panic(_) => false,
         }
     }
 }
@@ -96,13 +97,14 @@ pub struct Registered {
     pub decode_seconds: f64,
 }
 
-/// File in, fingerprint or typed error out.
+/// File in, fingerprint or typed error out, decoded by `decoder` (the daemon's sandbox).
 pub fn fingerprint(
+    decoder: &dyn Decoder,
     path: &Path,
     options: &Options,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Fingerprint, JobError> {
-    Ok(reelguard_media::fingerprint_file(path, options, progress)?)
+    Ok(decoder.fingerprint(path, options, progress)?)
 }
 
 /// Scans a suspect file against one catalogue snapshot, held (without any lock) for the
@@ -110,11 +112,12 @@ pub fn fingerprint(
 /// for it.
 pub fn scan(
     catalogue: &CatalogueSnapshot,
+    decoder: &dyn Decoder,
     path: &Path,
     options: &ScanOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Scanned, JobError> {
-    let report = scan_file(catalogue, path, options, progress)?;
+    let report = scan_file_with(catalogue, decoder, path, options, progress)?;
     let found = report
         .matches
         .iter()
@@ -137,6 +140,7 @@ pub fn scan(
 /// instead of registering it twice.
 pub fn register(
     catalogue: &CatalogueHandle,
+    decoder: &dyn Decoder,
     path: &Path,
     work_id: &str,
     source: &str,
@@ -167,7 +171,7 @@ pub fn register(
             return Err(JobError::NoWork(work_id.to_string()));
         }
     }
-    let fp = fingerprint(path, options, progress)?;
+    let fp = fingerprint(decoder, path, options, progress)?;
     let episode = new_episode(source, &fp);
     let frames = episode.frames.len();
     let work = catalogue.write(|c: &mut Catalogue| {
