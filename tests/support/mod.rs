@@ -424,7 +424,7 @@ pub fn upload(url: &str, key: Option<&str>, file: &Path) -> Reply {
     reply(request.send(body), &format!("upload {}", file.display()))
 }
 
-/// `reelguard admin create-key` (offline), returning the new key.
+/// `reelguard admin create-key --create-member` (offline), returning the new key.
 pub fn create_key(data: &Path, member: &str, role: &str) -> String {
     let data = data.to_str().expect("utf-8 path");
     let out = reelguard(
@@ -437,6 +437,9 @@ pub fn create_key(data: &Path, member: &str, role: &str) -> String {
             member,
             "--role",
             role,
+            // The tests' members are new: a key for a member that does not exist is refused
+            // without it.
+            "--create-member",
         ],
         Duration::from_secs(30),
     );

@@ -6,6 +6,7 @@
 mod admin;
 mod bench;
 mod bench_inputs;
+mod checks;
 mod eval;
 mod fingerprint;
 mod progress;
@@ -15,7 +16,7 @@ mod serve;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Finds pirated copies of registered short-drama episodes.
 #[derive(Parser)]
@@ -44,7 +45,27 @@ enum Command {
     Admin(admin::Command),
 }
 
+/// The command line, whose top-level help also lists the subcommands of subcommands
+/// (`admin create-key`, `bench index`, ...): an operator looking for a command finds it on the
+/// first page. Built from the definitions, so the list cannot drift from them.
+fn command_line() -> clap::Command {
+    let command = Cli::command();
+    let mut nested = String::from("Commands within commands:\n");
+    for outer in command.get_subcommands() {
+        for inner in outer.get_subcommands() {
+            let name = format!("{} {}", outer.get_name(), inner.get_name());
+            let about = inner.get_about().map(|a| a.to_string()).unwrap_or_default();
+            nested.push_str(&format!("  {name:<20} {about}\n"));
+        }
+    }
+    command.after_help(nested)
+}
+
 fn main() -> ExitCode {
+    let cli = match Cli::from_arg_matches(&command_line().get_matches()) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("REELGUARD_LOG")
@@ -52,7 +73,6 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let result = match cli.command {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::Register(args) => register::run(args),
