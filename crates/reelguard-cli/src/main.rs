@@ -14,16 +14,50 @@ mod register;
 mod scan;
 mod serve;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Finds pirated copies of registered short-drama episodes.
 #[derive(Parser)]
 #[command(name = "reelguard", version, about)]
 struct Cli {
+    /// Log format on stderr: text (coloured only on a terminal) or json (one object per line,
+    /// for collectors) [env: REELGUARD_LOG_FORMAT] [default: text]
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logs go to stderr, filtered by `REELGUARD_LOG` (default `warn`). Colour only when stderr is
+/// a terminal and `NO_COLOR` is unset: under systemd or `2>file` escape codes are noise in
+/// journald and in files (tracing-subscriber colours whenever its `ansi` feature is on).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("REELGUARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => {
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            builder
+                .with_ansi(std::io::stderr().is_terminal() && !no_color)
+                .init();
+        }
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
 }
 
 #[derive(Subcommand)]
@@ -66,13 +100,20 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("REELGUARD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let format = match cli.log_format {
+        Some(format) => format,
+        None => match std::env::var("REELGUARD_LOG_FORMAT") {
+            Ok(text) if !text.is_empty() => match LogFormat::from_str(&text, true) {
+                Ok(format) => format,
+                Err(_) => {
+                    eprintln!("reelguard: REELGUARD_LOG_FORMAT={text:?}: expected text or json");
+                    return ExitCode::from(2);
+                }
+            },
+            _ => LogFormat::Text,
+        },
+    };
+    init_logging(format);
     let result = match cli.command {
         Command::Fingerprint(args) => fingerprint::run(args),
         Command::Register(args) => register::run(args),

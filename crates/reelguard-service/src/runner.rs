@@ -288,8 +288,9 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                 i64::try_from(delay).unwrap_or(i64::MAX)
             });
             let error_kind = error.kind();
-            let message = error.to_string();
-            tracing::warn!(job = id, error_kind, %message, "job attempt failed");
+            // The log keeps the whole story; the job (read by its submitter) gets no paths.
+            tracing::warn!(job = id, error_kind, %error, "job attempt failed");
+            let message = error.client_message();
             let t = token.clone();
             match state
                 .db(move |s| s.fail_job(id, &t, error_kind, &message, retry))
