@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod prom;
 pub mod web;
 
 use std::collections::HashMap;
@@ -188,6 +189,8 @@ pub struct Daemon {
     pub base: String,
     /// Its data directory.
     pub data: PathBuf,
+    /// `http://ADDR:PORT` of the keyless metrics listener, when `metrics_listen` is set.
+    pub metrics_base: Option<String>,
     _stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
 }
 
@@ -225,6 +228,7 @@ impl Daemon {
             child,
             base: String::new(),
             data: data.to_path_buf(),
+            metrics_base: None,
             _stdout: None,
         };
         let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -252,6 +256,9 @@ impl Daemon {
             "http://{}",
             listening["listening"].as_str().expect("listening address")
         );
+        daemon.metrics_base = listening["metrics_listening"]
+            .as_str()
+            .map(|addr| format!("http://{addr}"));
         poll(
             Duration::from_secs(60),
             Duration::from_millis(50),
