@@ -228,7 +228,7 @@ fn create_key(bin: &Path, data: &Path, member: &str, role: &str) -> Result<Strin
     let out = Command::new(bin)
         .args(["admin", "create-key", "--data"])
         .arg(data)
-        .args(["--member", member, "--role", role])
+        .args(["--member", member, "--role", role, "--create-member"])
         .stdin(Stdio::null())
         .output()
         .context("running reelguard admin create-key")?;

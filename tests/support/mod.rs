@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod prom;
 pub mod web;
 
 use std::collections::HashMap;
@@ -188,6 +189,8 @@ pub struct Daemon {
     pub base: String,
     /// Its data directory.
     pub data: PathBuf,
+    /// `http://ADDR:PORT` of the keyless metrics listener, when `metrics_listen` is set.
+    pub metrics_base: Option<String>,
     _stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
 }
 
@@ -225,6 +228,7 @@ impl Daemon {
             child,
             base: String::new(),
             data: data.to_path_buf(),
+            metrics_base: None,
             _stdout: None,
         };
         let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -252,6 +256,9 @@ impl Daemon {
             "http://{}",
             listening["listening"].as_str().expect("listening address")
         );
+        daemon.metrics_base = listening["metrics_listening"]
+            .as_str()
+            .map(|addr| format!("http://{addr}"));
         poll(
             Duration::from_secs(60),
             Duration::from_millis(50),
@@ -424,7 +431,7 @@ pub fn upload(url: &str, key: Option<&str>, file: &Path) -> Reply {
     reply(request.send(body), &format!("upload {}", file.display()))
 }
 
-/// `reelguard admin create-key` (offline), returning the new key.
+/// `reelguard admin create-key --create-member` (offline), returning the new key.
 pub fn create_key(data: &Path, member: &str, role: &str) -> String {
     let data = data.to_str().expect("utf-8 path");
     let out = reelguard(
@@ -437,6 +444,9 @@ pub fn create_key(data: &Path, member: &str, role: &str) -> String {
             member,
             "--role",
             role,
+            // The tests' members are new: a key for a member that does not exist is refused
+            // without it.
+            "--create-member",
         ],
         Duration::from_secs(30),
     );

@@ -10,10 +10,12 @@ use reelguard_store::prelude::*;
 use reelguard_store::{AuditEntry, Role, SqliteStore};
 use serde_json::json;
 
+use crate::checks::existing_store;
+
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Create an API key and print it on stdout (it is stored only as a hash and cannot be shown
-    /// again). The member is created if needed.
+    /// again). The member must exist, unless --create-member is given.
     CreateKey {
         /// Data directory.
         #[arg(long)]
@@ -27,8 +29,11 @@ pub enum Command {
         /// Print a JSON object (key, id, member, role) instead of the bare key.
         #[arg(long)]
         json: bool,
+        /// Create the member (and, on a new machine, the data directory) if it does not exist.
+        #[arg(long)]
+        create_member: bool,
     },
-    /// Create a member.
+    /// Create a member (and, on a new machine, the data directory).
     CreateMember {
         /// Data directory.
         #[arg(long)]
@@ -58,7 +63,12 @@ pub enum Command {
     },
 }
 
-fn open(data: &Path) -> anyhow::Result<SqliteStore> {
+/// Opens the store of a data directory, which may be created only if `create` (a mistyped
+/// `--data` must not start an empty database).
+fn open(data: &Path, create: bool) -> anyhow::Result<SqliteStore> {
+    if !create {
+        existing_store(data)?;
+    }
     SqliteStore::open_in(data).with_context(|| format!("opening the store in {}", data.display()))
 }
 
@@ -82,12 +92,23 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             member,
             role,
             json,
+            create_member,
         } => {
             let role: Role = role.parse().map_err(|_| {
                 anyhow::anyhow!("unknown role {role:?} (admin, member, crawler or reviewer)")
             })?;
-            let store = open(&data)?;
-            let member = store.ensure_member(&member)?;
+            let store = open(&data, create_member)?;
+            let member = if create_member {
+                store.ensure_member(&member)?
+            } else {
+                store.member_by_name(&member)?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no member {member:?} in {} (see `reelguard admin list-members`; \
+                         pass --create-member to create it)",
+                        data.display()
+                    )
+                })?
+            };
             let (info, key) = store.create_key(member.id, role)?;
             audit(
                 &store,
@@ -104,23 +125,23 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::CreateMember { data, name } => {
-            let store = open(&data)?;
+            let store = open(&data, true)?;
             let member = store.create_member(&name)?;
             audit(&store, "create-member", format!("member {}", member.id))?;
             println!("{}", serde_json::to_string(&member)?);
         }
         Command::ListMembers { data } => {
-            for member in open(&data)?.members()? {
+            for member in open(&data, false)?.members()? {
                 println!("{}", serde_json::to_string(&member)?);
             }
         }
         Command::ListKeys { data } => {
-            for key in open(&data)?.keys()? {
+            for key in open(&data, false)?.keys()? {
                 println!("{}", serde_json::to_string(&key)?);
             }
         }
         Command::RevokeKey { data, id } => {
-            let store = open(&data)?;
+            let store = open(&data, false)?;
             store.revoke_key(id)?;
             audit(&store, "revoke-key", format!("key {id}"))?;
             println!("{}", json!({"id": id, "revoked": true}));

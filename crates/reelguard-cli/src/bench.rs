@@ -24,7 +24,7 @@ pub struct Args {
     #[command(subcommand)]
     what: What,
     /// Repetitions; the median is reported.
-    #[arg(long, global = true, default_value_t = 5)]
+    #[arg(long, global = true, default_value_t = 5, value_parser = crate::checks::at_least_one)]
     runs: usize,
 }
 
@@ -49,7 +49,7 @@ enum What {
         #[arg(long, default_value_t = 100_000)]
         frames: u64,
         /// Suspects matched.
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 200, value_parser = crate::checks::at_least_one)]
         queries: usize,
         /// Files whose real frame hashes seed the generator (default: fixtures originals).
         #[arg(long, num_args = 1..)]

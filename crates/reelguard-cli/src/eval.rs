@@ -299,7 +299,8 @@ pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Vec<FamilyRow>> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let rows = evaluate(&args.fixtures, args.full)?;
+    let fixtures = crate::checks::existing_dir(&args.fixtures, "fixtures directory")?;
+    let rows = evaluate(&fixtures, args.full)?;
     if args.json {
         println!("{}", serde_json::json!({ "families": rows }));
         return Ok(ExitCode::SUCCESS);

@@ -1,4 +1,4 @@
-//! `reelguard fingerprint FILE... [--json] [--keyframes]`
+//! `reelguard fingerprint FILE|DIR... [--json] [--keyframes]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use reelguard_media::{fingerprint_files, DecodeMode, Fingerprint, MediaError, Options};
 use serde_json::json;
 
+use crate::checks::{expand_dirs, sample_fps};
 use crate::progress::VideoProgress;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Video files to fingerprint.
+    /// Video files to fingerprint; a directory stands for the video files under it (by
+    /// extension, recursively, in name order, hidden entries skipped).
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// One JSON object per file and line, with every hash and its timestamp.
@@ -24,7 +26,9 @@ pub struct Args {
     #[arg(long)]
     insets: bool,
     /// Frames sampled per second of video.
-    #[arg(long, default_value_t = reelguard_media::DEFAULT_SAMPLE_FPS)]
+    // Negative numbers reach the parser, so that `--fps -1` gets its message, not a usage error.
+    #[arg(long, default_value_t = reelguard_media::DEFAULT_SAMPLE_FPS, value_parser = sample_fps,
+          allow_negative_numbers = true)]
     fps: f64,
 }
 
@@ -39,12 +43,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         },
         ..Options::default()
     };
+    let files = expand_dirs(&args.files)?;
     let progress = VideoProgress::new("fingerprinting");
-    let results = fingerprint_files(&args.files, &options, &|p| progress.report(p));
+    let results = fingerprint_files(&files, &options, &|p| progress.report(p));
     progress.finish();
     let mut out = std::io::stdout().lock();
     let mut failed = 0;
-    for (file, result) in args.files.iter().zip(&results) {
+    for (file, result) in files.iter().zip(&results) {
         if result.is_err() {
             failed += 1;
         }

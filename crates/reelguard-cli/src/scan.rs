@@ -11,11 +11,13 @@ use reelguard_pipeline::{scan_file, PipelineError, ScanOptions, ScanReport};
 use reelguard_service::present::{round, segment_json};
 use serde_json::{json, Value};
 
+use crate::checks::scan_catalogue;
 use crate::progress::VideoProgress;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Catalogue directory.
+    /// Catalogue directory made by `reelguard register`; opened read-only, and it must exist. A
+    /// daemon's data directory is refused: submit suspects to the daemon instead.
     #[arg(long)]
     data: PathBuf,
     /// One JSON object per file and line, in input order.
@@ -30,8 +32,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let catalogue = Catalogue::open_read_only(&args.data)
-        .with_context(|| format!("opening catalogue {}", args.data.display()))?
+    let dir = scan_catalogue(&args.data)?;
+    let catalogue = Catalogue::open_read_only(&dir)
+        .with_context(|| format!("opening catalogue {}", dir.display()))?
         .snapshot();
     let options = ScanOptions {
         keyframes_first: !args.full,

@@ -1,8 +1,9 @@
 //! `reelguard serve [--config FILE] [--data DIR] [--listen ADDR:PORT] [--ingest-dir DIR]`
 //!
 //! Settings come from built-in defaults, then the TOML file, then `REELGUARD_*` environment
-//! variables, then these flags. Once the socket is bound, one JSON line
-//! `{"listening": "ADDR:PORT"}` is printed on stdout (useful with `--listen 127.0.0.1:0`).
+//! variables, then these flags. Once the sockets are bound, one JSON line
+//! `{"listening": "ADDR:PORT"}` is printed on stdout (useful with `--listen 127.0.0.1:0`),
+//! with `"metrics_listening"` too when `metrics_listen` is set.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -40,13 +41,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(ingest) = args.ingest_dir {
         config.ingest_dir = Some(ingest);
     }
-    reelguard_server::run(config, |addr| {
+    reelguard_server::run(config, |bound| {
         let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "{}",
-            serde_json::json!({ "listening": addr.to_string() })
-        );
+        let mut line = serde_json::json!({ "listening": bound.api.to_string() });
+        if let Some(metrics) = bound.metrics {
+            line["metrics_listening"] = serde_json::json!(metrics.to_string());
+        }
+        let _ = writeln!(out, "{line}");
         let _ = out.flush();
     })
     .context("reelguard serve")?;

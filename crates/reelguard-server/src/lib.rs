@@ -74,12 +74,18 @@ pub fn router(state: Shared) -> axum::Router {
         .with_state(state)
 }
 
-/// Runs the daemon until SIGTERM or SIGINT. `on_listening` is called with the bound address
-/// once the socket is bound (before the first request is served).
-pub fn run(
-    config: Config,
-    on_listening: impl FnOnce(SocketAddr) + Send,
-) -> Result<(), ServerError> {
+/// The addresses the daemon bound.
+#[derive(Debug, Clone, Copy)]
+pub struct Bound {
+    /// The API and workbench.
+    pub api: SocketAddr,
+    /// The keyless metrics listener, if `metrics_listen` is set.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// Runs the daemon until SIGTERM or SIGINT. `on_listening` is called with the bound addresses
+/// once the sockets are bound (before the first request is served).
+pub fn run(config: Config, on_listening: impl FnOnce(Bound) + Send) -> Result<(), ServerError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("reelguard-io")
@@ -92,10 +98,7 @@ pub fn run(
     result
 }
 
-async fn serve(
-    config: Config,
-    on_listening: impl FnOnce(SocketAddr) + Send,
-) -> Result<(), ServerError> {
+async fn serve(config: Config, on_listening: impl FnOnce(Bound) + Send) -> Result<(), ServerError> {
     let data = config.data_dir.clone();
     std::fs::create_dir_all(&data).map_err(io(format!("creating {}", data.display())))?;
     let ingest_dir = match &config.ingest_dir {
@@ -157,6 +160,19 @@ async fn serve(
         tracing::warn!("sandbox = false: untrusted files are decoded in the daemon's process");
         Arc::new(reelguard_media::InProcess)
     };
+    let metrics_listener = match config.metrics_listen {
+        Some(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(io(format!("binding the metrics listener {at}")))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(tokio::net::TcpListener::local_addr)
+        .transpose()
+        .map_err(io("reading the metrics listener's address"))?;
     let state = Arc::new(Service::new(
         config,
         Arc::new(store),
@@ -169,10 +185,27 @@ async fn serve(
     let stop_requested = shutdown_signal()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = runner::spawn_workers(Arc::clone(&state), stop_rx.clone());
+    let metrics = metrics_listener.map(|listener| {
+        let app = api::metrics_router(Arc::clone(&state));
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        })
+    });
     let webhooks = webhook::spawn(Arc::clone(&state), stop_rx);
     let app = router(Arc::clone(&state));
-    on_listening(addr);
-    tracing::info!(%addr, workers = workers.len(), "serving");
+    on_listening(Bound {
+        api: addr,
+        metrics: metrics_addr,
+    });
+    tracing::info!(%addr, metrics = ?metrics_addr, workers = workers.len(), "serving");
     state.ready.store(true, Ordering::SeqCst);
     notify::notify("READY=1");
     let shutdown_state = Arc::clone(&state);
@@ -193,6 +226,9 @@ async fn serve(
         let _ = worker.await;
     }
     let _ = webhooks.await;
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     // Every catalogue operation commits as it completes; waiting for the writer makes sure no
     // registration is half-way through its commit when the process exits. (Scans hold only
     // snapshots, so there is nothing of theirs to wait for.)

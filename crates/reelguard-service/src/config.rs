@@ -42,6 +42,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address and port to listen on. Port 0 picks a free port (the bound address is printed).
     pub listen: SocketAddr,
+    /// A second address serving only `GET /metrics`, without an API key, for scrapers that
+    /// send none (bind it to loopback or a monitoring network). Unset: no second listener;
+    /// the keyed `/metrics` of the API is served either way.
+    pub metrics_listen: Option<SocketAddr>,
     /// Files may be registered or submitted by path only from inside this directory.
     /// Unset: registration by path is refused.
     pub ingest_dir: Option<PathBuf>,
@@ -97,6 +101,7 @@ impl Default for Config {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("reelguard-data")),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             ingest_dir: None,
             max_upload_bytes: 4 << 30,
             queue_limit: 10_000,
@@ -126,6 +131,7 @@ impl Default for Config {
 const KEYS: &[&str] = &[
     "data_dir",
     "listen",
+    "metrics_listen",
     "ingest_dir",
     "max_upload_bytes",
     "queue_limit",

@@ -31,6 +31,7 @@ pub mod jobs;
 pub mod matches;
 pub mod members;
 pub mod metrics;
+pub mod metrics_gauges;
 pub mod present;
 pub mod query;
 pub mod review;

@@ -89,10 +89,18 @@ pub async fn ready(service: &Service) -> Result<(), AppError> {
     service.db(|s| s.ping()).await
 }
 
-/// The metrics text: counters kept in memory plus the job counts from the store.
+/// The metrics text: counters kept in memory plus the counts from the store and the
+/// catalogue's size from its current snapshot.
 pub async fn metrics_text(service: &Service) -> Result<String, AppError> {
-    let (jobs, depth) = service
-        .db(|s| Ok((s.job_counts()?, s.queue_depth()?)))
+    let now = reelguard_store::now();
+    let (jobs, depth, reviews) = service
+        .db(move |s| Ok((s.job_counts()?, s.queue_depth()?, s.review_counts(now)?)))
         .await?;
-    Ok(service.metrics.render(&jobs, depth))
+    let scraped = crate::metrics_gauges::Scraped {
+        reviews,
+        catalogue: crate::metrics_gauges::CatalogueSize::of(
+            service.catalogue.snapshot().manifest(),
+        ),
+    };
+    Ok(service.metrics.render(&jobs, depth, &scraped))
 }

@@ -127,6 +127,10 @@ fn media_options(state: &Shared) -> Options {
 async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
     let started = Instant::now();
     tracing::info!(job = job.id, kind = %job.kind, attempt = job.attempts, "job started");
+    let claimed_at = job.started_at.unwrap_or_else(reelguard_store::now);
+    state
+        .metrics
+        .job_claimed(job.kind.as_str(), (claimed_at - job.created_at) as f64);
     let progress = Arc::new(ProgressCell::default());
     let (tx, mut rx) = oneshot::channel::<Result<Outcome, JobError>>();
     {
@@ -254,6 +258,7 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                 Outcome::Scanned(_) => None,
             };
             let (value, matches) = describe(state, &job, outcome);
+            let found_any = !matches.is_empty();
             let t = token.clone();
             match state
                 .db(move |s| s.complete_job(id, &t, &value, &matches))
@@ -268,6 +273,10 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                 }
                 Ok(true) => {
                     state.metrics.job_finished(kind, "succeeded", seconds);
+                    if found_any {
+                        let waited = reelguard_store::now() - job.created_at;
+                        state.metrics.suspect_matched(waited as f64);
+                    }
                     tracing::info!(job = id, seconds, "job succeeded");
                     // A registered episode's file is kept as the reference side of evidence
                     // stills; suspects are kept as evidence unless configured otherwise.
@@ -302,8 +311,10 @@ async fn run_job(state: &Shared, job: Job, stop: &mut watch::Receiver<bool>) {
                 i64::try_from(delay).unwrap_or(i64::MAX)
             });
             let error_kind = error.kind();
-            let message = error.to_string();
-            tracing::warn!(job = id, error_kind, %message, "job attempt failed");
+            state.metrics.job_failed(kind, error_kind);
+            // The log keeps the whole story; the job (read by its submitter) gets no paths.
+            tracing::warn!(job = id, error_kind, %error, "job attempt failed");
+            let message = error.client_message();
             let t = token.clone();
             match state
                 .db(move |s| s.fail_job(id, &t, error_kind, &message, retry))

@@ -53,6 +53,27 @@ impl JobError {
         }
     }
 
+    /// The message stored with a failed job, which the submitter (a crawler, a member) reads
+    /// from `GET /v1/jobs/{id}`: what went wrong with their file, without the server's own
+    /// paths (a media error names the upload file it read; a catalogue error names its files;
+    /// a panic message may say anything). The full [`Display`](std::fmt::Display) text goes
+    /// to the daemon's log only.
+    pub fn client_message(&self) -> String {
+        match self {
+            JobError::Media(e) => {
+                let full = e.to_string();
+                let prefix = format!("{}: ", e.path().display());
+                match full.strip_prefix(&prefix) {
+                    Some(rest) if !e.path().as_os_str().is_empty() => format!("the file: {rest}"),
+                    _ => full,
+                }
+            }
+            JobError::Index(_) => "the catalogue could not be updated or read".to_string(),
+            JobError::NoWork(_) => self.to_string(),
+            JobError::Panic(_) => "processing failed on an internal error".to_string(),
+        }
+    }
+
     /// Whether another attempt could succeed. A file's own faults (and panics it triggers)
     /// never are: a poisoned file fails its job at once.
     pub fn retryable(&self) -> bool {

@@ -88,7 +88,9 @@ pub use matches::{
     InfringementDay, MatchFilter, MatchOrder, MatchRow, MatchState, Matches, NewMatch, PendingCount,
 };
 pub use members::{Caller, KeyInfo, Keys, Member, Members, Role, Session, Sessions};
-pub use reviews::{Decision, Notice, NoticeComposer, Reviews, Verdict};
+pub use reviews::{
+    Decision, Notice, NoticeComposer, ReviewCounts, Reviews, Verdict, BACKLOG_AGE_BOUNDS,
+};
 pub use sqlite::{dialect, schema, SqliteStore, StoreOptions, FILE_NAME};
 pub use store::Store;
 pub use util::{hex, key_hash, now, random_token};

@@ -60,6 +60,25 @@ pub struct Notice {
     pub created_at: i64,
 }
 
+/// The review workload at one moment, for the operator's metrics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReviewCounts {
+    /// Pending matches by age: one count per bound of [`BACKLOG_AGE_BOUNDS`] (created less
+    /// than that many seconds ago, and not in an earlier bucket), then one for the older.
+    pub pending_by_age: Vec<u64>,
+    /// The age in seconds of the oldest pending match (0 when none is pending).
+    pub oldest_pending_s: i64,
+    /// Decisions recorded, by verdict (`confirmed`, `rejected`).
+    pub decisions: Vec<(String, u64)>,
+    /// Notices issued.
+    pub notices: u64,
+    /// Notice webhook deliveries by state (`pending`, `delivered`, `failed`).
+    pub deliveries: Vec<(String, u64)>,
+}
+
+/// The upper bounds (seconds) of the review backlog's age buckets: an hour, a day, a week.
+pub const BACKLOG_AGE_BOUNDS: [i64; 3] = [3600, 86_400, 7 * 86_400];
+
 /// Composes a notice's body from the match, its sources and the decision, inside the
 /// decision's transaction. A `&dyn Fn` (not a generic) keeps [`Reviews`] object-safe.
 pub type NoticeComposer<'a> = &'a dyn Fn(&MatchRow, &[Source], &Decision) -> Value;
@@ -99,4 +118,8 @@ pub trait Reviews {
 
     /// The notice issued on a match, if it was confirmed.
     fn notice_for_match(&self, match_id: i64) -> Result<Option<Notice>, StoreError>;
+
+    /// Pending matches by age as of `now` (Unix seconds), decisions, notices and their
+    /// deliveries: counted by the store at scrape time, so exact across restarts.
+    fn review_counts(&self, now: i64) -> Result<ReviewCounts, StoreError>;
 }

@@ -22,6 +22,15 @@ use crate::auth::guard;
 use crate::error::ApiError;
 use crate::Shared;
 
+/// The separate metrics listener's only route (`metrics_listen`): `GET /metrics` without a
+/// key, and 404 for anything else, so nothing of the API is reachable through it.
+pub fn metrics_router(state: Shared) -> Router {
+    Router::new()
+        .route("/metrics", get(admin::metrics))
+        .fallback(not_found)
+        .with_state(state)
+}
+
 /// The API's routes: every route of [`crate::routes::ROUTES`], behind the guard.
 pub fn router(state: Shared) -> Router<Shared> {
     Router::new()

@@ -17,7 +17,9 @@ use super::SqliteStore;
 use crate::error::StoreError;
 use crate::matches::MatchState;
 use crate::members::Caller;
-use crate::reviews::{Decision, Notice, NoticeComposer, Reviews, Verdict};
+use crate::reviews::{
+    Decision, Notice, NoticeComposer, ReviewCounts, Reviews, Verdict, BACKLOG_AGE_BOUNDS,
+};
 use crate::util::now;
 
 const NOTICE_SELECT: &str = "SELECT id, match_id, member_id, body, created_at FROM notices";
@@ -176,6 +178,51 @@ impl Reviews for SqliteStore {
                 notice_from_row,
             )
             .optional()?)
+    }
+
+    fn review_counts(&self, now: i64) -> Result<ReviewCounts, StoreError> {
+        let conn = self.read();
+        let mut counts = ReviewCounts {
+            pending_by_age: vec![0; BACKLOG_AGE_BOUNDS.len() + 1],
+            ..ReviewCounts::default()
+        };
+        let mut stmt = conn.prepare(
+            "SELECT created_at, COUNT(*) FROM matches WHERE state = 'pending_review' \
+             GROUP BY created_at",
+        )?;
+        let rows = stmt.query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (created_at, n) = row?;
+            let age = now.saturating_sub(created_at).max(0);
+            let bucket = BACKLOG_AGE_BOUNDS
+                .iter()
+                .position(|bound| age < *bound)
+                .unwrap_or(BACKLOG_AGE_BOUNDS.len());
+            counts.pending_by_age[bucket] += n.max(0) as u64;
+            counts.oldest_pending_s = counts.oldest_pending_s.max(age);
+        }
+        let grouped = |sql: &str| -> Result<Vec<(String, u64)>, StoreError> {
+            let mut stmt = conn.prepare(sql)?;
+            let rows = stmt.query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?.max(0) as u64,
+                ))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        };
+        counts.decisions = grouped(
+            "SELECT decision, COUNT(*) FROM decisions GROUP BY decision ORDER BY decision",
+        )?;
+        counts.deliveries = grouped(
+            "SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state ORDER BY state",
+        )?;
+        counts.notices = conn
+            .query_row("SELECT COUNT(*) FROM notices", [], |row| {
+                row.get::<_, i64>(0)
+            })?
+            .max(0) as u64;
+        Ok(counts)
     }
 }
 
