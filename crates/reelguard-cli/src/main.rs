@@ -6,12 +6,14 @@
 mod admin;
 mod bench;
 mod bench_inputs;
+mod chance;
 mod eval;
 mod fingerprint;
 mod progress;
 mod register;
 mod scan;
 mod serve;
+mod splits;
 
 use std::process::ExitCode;
 
