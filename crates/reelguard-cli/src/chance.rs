@@ -176,7 +176,11 @@ fn fixture_clips(fixtures: &Path, sources: &Sources) -> anyhow::Result<Vec<Clip>
         clips.push(Clip {
             file: fixtures.join("unrelated").join(format!("{name}.mp4")),
             family: "unrelated".into(),
-            split: sources.unrelated.get(&name).copied().unwrap_or(Split::Check),
+            split: sources
+                .unrelated
+                .get(&name)
+                .copied()
+                .unwrap_or(Split::Check),
             shows: Vec::new(),
             name,
         });
@@ -281,13 +285,21 @@ pub fn measure(fixtures: &Path, clips_dir: &Path) -> anyhow::Result<Measured> {
 }
 
 /// The tail of one split: pooled and short segments.
-pub fn fit(measured: &Measured, split: Split, tail_fraction: f64) -> Option<(ChanceModel, ChanceModel)> {
+pub fn fit(
+    measured: &Measured,
+    split: Split,
+    tail_fraction: f64,
+) -> Option<(ChanceModel, ChanceModel)> {
     let short_s = Calibration::default().short_s;
+    // Implausible speeds pay their own factor; fitting them too would count them twice.
+    let (slow, fast) = Calibration::default().plausible_speed;
     let of_split = || {
-        measured
-            .samples
-            .iter()
-            .filter(|s| s.chance && s.split == split)
+        measured.samples.iter().filter(move |s| {
+            s.chance
+                && s.split == split
+                && s.segment.speed >= slow - 1e-9
+                && s.segment.speed <= fast + 1e-9
+        })
     };
     let all: Vec<f64> = of_split().map(|s| s.segment.evidence).collect();
     let short: Vec<f64> = of_split()
@@ -340,8 +352,15 @@ pub fn run(args: ChanceArgs) -> anyhow::Result<()> {
                 let g = &s.segment;
                 format!(
                     "{} vs {} probe {}: {:.1}-{:.1}s x{:.2} frames {} dist {:.1} cov {:.2}",
-                    s.clip, s.episode, s.probe, g.suspect_start_s, g.suspect_end_s, g.speed,
-                    g.matched_frames, g.mean_distance, g.coverage
+                    s.clip,
+                    s.episode,
+                    s.probe,
+                    g.suspect_start_s,
+                    g.suspect_end_s,
+                    g.speed,
+                    g.matched_frames,
+                    g.mean_distance,
+                    g.coverage
                 )
             })
             .unwrap_or_default();
@@ -360,7 +379,10 @@ pub fn run(args: ChanceArgs) -> anyhow::Result<()> {
     let Some((any, short)) = fit(&measured, Split::Tune, args.tail_fraction) else {
         bail!("too few tune chance segments to fit a tail");
     };
-    println!("tune fit: pooled {any:?}\n          short (< {} s) {short:?}", default.short_s);
+    println!(
+        "tune fit: pooled {any:?}\n          short (< {} s) {short:?}",
+        default.short_s
+    );
     println!(
         "paste into reelguard-align/src/chance.rs: FIT_ANY = ({:.3}, {:.5}, {:.4}); FIT_SHORT = ({:.3}, {:.5}, {:.4})",
         any.threshold, any.per_alignment, any.scale, short.threshold, short.per_alignment, short.scale
@@ -373,10 +395,21 @@ pub fn run(args: ChanceArgs) -> anyhow::Result<()> {
         .filter(|s| s.chance && s.split == Split::Check)
         .collect();
     let n = measured.alignments[Split::Check as usize] as f64;
-    println!("check split: chance segments with evidence >= e, observed vs predicted by the tune fit");
-    for e in [any.threshold, any.threshold + 5.0, any.threshold + 10.0, any.threshold + 20.0, 40.0] {
+    println!(
+        "check split: chance segments with evidence >= e, observed vs predicted by the tune fit"
+    );
+    for e in [
+        any.threshold,
+        any.threshold + 5.0,
+        any.threshold + 10.0,
+        any.threshold + 20.0,
+        40.0,
+    ] {
         let observed = check.iter().filter(|s| s.segment.evidence >= e).count();
-        println!("  e >= {e:>5.1}: observed {observed:>5}, predicted {:>9.2}", any.exceedance(e) * n);
+        println!(
+            "  e >= {e:>5.1}: observed {observed:>5}, predicted {:>9.2}",
+            any.exceedance(e) * n
+        );
     }
     let fitted = Calibration {
         any,
@@ -410,4 +443,78 @@ pub fn run(args: ChanceArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// One row of the calibration table: the estimated false-match rate of a segment of this
+/// evidence, per million suspects, for each kind of segment.
+#[derive(Debug, Clone, Serialize)]
+pub struct CalibrationRow {
+    pub evidence: f64,
+    /// A segment of at least `short_s` at a plausible speed.
+    pub long: f64,
+    /// A shorter one at a plausible speed.
+    pub short: f64,
+    /// A long one at an implausible speed.
+    pub implausible_speed: f64,
+}
+
+/// Alignments per suspect the table assumes: the matcher's least number of candidates (a
+/// suspect's rate grows in proportion to the alignments it takes).
+pub const TABLE_ALIGNMENTS: usize = 12;
+
+/// Estimated false-match rates over a range of evidence.
+pub fn calibration_table(calibration: &Calibration) -> Vec<CalibrationRow> {
+    let at = |evidence: f64, speed: f64, seconds: f64| {
+        let segment = Segment {
+            suspect_start_s: 0.0,
+            suspect_end_s: seconds,
+            ref_start_s: 0.0,
+            ref_end_s: seconds * speed,
+            speed,
+            mirrored: false,
+            matched_frames: 0,
+            mean_distance: 0.0,
+            coverage: 0.0,
+            score: 0.0,
+            evidence,
+            signal: <reelguard_hash::VideoPhash as reelguard_hash::SignalType>::NAME,
+            false_match_rate: None,
+        };
+        calibration.false_match_rate(&segment, TABLE_ALIGNMENTS)
+    };
+    let long_s = calibration.short_s.max(1.0) * 2.0;
+    let short_s = calibration.short_s / 2.0;
+    [
+        40.0, 60.0, 80.0, 100.0, 120.0, 150.0, 200.0, 250.0, 300.0, 400.0,
+    ]
+    .into_iter()
+    .map(|evidence| CalibrationRow {
+        evidence,
+        long: at(evidence, 1.0, long_s),
+        short: at(evidence, 1.0, short_s),
+        implausible_speed: at(evidence, 0.72, long_s),
+    })
+    .collect()
+}
+
+/// Prints [`calibration_table`]'s rows.
+pub fn print_calibration(rows: &[CalibrationRow]) {
+    let c = Calibration::default();
+    println!(
+        "calibration: evidence -> estimated false matches per million suspects ({TABLE_ALIGNMENTS} alignments each; reported only <= {})",
+        c.max_rate_per_million
+    );
+    println!(
+        "{:>8} {:>12} {:>12} {:>14}",
+        "evidence",
+        format!(">= {} s", c.short_s),
+        format!("< {} s", c.short_s),
+        format!("speed {}-{}x out", c.plausible_speed.0, c.plausible_speed.1)
+    );
+    for row in rows {
+        println!(
+            "{:>8.0} {:>12.3e} {:>12.3e} {:>14.3e}",
+            row.evidence, row.long, row.short, row.implausible_speed
+        );
+    }
 }

@@ -163,7 +163,11 @@ impl Sources {
     pub fn originals_split<'a>(&self, originals: impl IntoIterator<Item = &'a str>) -> Split {
         originals
             .into_iter()
-            .map(|o| self.drama_of.get(o).map_or(Split::Check, |d| drama_split(d)))
+            .map(|o| {
+                self.drama_of
+                    .get(o)
+                    .map_or(Split::Check, |d| drama_split(d))
+            })
             .fold(Split::Tune, Split::and)
     }
 }
