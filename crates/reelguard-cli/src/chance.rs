@@ -389,10 +389,13 @@ pub fn run(args: ChanceArgs) -> anyhow::Result<()> {
     );
     // Validation: chance segments of the check split at least this strong, observed vs what
     // the tune fit predicts for as many alignments.
+    // At the speeds the tail was fitted on: the others pay their own factor.
+    let (slow, fast) = default.plausible_speed;
     let check: Vec<&Sample> = measured
         .samples
         .iter()
         .filter(|s| s.chance && s.split == Split::Check)
+        .filter(|s| s.segment.speed >= slow - 1e-9 && s.segment.speed <= fast + 1e-9)
         .collect();
     let n = measured.alignments[Split::Check as usize] as f64;
     println!(
@@ -442,6 +445,7 @@ pub fn run(args: ChanceArgs) -> anyhow::Result<()> {
             fitted.max_rate_per_million
         );
     }
+    print_calibration(&calibration_table(&fitted));
     Ok(())
 }
 
