@@ -12,20 +12,30 @@ fn path(relative: &str) -> String {
     fixtures().join(relative).display().to_string()
 }
 
+/// The whole `eval --json` report, run once and shared by the tests that read it.
+fn eval_report() -> &'static Value {
+    static REPORT: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    REPORT.get_or_init(|| {
+        let fixtures_dir = fixtures().display().to_string();
+        let output = reelguard(
+            &["eval", "--fixtures", &fixtures_dir, "--json"],
+            Duration::from_secs(1800),
+        );
+        assert!(
+            output.status.success(),
+            "eval failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        json_lines(&output.stdout).pop().expect("eval JSON")
+    })
+}
+
 /// The `eval` table, as JSON rows keyed by family.
 fn eval_rows() -> Vec<Value> {
-    let fixtures_dir = fixtures().display().to_string();
-    let output = reelguard(
-        &["eval", "--fixtures", &fixtures_dir, "--json"],
-        Duration::from_secs(1800),
-    );
-    assert!(
-        output.status.success(),
-        "eval failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = json_lines(&output.stdout).pop().expect("eval JSON");
-    let rows = report["families"].as_array().expect("families").clone();
+    let rows = eval_report()["families"]
+        .as_array()
+        .expect("families")
+        .clone();
     for row in &rows {
         eprintln!("{row}");
     }
@@ -100,6 +110,46 @@ fn every_edit_family_is_found_with_accurate_segments_and_nothing_else_matches() 
         failures.is_empty(),
         "accuracy failures:\n{}",
         failures.join("\n")
+    );
+}
+
+/// Precision on footage no threshold was fitted on (issue 11): on the check split, no suspect
+/// is credited with an episode it does not show, and no segment of a right match lies mostly
+/// outside the true stretch. Every reported segment carries its estimated false-match rate
+/// within the configured limit.
+#[test]
+fn the_check_split_has_no_wrong_matches_and_no_false_segments() {
+    let report = eval_report();
+    let check = report["splits"]["check"].as_array().expect("check rows");
+    let tune = report["splits"]["tune"].as_array().expect("tune rows");
+    assert!(!tune.is_empty(), "no tune cases");
+    let families: Vec<&str> = check.iter().filter_map(|r| r["family"].as_str()).collect();
+    for required in ["unrelated", "compilation", "mirror", "speed150"] {
+        assert!(
+            families.contains(&required),
+            "no {required} in the check split"
+        );
+    }
+    let mut failures = Vec::new();
+    for row in check {
+        let family = row["family"].as_str().unwrap_or("?");
+        eprintln!("check {row}");
+        if row["wrong"].as_u64() != Some(0) {
+            failures.push(format!("{family}: {} wrong matches", row["wrong"]));
+        }
+        if row["false_segments"].as_u64() != Some(0) {
+            failures.push(format!(
+                "{family}: {} false segments",
+                row["false_segments"]
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "check split:\n{}", failures.join("\n"));
+    let table = report["calibration"].as_array().expect("calibration table");
+    let rates: Vec<f64> = table.iter().filter_map(|r| r["long"].as_f64()).collect();
+    assert!(
+        rates.len() >= 5 && rates.windows(2).all(|w| w[1] <= w[0]),
+        "more evidence, lower rate: {rates:?}"
     );
 }
 

@@ -19,9 +19,11 @@
 //! score is measured against and the mirrored probe all come from the signal type
 //! (`reelguard_hash::SignalType`); [`align`] is the video pHash's. The time-domain logic
 //! (speeds, offsets, gaps) is the same for every signal. `hough` holds the accumulator,
-//! `line` the refinement of its winning cell into segments.
+//! `line` the refinement of its winning cell into segments, `chance` the estimate of how often
+//! a segment this strong arises between unrelated footage.
 #![deny(missing_docs)]
 
+pub mod chance;
 mod hough;
 mod line;
 
@@ -302,6 +304,7 @@ fn describe<S: SignalType>(
         score: S::score(coverage, mean_distance),
         evidence,
         signal: S::NAME,
+        false_match_rate: None,
     }
 }
 

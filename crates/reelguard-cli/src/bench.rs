@@ -6,6 +6,8 @@
 //! - `scaling FILE...`: a batch on a rayon pool of 1 thread vs all cores.
 //! - `index --frames N`: a synthetic catalogue of N frames: build rate, bytes per frame, and
 //!   match time per 2-minute suspect (median, p99).
+//! - `chance`: chance alignments of unrelated fixture footage and the tail fitted on them
+//!   (`crate::chance`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -55,6 +57,8 @@ enum What {
         #[arg(long, num_args = 1..)]
         seed_files: Vec<PathBuf>,
     },
+    /// Chance alignments of unrelated footage: evidence distribution and the fitted tail.
+    Chance(crate::chance::ChanceArgs),
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -94,6 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             queries,
             seed_files,
         } => bench_index(frames, queries, &seed_files)?,
+        What::Chance(args) => crate::chance::run(args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

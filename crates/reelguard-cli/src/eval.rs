@@ -12,12 +12,13 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use rayon::prelude::*;
-use reelguard_index::{Catalogue, Match, NewWork};
+use reelguard_index::{Catalogue, Match, MatchParams, NewWork};
 use reelguard_media::{fingerprint_files, Options};
 use reelguard_pipeline::{new_episode, scan_file, ScanOptions};
 use serde::Serialize;
 
 use crate::progress::VideoProgress;
+use crate::splits::{field, read_tsv, Sources, Split};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,6 +31,10 @@ pub struct Args {
     /// Always decode suspects fully (skip the key-frame first pass).
     #[arg(long)]
     full: bool,
+    /// Print only this split's table (`tune` or `check`; see `splits.rs`). JSON always holds
+    /// both.
+    #[arg(long)]
+    split: Option<Split>,
 }
 
 /// What a suspect should match: original name → truth.
@@ -47,6 +52,7 @@ struct Truth {
 #[derive(Debug, Clone)]
 struct Case {
     family: String,
+    split: Split,
     file: PathBuf,
     truths: Vec<Truth>,
 }
@@ -60,37 +66,14 @@ pub struct FamilyRow {
     pub found: usize,
     pub recall: f64,
     pub wrong: usize,
+    /// Segments of a right match that lie mostly (over half their length) outside the true
+    /// suspect span.
+    pub false_segments: usize,
     pub median_boundary_error_s: Option<f64>,
     pub max_speed_error: Option<f64>,
     pub mirrored_right: usize,
     pub failed_scans: usize,
     pub median_scan_ms: f64,
-}
-
-fn read_tsv(path: &Path) -> anyhow::Result<Vec<HashMap<String, String>>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<&str> = lines
-        .next()
-        .context("empty manifest")?
-        .split('\t')
-        .collect();
-    Ok(lines
-        .map(|l| {
-            header
-                .iter()
-                .map(|h| h.to_string())
-                .zip(l.split('\t').map(str::to_string))
-                .collect()
-        })
-        .collect())
-}
-
-fn field<'a>(row: &'a HashMap<String, String>, key: &str) -> anyhow::Result<&'a str> {
-    row.get(key)
-        .map(String::as_str)
-        .with_context(|| format!("manifest row without {key}: {row:?}"))
 }
 
 fn number(row: &HashMap<String, String>, key: &str) -> anyhow::Result<f64> {
@@ -112,10 +95,12 @@ fn truth(row: &HashMap<String, String>) -> anyhow::Result<Truth> {
 }
 
 fn cases(fixtures: &Path) -> anyhow::Result<Vec<Case>> {
+    let sources = Sources::read(fixtures)?;
     let mut cases = Vec::new();
     for row in read_tsv(&fixtures.join("variants/MANIFEST.tsv"))? {
         cases.push(Case {
             family: field(&row, "variant")?.to_string(),
+            split: sources.originals_split([field(&row, "original")?]),
             file: fixtures.join(field(&row, "file")?),
             truths: vec![truth(&row)?],
         });
@@ -130,16 +115,17 @@ fn cases(fixtures: &Path) -> anyhow::Result<Vec<Case>> {
     for (file, truths) in compilations {
         cases.push(Case {
             family: "compilation".into(),
+            split: sources.originals_split(truths.iter().map(|t| t.original.as_str())),
             file: fixtures.join(file),
             truths,
         });
     }
     for row in read_tsv(&fixtures.join("unrelated/MANIFEST.tsv"))? {
+        let name = field(&row, "name")?;
         cases.push(Case {
             family: "unrelated".into(),
-            file: fixtures
-                .join("unrelated")
-                .join(format!("{}.mp4", field(&row, "name")?)),
+            split: sources.unrelated.get(name).copied().unwrap_or(Split::Check),
+            file: fixtures.join("unrelated").join(format!("{name}.mp4")),
             truths: Vec::new(),
         });
     }
@@ -208,8 +194,20 @@ fn median(values: &mut [f64]) -> Option<f64> {
     Some(values[values.len() / 2])
 }
 
-/// Runs the evaluation and returns one row per family, in a stable order.
-pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Vec<FamilyRow>> {
+/// Rows per family over every case, and per split ([`crate::splits`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// Every case, one row per family.
+    pub families: Vec<FamilyRow>,
+    /// The cases of each split, one row per family.
+    pub splits: BTreeMap<Split, Vec<FamilyRow>>,
+}
+
+type Tally = (FamilyRow, Vec<f64>, Vec<f64>);
+
+/// Runs the evaluation and returns one row per family, in a stable order, overall and per
+/// split.
+pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Evaluation> {
     if !fixtures.join("variants/MANIFEST.tsv").exists() {
         bail!(
             "{} has no fixtures: run fixtures/generate first",
@@ -237,9 +235,43 @@ pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Vec<FamilyRow>> {
         .collect();
     progress.finish();
 
-    let mut rows: BTreeMap<String, (FamilyRow, Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut rows: BTreeMap<(Option<Split>, String), Tally> = BTreeMap::new();
     for (case, (report, ms)) in cases.iter().zip(results) {
-        let (row, boundaries, times) = rows.entry(case.family.clone()).or_default();
+        let report = report.as_ref();
+        for split in [None, Some(case.split)] {
+            let tally = rows.entry((split, case.family.clone())).or_default();
+            tally_case(tally, case, report, ms, &ids);
+        }
+    }
+    let mut evaluation = Evaluation {
+        families: Vec::new(),
+        splits: BTreeMap::new(),
+    };
+    for ((split, _), (mut row, mut boundaries, mut times)) in rows {
+        row.recall = if row.expected == 0 {
+            1.0
+        } else {
+            row.found.min(row.expected) as f64 / row.expected as f64
+        };
+        row.median_boundary_error_s = median(&mut boundaries);
+        row.median_scan_ms = median(&mut times).unwrap_or(0.0);
+        match split {
+            None => evaluation.families.push(row),
+            Some(split) => evaluation.splits.entry(split).or_default().push(row),
+        }
+    }
+    Ok(evaluation)
+}
+
+/// Adds one scanned case to its family's tally.
+fn tally_case(
+    (row, boundaries, times): &mut Tally,
+    case: &Case,
+    report: Result<&reelguard_pipeline::ScanReport, &reelguard_pipeline::PipelineError>,
+    ms: f64,
+    ids: &HashMap<String, (String, u32)>,
+) {
+    {
         row.family = case.family.clone();
         row.cases += 1;
         times.push(ms);
@@ -249,7 +281,7 @@ pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Vec<FamilyRow>> {
                 tracing::warn!(file = %case.file.display(), %error, "scan failed");
                 row.failed_scans += 1;
                 row.expected += case.truths.len();
-                continue;
+                return;
             }
         };
         let expected: Vec<(&Truth, &(String, u32))> = case
@@ -268,6 +300,11 @@ pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Vec<FamilyRow>> {
                 continue;
             };
             row.found += 1;
+            row.false_segments += m
+                .segments
+                .iter()
+                .filter(|s| outside_truth(s, truth))
+                .count();
             if let Some(segment) = best_segment(m, truth) {
                 boundaries.extend([
                     (segment.suspect_start_s - truth.suspect_start_s).abs(),
@@ -283,45 +320,72 @@ pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Vec<FamilyRow>> {
             }
         }
     }
-    Ok(rows
-        .into_values()
-        .map(|(mut row, mut boundaries, mut times)| {
-            row.recall = if row.expected == 0 {
-                1.0
-            } else {
-                row.found.min(row.expected) as f64 / row.expected as f64
-            };
-            row.median_boundary_error_s = median(&mut boundaries);
-            row.median_scan_ms = median(&mut times).unwrap_or(0.0);
-            row
-        })
-        .collect())
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let fixtures = crate::checks::existing_dir(&args.fixtures, "fixtures directory")?;
-    let rows = evaluate(&fixtures, args.full)?;
-    if args.json {
-        println!("{}", serde_json::json!({ "families": rows }));
-        return Ok(ExitCode::SUCCESS);
-    }
+/// Over half of the segment's suspect span lies outside the true one.
+fn outside_truth(segment: &reelguard_align::Segment, truth: &Truth) -> bool {
+    let length = (segment.suspect_end_s - segment.suspect_start_s).max(1e-6);
+    let inside = (segment.suspect_end_s.min(truth.suspect_end_s)
+        - segment.suspect_start_s.max(truth.suspect_start_s))
+    .max(0.0);
+    inside / length < 0.5
+}
+
+fn print_rows(title: &str, rows: &[FamilyRow]) {
+    println!("{title}");
     println!(
-        "{:<13} {:>5} {:>7} {:>6} {:>9} {:>9} {:>8} {:>7}",
-        "family", "cases", "recall", "wrong", "bound.err", "speed.err", "mirror", "scan.ms"
+        "{:<13} {:>5} {:>7} {:>6} {:>6} {:>9} {:>9} {:>8} {:>7}",
+        "family",
+        "cases",
+        "recall",
+        "wrong",
+        "false",
+        "bound.err",
+        "speed.err",
+        "mirror",
+        "scan.ms"
     );
-    for row in &rows {
+    for row in rows {
         let opt = |v: Option<f64>, d: usize| v.map_or("-".to_string(), |v| format!("{v:.d$}"));
         println!(
-            "{:<13} {:>5} {:>7.3} {:>6} {:>9} {:>9} {:>8} {:>7.0}",
+            "{:<13} {:>5} {:>7.3} {:>6} {:>6} {:>9} {:>9} {:>8} {:>7.0}",
             row.family,
             row.cases,
             row.recall,
             row.wrong,
+            row.false_segments,
             opt(row.median_boundary_error_s, 2),
             opt(row.max_speed_error, 3),
             format!("{}/{}", row.mirrored_right, row.found),
             row.median_scan_ms,
         );
     }
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let fixtures = crate::checks::existing_dir(&args.fixtures, "fixtures directory")?;
+    let evaluation = evaluate(&fixtures, args.full)?;
+    let calibration = crate::chance::calibration_table(&MatchParams::default().calibration);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "families": evaluation.families,
+                "splits": evaluation.splits,
+                "calibration": calibration,
+            })
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.split.is_none() {
+        print_rows("all cases", &evaluation.families);
+    }
+    for (split, rows) in &evaluation.splits {
+        if args.split.is_none_or(|s| s == *split) {
+            print_rows(&format!("\n{} split", split.name()), rows);
+        }
+    }
+    println!();
+    crate::chance::print_calibration(&calibration);
     Ok(ExitCode::SUCCESS)
 }

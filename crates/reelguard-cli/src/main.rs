@@ -6,6 +6,7 @@
 mod admin;
 mod bench;
 mod bench_inputs;
+mod chance;
 mod checks;
 mod eval;
 mod fingerprint;
@@ -13,6 +14,7 @@ mod progress;
 mod register;
 mod scan;
 mod serve;
+mod splits;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

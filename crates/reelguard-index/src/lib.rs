@@ -36,6 +36,7 @@ mod writer;
 
 use std::path::PathBuf;
 
+use reelguard_align::chance::Calibration;
 use reelguard_align::{Params, Segment};
 use serde::{Deserialize, Serialize};
 
@@ -143,6 +144,10 @@ pub struct MatchParams {
     /// A segment overlapping better-supported ones by more than this fraction of its length
     /// is dropped.
     pub max_overlap: f64,
+    /// Every segment aligned gets its estimated false-match rate from this (with the number
+    /// of alignments the suspect took as the trials), and is dropped above its limit, before
+    /// claims compete: a likely-chance segment must not displace nor accompany a real one.
+    pub calibration: Calibration,
 }
 
 impl Default for MatchParams {
@@ -155,6 +160,7 @@ impl Default for MatchParams {
             min_vote_fraction: 0.1,
             max_document_fraction: 0.2,
             max_overlap: 0.5,
+            calibration: Calibration::default(),
         }
     }
 }

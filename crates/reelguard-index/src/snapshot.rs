@@ -245,7 +245,8 @@ impl CatalogueSnapshot {
                         quality: f.quality,
                     })
                     .collect();
-                Ok((id, align_signal::<S>(query, &frames, &params.align)))
+                let segments = align_signal::<S>(query, &frames, &params.align);
+                Ok((id, params.calibration.apply(segments, work.len())))
             })
             .collect::<Result<_, IndexError>>()?;
         Ok((self.resolve(aligned, params.max_overlap), stats))

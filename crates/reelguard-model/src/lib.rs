@@ -51,6 +51,12 @@ pub struct Segment {
     /// had names were all video pHash, hence the default.
     #[serde(default = "video_phash")]
     pub signal: SignalName,
+    /// Estimated chance alignments at least this strong per million suspects scanned against
+    /// the catalogue (see `reelguard_align::chance`): how often a suspect that holds none of
+    /// the catalogue would produce this segment. `None` for segments found before the
+    /// estimate existed, or straight from the aligner (the matcher fills it in).
+    #[serde(default)]
+    pub false_match_rate: Option<f64>,
 }
 
 fn video_phash() -> SignalName {
@@ -102,6 +108,7 @@ mod tests {
             "mean_distance":2.0,"coverage":1.0,"score":0.9,"evidence":90.0}"#;
         let segment: Segment = serde_json::from_str(old).expect("old segment");
         assert_eq!(segment.signal, VIDEO_PHASH);
+        assert_eq!(segment.false_match_rate, None);
         let again: Segment =
             serde_json::from_str(&serde_json::to_string(&segment).expect("json")).expect("back");
         assert_eq!(again, segment);

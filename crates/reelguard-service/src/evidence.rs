@@ -395,6 +395,7 @@ mod tests {
             score: 0.9,
             evidence: 100.0,
             signal: reelguard_model::VIDEO_PHASH,
+            false_match_rate: None,
         }
     }
 

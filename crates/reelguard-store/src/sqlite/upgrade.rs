@@ -37,6 +37,8 @@ struct StoredSegment {
     evidence: f64,
     #[serde(default = "video_phash")]
     signal: SignalName,
+    #[serde(default)]
+    false_match_rate: Option<f64>,
 }
 
 fn video_phash() -> SignalName {
@@ -58,6 +60,7 @@ impl From<StoredSegment> for Segment {
             score: s.score,
             evidence: s.evidence,
             signal: s.signal,
+            false_match_rate: s.false_match_rate,
         }
     }
 }
@@ -227,6 +230,7 @@ mod tests {
             score: 0.871_234,
             evidence: 612.5,
             signal: VIDEO_PHASH,
+            false_match_rate: Some(0.0123),
         };
         let content = ContentBox {
             x: 0.0,
