@@ -51,7 +51,13 @@ fn every_workbench_route_answers_every_role_as_its_table_says() {
             let home = web.get_following("/ui/").1;
             let csrf = Form::find(&home.body, "logout")
                 .and_then(|f| f.value("csrf"))
-                .expect("every logged-in page carries the session's CSRF token");
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{} {path}: as {role:?}, the home page ({}) carries no session CSRF token: {}",
+                        route.method,
+                        home.status, home.body
+                    )
+                });
             let page = match route.method {
                 "GET" => web.get(&path),
                 _ => web.post_form(&path, &[("csrf", &csrf)]),

@@ -80,9 +80,17 @@ impl<'d> Web<'d> {
             let set = set.to_str().unwrap_or_default();
             let pair = set.split(';').next().unwrap_or_default();
             if let Some((name, value)) = pair.split_once('=') {
+                // Judge expiry by the attributes only: a random cookie value may well contain
+                // "1970" (about one token in a thousand does).
+                let attributes: Vec<String> = set
+                    .split(';')
+                    .skip(1)
+                    .map(|a| a.trim().to_ascii_lowercase())
+                    .collect();
                 let expired = value.is_empty()
-                    || set.to_ascii_lowercase().contains("max-age=0")
-                    || set.contains("1970");
+                    || attributes.iter().any(|a| {
+                        a == "max-age=0" || (a.starts_with("expires=") && a.contains("1970"))
+                    });
                 if expired {
                     self.cookies.remove(name.trim());
                 } else {
