@@ -67,7 +67,7 @@ fn fingerprint_source(
     let path = source.path.as_path();
     let path_buf = path.to_path_buf();
     let limits = options.limits;
-    let deadline = started + limits.max_decode_time;
+    let deadline = crate::open::deadline(started, limits.max_decode_time);
     let timeout = || timeout_error(path, &limits);
     let OpenedVideo {
         mut input,

@@ -420,33 +420,6 @@ impl MediaError {
         }
     }
 
-    /// The same error about another file name (a worker only knows its file as a
-    /// descriptor; the parent puts the real name back).
-    pub fn with_path(mut self, new_path: &Path) -> MediaError {
-        match &mut self {
-            MediaError::Empty { path }
-            | MediaError::Io { path, .. }
-            | MediaError::Unrecognized { path, .. }
-            | MediaError::NoVideoStream { path }
-            | MediaError::NoDecoder { path, .. }
-            | MediaError::TooLarge { path, .. }
-            | MediaError::TooLong { path, .. }
-            | MediaError::Timeout { path, .. }
-            | MediaError::Truncated { path, .. }
-            | MediaError::Corrupt { path, .. }
-            | MediaError::NotAVideo { path, .. }
-            | MediaError::Ffmpeg { path, .. }
-            | MediaError::Image { path, .. }
-            | MediaError::Crashed { path, .. }
-            | MediaError::MemoryLimit { path, .. }
-            | MediaError::CpuLimit { path, .. }
-            | MediaError::Worker { path, .. }
-            | MediaError::InvalidRequest { path, .. } => *path = new_path.to_path_buf(),
-            MediaError::Encode { .. } => {}
-        }
-        self
-    }
-
     /// Whether another attempt could succeed. The file's own faults, and every limit it
     /// hits, are deterministic: retrying the same bytes gives the same answer. I/O and worker
     /// failures are about this machine, not the file.

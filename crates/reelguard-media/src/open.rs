@@ -277,6 +277,11 @@ impl Drop for StreamOptions {
 ///
 /// SAFETY: `ctx` must be a valid opened format context.
 unsafe fn largest_video(ctx: *mut ffi::AVFormatContext) -> Option<(u32, u32)> {
+    // A container with no streams leaves `streams` NULL, and a slice from NULL is undefined
+    // behaviour even at length 0.
+    if unsafe { (*ctx).streams.is_null() || (*ctx).nb_streams == 0 } {
+        return None;
+    }
     let streams = unsafe { std::slice::from_raw_parts((*ctx).streams, (*ctx).nb_streams as usize) };
     streams
         .iter()
@@ -549,4 +554,15 @@ pub(crate) fn seconds(ts: i64, time_base: ffmpeg::Rational) -> f64 {
 /// refuses the absurd time).
 pub(crate) fn seconds_since(ts: i64, start_ts: i64, time_base: ffmpeg::Rational) -> f64 {
     seconds(ts.saturating_sub(start_ts), time_base)
+}
+
+/// When a decode started at `started` must stop: saturating, so an absurd configured budget
+/// means "no limit in practice" rather than an `Instant` overflow panic.
+pub(crate) fn deadline(
+    started: std::time::Instant,
+    budget: std::time::Duration,
+) -> std::time::Instant {
+    started
+        .checked_add(budget)
+        .unwrap_or_else(|| started + std::time::Duration::from_secs(1 << 32))
 }

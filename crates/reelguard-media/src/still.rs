@@ -97,7 +97,7 @@ fn still_from(
 ) -> Result<RgbImage, MediaError> {
     let path = source.path.as_path();
     let at_s = at_s.max(0.0);
-    let deadline = Instant::now() + limits.max_decode_time;
+    let deadline = crate::open::deadline(Instant::now(), limits.max_decode_time);
     let setup = DecoderSetup {
         // One picture is wanted: frame threading would only add its start-up latency.
         threads: 1,

@@ -239,7 +239,11 @@ impl Sandbox {
         progress: &(dyn Fn(Progress) + Sync),
         inspect: impl FnOnce(&Worker),
     ) -> Result<Response, SandboxError> {
-        let wall_limit = limits.max_decode_time + self.config.watchdog_grace;
+        // Saturating: an absurd configured limit means "no limit", not an overflow panic.
+        let wall_limit = limits
+            .max_decode_time
+            .min(MAX_WALL)
+            .saturating_add(self.config.watchdog_grace);
         let slot = self.acquire();
         let mut inspect = Some(inspect);
         let mut attempts = 0;
@@ -268,6 +272,13 @@ impl Sandbox {
             }
             let deadline = Instant::now() + wall_limit;
             match worker.call(request, file.map(|f| f.as_fd()), deadline, progress) {
+                // An answer of the wrong kind breaks the protocol: that worker is not trusted
+                // again (dropping it kills and reaps it).
+                Ok(response) if !answers(request, &response) => {
+                    drop(worker);
+                    self.lock().stats.killed += 1;
+                    break Err(unexpected(name, &response));
+                }
                 Ok(response) => {
                     worker.drain_stderr();
                     self.note_success(&worker, reused);
@@ -386,6 +397,21 @@ fn open(path: &Path) -> Result<File, SandboxError> {
         });
     }
     Ok(file)
+}
+
+/// Longest wall-clock budget for one request (about a century): keeps `Instant + limit` from
+/// overflowing whatever the configuration says.
+const MAX_WALL: Duration = Duration::from_secs(1 << 32);
+
+/// Whether `response` is a final answer of the kind `request` asks for (an error answers any).
+fn answers(request: &Request, response: &Response) -> bool {
+    matches!(
+        (request, response),
+        (_, Response::Error(_))
+            | (Request::Fingerprint(_), Response::Fingerprint(_))
+            | (Request::Still { .. }, Response::Still(_))
+            | (Request::SelfCheck, Response::SelfCheck(_))
+    ) || matches!(request, Request::TestHook(_))
 }
 
 fn unexpected(name: &Path, response: &Response) -> SandboxError {

@@ -140,8 +140,17 @@ pub async fn queue(
 
 /// One match the caller may read; not found otherwise.
 pub async fn get(service: &Service, caller: &Caller, raw_id: &str) -> Result<MatchRow, AppError> {
-    let id = parse_id(raw_id, "match")?;
     let readable = tenancy::readable(service, caller).await?;
+    get_readable(service, &readable, raw_id).await
+}
+
+/// [`get`] for a tenancy already resolved.
+async fn get_readable(
+    service: &Service,
+    readable: &Readable,
+    raw_id: &str,
+) -> Result<MatchRow, AppError> {
+    let id = parse_id(raw_id, "match")?;
     match service.db(move |s| s.match_by_id(id)).await? {
         Some(row) if readable.can_read(row.member_id) => Ok(row),
         _ => Err(AppError::NotFound(format!("match {raw_id}"))),
@@ -190,8 +199,8 @@ pub async fn detail(
     caller: &Caller,
     raw_id: &str,
 ) -> Result<MatchDetail, AppError> {
-    let row = get(service, caller, raw_id).await?;
     let readable = tenancy::readable(service, caller).await?;
+    let row = get_readable(service, &readable, raw_id).await?;
     let (suspect, match_id, job_id) = (row.suspect_id, row.id, row.job_id);
     let owners = readable.owners().map(<[i64]>::to_vec);
     let (sources, decisions, notice, siblings, job) = service

@@ -6,7 +6,8 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
-use reelguard_service::submit;
+use reelguard_service::files::Received;
+use reelguard_service::{submit, AppError};
 use reelguard_store::SourceMeta;
 use serde::Deserialize;
 
@@ -24,6 +25,26 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
         .and_then(|v| v.parse::<u64>().ok())
 }
 
+/// Runs the checks that must pass before a body is read; a refused request's body is drained
+/// (so the client, still sending, gets the answer) and the accepted one is streamed to disk.
+async fn receive_checked(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+    checks: impl std::future::Future<Output = Result<(), AppError>>,
+) -> Result<Received, ApiError> {
+    let checks = async {
+        checks.await?;
+        submit::check_length(state, declared_length(headers))?;
+        submit::check_queue(state).await
+    };
+    if let Err(error) = checks.await {
+        upload::drain(body).await;
+        return Err(error.into());
+    }
+    upload::receive(body, &state.uploads, state.config.max_upload_bytes).await
+}
+
 #[derive(Deserialize)]
 pub(super) struct EpisodeQuery {
     filename: Option<String>,
@@ -37,16 +58,8 @@ pub(super) async fn upload_episode(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let checks = async {
-        submit::live_target(&state, &caller, &work_id).await?;
-        submit::check_length(&state, declared_length(&headers))?;
-        submit::check_queue(&state).await
-    };
-    if let Err(error) = checks.await {
-        upload::drain(body).await;
-        return Err(error.into());
-    }
-    let received = upload::receive(body, &state.uploads, state.config.max_upload_bytes).await?;
+    let target = submit::live_target(&state, &caller, &work_id);
+    let received = receive_checked(&state, &headers, body, target).await?;
     let name = submit::file_name(q.filename, "upload");
     let submission = submit::registration(&state, &caller, work_id, received, name).await?;
     Ok(accepted(&submission))
@@ -101,16 +114,8 @@ pub(super) async fn upload_suspect(
     body: Body,
 ) -> Result<Response, ApiError> {
     let source = meta.source();
-    let checks = async {
-        submit::check_source(&source)?;
-        submit::check_length(&state, declared_length(&headers))?;
-        submit::check_queue(&state).await
-    };
-    if let Err(error) = checks.await {
-        upload::drain(body).await;
-        return Err(error.into());
-    }
-    let received = upload::receive(body, &state.uploads, state.config.max_upload_bytes).await?;
+    let checked = std::future::ready(submit::check_source(&source));
+    let received = receive_checked(&state, &headers, body, checked).await?;
     let name = submit::file_name(meta.filename, "suspect");
     let submission = submit::scan(&state, &caller, received, source, name).await?;
     Ok(accepted(&submission))
