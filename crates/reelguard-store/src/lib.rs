@@ -81,8 +81,8 @@ pub mod works;
 pub use audit::{Audit, AuditEntry, AuditRecord};
 pub use error::StoreError;
 pub use jobs::{
-    new_lease_owner, Job, JobCount, JobFilter, JobKind, JobState, Jobs, Lease, NewFile,
-    QueueLimits, Source, SourceMeta, Submission, Suspects,
+    new_lease_owner, IdempotencyKey, Job, JobCount, JobFilter, JobKind, JobState, Jobs, Lease,
+    NewFile, QueueLimits, Source, SourceMeta, Submission, Suspects,
 };
 pub use matches::{
     InfringementDay, MatchFilter, MatchOrder, MatchRow, MatchState, Matches, NewMatch, PendingCount,
@@ -93,7 +93,7 @@ pub use reviews::{
 };
 pub use sqlite::{dialect, schema, SqliteStore, StoreOptions, FILE_NAME};
 pub use store::Store;
-pub use util::{hex, key_hash, now, random_token};
+pub use util::{hex, key_hash, now, random_token, secrets_equal};
 pub use webhooks::Webhooks;
 pub use works::{WorkRow, Works};
 

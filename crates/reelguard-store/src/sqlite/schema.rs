@@ -15,7 +15,7 @@ use crate::util::now;
 /// Version 2 (the review workbench) and 3 (webhooks) were developed in parallel, and a build of
 /// the webhooks branch took stores from 1 straight to 3: `migrate` therefore applies every
 /// listed version not yet recorded, in order, rather than only those above the highest one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5), (6, V6)];
 
 const V1: &str = "
 CREATE TABLE members (
@@ -231,6 +231,25 @@ ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
 ALTER TABLE jobs ADD COLUMN lease_token TEXT;
 ALTER TABLE jobs ADD COLUMN lease_until BIGINT;
 CREATE INDEX jobs_suspect ON jobs (suspect_id);
+";
+
+/// Idempotency keys of registrations: a member's `Idempotency-Key` names the job its first
+/// request made, with a digest of that request, so a retry (same key, same request) gets the
+/// same job back and a reuse for another request is refused. Written in the transaction that
+/// makes the job, so a job exists if and only if its key is recorded. And the index that finds
+/// an API key by its clear prefix.
+const V6: &str = "
+CREATE TABLE idempotency_keys (
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    idempotency_key TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    job_id BIGINT NOT NULL REFERENCES jobs (id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (member_id, idempotency_key)
+);
+
+-- Keys are found by their clear prefix and then compared by hash in constant time.
+CREATE INDEX api_keys_prefix ON api_keys (prefix);
 ";
 
 /// Brings the schema up to the latest version. Safe against a concurrent migration by another
