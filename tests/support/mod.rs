@@ -404,7 +404,7 @@ fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>, what: &s
     }
 }
 
-/// Calls the API: `method` is GET, DELETE, POST or PUT; `body` is sent as JSON.
+/// Calls the API: `method` is GET, DELETE, POST, PUT or PATCH; `body` is sent as JSON.
 pub fn call(method: &str, url: &str, key: Option<&str>, body: Option<&serde_json::Value>) -> Reply {
     let what = format!("{method} {url}");
     let auth = key.map(|k| format!("Bearer {k}"));
@@ -420,11 +420,11 @@ pub fn call(method: &str, url: &str, key: Option<&str>, body: Option<&serde_json
             }
             reply(request.call(), &what)
         }
-        "POST" | "PUT" => {
-            let mut request = if method == "POST" {
-                agent().post(url)
-            } else {
-                agent().put(url)
+        "POST" | "PUT" | "PATCH" => {
+            let mut request = match method {
+                "POST" => agent().post(url),
+                "PUT" => agent().put(url),
+                _ => agent().patch(url),
             };
             if let Some(auth) = &auth {
                 request = request.header("Authorization", auth);
@@ -581,7 +581,19 @@ pub fn member_key(daemon: &Daemon, admin: &str, name: &str, role: &str) -> Strin
         Some(&serde_json::json!({"member": name, "role": role})),
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    r.json["key"].as_str().expect("key").to_string()
+    let key = r.json["key"].as_str().expect("key").to_string();
+    if role == "reviewer" {
+        // A new reviewer reviews nothing until an admin assigns a scope; the tests' review
+        // teams review everyone unless a test narrows them.
+        let r = call(
+            "PUT",
+            &daemon.url(&format!("/v1/members/{name}/review-scope")),
+            Some(admin),
+            Some(&serde_json::json!({"all": true})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    key
 }
 
 // ---- scenario helpers for the UI tests ------------------------------------------------------
