@@ -18,9 +18,11 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod limits;
 pub mod notify;
 pub mod present;
 pub mod routes;
+pub mod security;
 pub mod ui;
 pub mod upload;
 
@@ -66,11 +68,18 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServerError {
     move |source| ServerError::Io { what, source }
 }
 
-/// The whole HTTP surface: the API and the workbench, with the API's 404 for anything else.
+/// The whole HTTP surface: the API and the workbench, with the API's 404 for anything else;
+/// every route under the size and time limits of [`limits`] and the headers of [`security`].
 pub fn router(state: Shared) -> axum::Router {
     api::router(state.clone())
         .merge(ui::router(state.clone()))
         .fallback(api::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(limits::BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::deadline,
+        ))
+        .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }
 
