@@ -265,15 +265,6 @@ fn set_cookie(state: &Shared, name: &str, value: &str, path: &str, max_age: i64)
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Compares secrets in time independent of where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// A cross-site request: an `Origin` header naming another host than the one addressed.
 fn cross_site(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
@@ -310,8 +301,11 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
         None => None,
     };
     let caller = session.as_ref().map(|s| s.caller.clone());
-    // The stored per-user preference joins here once the principal carries one.
-    let lang = Lang::resolve(None, cookie(request.headers(), i18n::LANG_COOKIE));
+    // The key's stored choice first, then the browser's cookie, then zh-CN.
+    let lang = Lang::resolve(
+        caller.as_ref().and_then(|c| c.language.as_deref()),
+        cookie(request.headers(), i18n::LANG_COOKIE),
+    );
     request.extensions_mut().insert(lang);
     let access = request
         .extensions()
@@ -375,12 +369,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
         let req = Request::from_parts(parts, body);
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+            .map_err(|e| {
+                ApiError::body_rejected(crate::limits::BODY_LIMIT, e.status(), e.body_text())
+            })?;
         let token: CsrfOnly = parse_form(&bytes)?;
         if !token
             .csrf
             .as_deref()
-            .is_some_and(|t| same_secret(t, &viewer.csrf))
+            .is_some_and(|t| reelguard_store::secrets_equal(t, &viewer.csrf))
         {
             return Err(UiError::Api(ApiError::Forbidden));
         }

@@ -13,9 +13,9 @@
 //! every argument, so a translation cannot inject HTML either. This module knows nothing of
 //! HTML; escaping stays in [`super::html`].
 //!
-//! Which language a page is in: the user's stored preference when the principal carries one,
-//! else the `rg_lang` cookie (set by the switcher in the page header), else zh-CN
-//! ([`Lang::resolve`]).
+//! Which language a page is in: the key's stored choice (`api_keys.language`, on the
+//! caller), else the `rg_lang` cookie (both set by the switcher in the page header), else
+//! zh-CN ([`Lang::resolve`]).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;

@@ -14,9 +14,7 @@ use crate::auth::AuditNote;
 use crate::error::ApiError;
 use crate::ui::html::{self, csrf_field, t, tf, Frame, Lang};
 use crate::ui::i18n::LANG_COOKIE;
-use crate::ui::{
-    cookie, same_secret, set_cookie, CsrfForm, UiError, Viewer, LOGIN_COOKIE, SESSION_COOKIE,
-};
+use crate::ui::{cookie, set_cookie, CsrfForm, UiError, Viewer, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::Shared;
 
 /// The login page; `error` is a catalogue key.
@@ -93,7 +91,7 @@ pub async fn login(
         || !form
             .csrf
             .as_deref()
-            .is_some_and(|t| same_secret(t, expected))
+            .is_some_and(|t| reelguard_store::secrets_equal(t, expected))
     {
         return Err(UiError::Api(ApiError::Forbidden));
     }
@@ -140,8 +138,9 @@ pub struct LanguageForm {
 }
 
 /// `POST /ui/language`: the language switcher. Logged in, the form must carry the session's
-/// CSRF token; before a login there is nothing to protect but a display choice, and the
-/// layer has already refused a cross-site post. The choice is kept in a cookie and the browser
+/// CSRF token and the choice is stored on the key (so it follows the user to another
+/// browser); before a login there is nothing to protect but a display choice, and the layer
+/// has already refused a cross-site post. Either way the browser keeps it in a cookie too, and
 /// goes back to the page it came from (its same-origin `Referer`).
 pub async fn set_language(
     State(state): State<Shared>,
@@ -153,7 +152,7 @@ pub async fn set_language(
         if !form
             .csrf
             .as_deref()
-            .is_some_and(|t| same_secret(t, &viewer.csrf))
+            .is_some_and(|t| reelguard_store::secrets_equal(t, &viewer.csrf))
         {
             return Err(UiError::Api(ApiError::Forbidden));
         }
@@ -164,6 +163,16 @@ pub async fn set_language(
             form.lang
         ))));
     };
+    let mut note = None;
+    if let Ok(viewer) = &viewer {
+        reelguard_service::members::set_language(
+            &state,
+            &viewer.caller,
+            Some(lang.code().to_string()),
+        )
+        .await?;
+        note = Some(AuditNote(format!("language {}", lang.code())));
+    }
     let back = referer_path(&headers);
     let to = super::local_next(back, "/ui/".to_string());
     let mut response = see_other(&to);
@@ -171,6 +180,9 @@ pub async fn set_language(
         header::SET_COOKIE,
         set_cookie(&state, LANG_COOKIE, lang.code(), "/ui", LANG_COOKIE_SECS),
     );
+    if let Some(note) = note {
+        response.extensions_mut().insert(note);
+    }
     Ok(response)
 }
 
