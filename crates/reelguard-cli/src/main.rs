@@ -5,6 +5,7 @@
 
 mod admin;
 mod bench;
+mod bench_index;
 mod bench_inputs;
 mod chance;
 mod checks;
@@ -15,6 +16,7 @@ mod register;
 mod scan;
 mod serve;
 mod splits;
+mod synthetic;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
