@@ -164,7 +164,9 @@ fn the_workbench_is_chinese_by_default_with_whole_titles_english_on_request_and_
     ]
     .map(str::to_string)
     .to_vec();
-    let data_refs = |d: &[String]| d.iter().map(String::as_str).collect::<Vec<_>>();
+    fn data_refs(d: &[String]) -> Vec<&str> {
+        d.iter().map(String::as_str).collect()
+    }
 
     let browser = Browser::start("chinese");
     browser.goto(&daemon.url("/ui/login"));
