@@ -38,6 +38,9 @@ pub enum ApiError {
     /// The daemon is not ready, or stopping.
     #[error("{0}")]
     Unavailable(String),
+    /// The request is well-formed but cannot be carried out until these are supplied.
+    #[error("the notice cannot be sent; missing: {}", .0.join("; "))]
+    Incomplete(Vec<String>),
     /// A bug or an environment failure; the details are logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -55,6 +58,7 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Incomplete(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,6 +74,7 @@ impl ApiError {
             ApiError::TooLarge(_) => "too_large",
             ApiError::QueueFull { .. } => "queue_full",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Incomplete(_) => "incomplete",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -86,6 +91,7 @@ impl From<AppError> for ApiError {
             AppError::TooLarge(limit) => ApiError::TooLarge(limit),
             AppError::QueueFull { retry_after } => ApiError::QueueFull { retry_after },
             AppError::Unavailable(what) => ApiError::Unavailable(what),
+            AppError::Incomplete(missing) => ApiError::Incomplete(missing),
             AppError::Internal(detail) => ApiError::Internal(detail),
         }
     }
@@ -97,7 +103,10 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let status = self.status();
-        let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
+        let mut body = json!({"error": {"code": self.code(), "message": self.to_string()}});
+        if let ApiError::Incomplete(missing) = &self {
+            body["error"]["missing"] = json!(missing);
+        }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

@@ -92,6 +92,21 @@ pub struct Config {
     /// webhook must not be a way into the daemon's own network. Turn on only when every member
     /// is trusted (or for tests on one machine).
     pub webhook_allow_private_targets: bool,
+    /// The alliance, when it sends notices as the rights holders' agent: its name. Set, every
+    /// notice names it as the sender and needs the holder's valid authorisation for the work.
+    /// Unset: each rights holder sends its own notices.
+    pub notice_agent_name: Option<String>,
+    /// The agent's contact person.
+    pub notice_agent_contact: Option<String>,
+    /// The agent's phone.
+    pub notice_agent_phone: Option<String>,
+    /// The agent's email.
+    pub notice_agent_email: Option<String>,
+    /// The agent's address.
+    pub notice_agent_address: Option<String>,
+    /// The address platforms open public evidence links at (e.g. `https://evidence.example`);
+    /// unset: `http://` + the listen address.
+    pub public_base_url: Option<String>,
 }
 
 impl Default for Config {
@@ -123,6 +138,12 @@ impl Default for Config {
             webhook_backoff_ms: 30_000,
             webhook_timeout_secs: 10,
             webhook_allow_private_targets: false,
+            notice_agent_name: None,
+            notice_agent_contact: None,
+            notice_agent_phone: None,
+            notice_agent_email: None,
+            notice_agent_address: None,
+            public_base_url: None,
         }
     }
 }
@@ -151,6 +172,12 @@ const KEYS: &[&str] = &[
     "webhook_backoff_ms",
     "webhook_timeout_secs",
     "webhook_allow_private_targets",
+    "notice_agent_name",
+    "notice_agent_contact",
+    "notice_agent_phone",
+    "notice_agent_email",
+    "notice_agent_address",
+    "public_base_url",
 ];
 
 impl Config {
