@@ -84,8 +84,8 @@ pub mod works;
 pub use audit::{Audit, AuditEntry, AuditRecord};
 pub use error::StoreError;
 pub use jobs::{
-    new_lease_owner, Job, JobCount, JobFilter, JobKind, JobState, Jobs, Lease, NewFile,
-    QueueLimits, Source, SourceMeta, Submission, Suspects,
+    new_lease_owner, IdempotencyKey, Job, JobCount, JobFilter, JobKind, JobState, Jobs, Lease,
+    NewFile, QueueLimits, Source, SourceMeta, Submission, Suspects,
 };
 pub use legal::{LegalProfile, LegalProfiles};
 pub use matches::{
@@ -101,7 +101,7 @@ pub use takedown::{
     Authorisation, NoticeEvent, NoticeState, Removal, SegmentVerdict, Takedowns, Tracking,
     Transition, WorkRights,
 };
-pub use util::{hex, key_hash, now, random_token};
+pub use util::{hex, key_hash, now, random_token, secrets_equal};
 pub use webhooks::Webhooks;
 pub use works::{WorkRow, Works};
 

@@ -126,7 +126,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         Json::<T>::from_request(req, state)
             .await
             .map(|Json(v)| JsonBody(v))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
+            .map_err(|e| {
+                ApiError::body_rejected(crate::limits::BODY_LIMIT, e.status(), e.body_text())
+            })
     }
 }
 

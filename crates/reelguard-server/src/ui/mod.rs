@@ -235,15 +235,6 @@ fn set_cookie(state: &Shared, name: &str, value: &str, path: &str, max_age: i64)
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// Compares secrets in time independent of where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 /// A cross-site request: an `Origin` header naming another host than the one addressed.
 fn cross_site(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
@@ -339,12 +330,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for CsrfForm<T> {
         let req = Request::from_parts(parts, body);
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+            .map_err(|e| {
+                ApiError::body_rejected(crate::limits::BODY_LIMIT, e.status(), e.body_text())
+            })?;
         let token: CsrfOnly = parse_form(&bytes)?;
         if !token
             .csrf
             .as_deref()
-            .is_some_and(|t| same_secret(t, &viewer.csrf))
+            .is_some_and(|t| reelguard_store::secrets_equal(t, &viewer.csrf))
         {
             return Err(UiError::Api(ApiError::Forbidden));
         }

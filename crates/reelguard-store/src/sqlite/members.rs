@@ -9,7 +9,11 @@ use super::rows::{conflict, parse_col, validate_name};
 use super::SqliteStore;
 use crate::error::StoreError;
 use crate::members::{Caller, KeyInfo, Keys, Member, Members, Role, Session, Sessions};
-use crate::util::{key_hash, now, random_token};
+use crate::util::{key_hash, now, random_token, secrets_equal};
+
+/// Characters of a key kept in clear (`rgk_` and 8 hex digits): shown in listings, and how a
+/// presented key finds its row.
+const KEY_PREFIX: usize = 12;
 
 fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
     Ok(Member {
@@ -130,7 +134,7 @@ fn set_scope_mode(
 impl Keys for SqliteStore {
     fn create_key(&self, member_id: i64, role: Role) -> Result<(KeyInfo, String), StoreError> {
         let key = format!("rgk_{}", random_token()?);
-        let prefix: String = key.chars().take(12).collect();
+        let prefix: String = key.chars().take(KEY_PREFIX).collect();
         let created_at = now();
         let conn = self.write();
         let member: String = conn
@@ -210,27 +214,39 @@ impl Keys for SqliteStore {
     }
 
     fn authenticate(&self, key: &str) -> Result<Option<Caller>, StoreError> {
-        if !key.starts_with("rgk_") || key.len() > 100 {
+        if !key.starts_with("rgk_") || key.len() > 100 || !key.is_char_boundary(KEY_PREFIX) {
             return Ok(None);
         }
-        Ok(self
-            .read()
-            .query_row(
-                "SELECT k.id, k.member_id, m.name, k.role, k.language FROM api_keys k \
-                 JOIN members m ON m.id = k.member_id \
-                 WHERE k.key_sha256 = ?1 AND k.revoked_at IS NULL",
-                [key_hash(key)],
-                |row| {
-                    Ok(Caller {
-                        key_id: row.get(0)?,
-                        member_id: row.get(1)?,
-                        member: row.get(2)?,
-                        role: parse_col(row, 3)?,
-                        language: row.get(4)?,
-                    })
+        // Found by the key's public prefix (shown in key listings anyway), then compared by
+        // hash in constant time: no comparison the database makes depends on the secret part,
+        // so response times tell a guesser nothing about how close a guess came.
+        let presented = key_hash(key);
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT k.id, k.member_id, m.name, k.role, k.language, k.key_sha256 FROM api_keys k \
+             JOIN members m ON m.id = k.member_id \
+             WHERE k.prefix = ?1 AND k.revoked_at IS NULL",
+        )?;
+        let rows = stmt.query_map([&key[..KEY_PREFIX]], |row| {
+            Ok((
+                Caller {
+                    key_id: row.get(0)?,
+                    member_id: row.get(1)?,
+                    member: row.get(2)?,
+                    role: parse_col(row, 3)?,
+                    language: row.get(4)?,
                 },
-            )
-            .optional()?)
+                row.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut found = None;
+        for row in rows {
+            let (caller, stored) = row?;
+            if secrets_equal(&stored, &presented) && found.is_none() {
+                found = Some(caller);
+            }
+        }
+        Ok(found)
     }
 }
 

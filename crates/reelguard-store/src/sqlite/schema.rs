@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, V5),
     (6, V6),
     (7, V7),
+    (8, V8),
 ];
 
 const V1: &str = "
@@ -267,11 +268,30 @@ UPDATE members SET review_scope = 'all'
       AND id NOT IN (SELECT reviewer_member_id FROM review_scopes);
 ";
 
+/// Idempotency keys of registrations: a member's `Idempotency-Key` names the job its first
+/// request made, with a digest of that request, so a retry (same key, same request) gets the
+/// same job back and a reuse for another request is refused. Written in the transaction that
+/// makes the job, so a job exists if and only if its key is recorded. And the index that finds
+/// an API key by its clear prefix.
+const V7: &str = "
+CREATE TABLE idempotency_keys (
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    idempotency_key TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    job_id BIGINT NOT NULL REFERENCES jobs (id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (member_id, idempotency_key)
+);
+
+-- Keys are found by their clear prefix and then compared by hash in constant time.
+CREATE INDEX api_keys_prefix ON api_keys (prefix);
+";
+
 /// From confirmation to takedown (issue 12): each work's proof of rights and the agent's
 /// authorisation (files kept under `<data>/legal/`, named by SHA-256), reviewers' verdicts on
 /// single segments, a notice's tracked state and its dated events, and its public evidence
 /// token. Notices of older builds were delivered as they were written, so they count as sent.
-const V7: &str = "
+const V8: &str = "
 CREATE TABLE work_rights (
     work_id TEXT PRIMARY KEY REFERENCES works (work_id),
     registration_number TEXT NOT NULL,

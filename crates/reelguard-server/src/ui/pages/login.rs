@@ -13,9 +13,7 @@ use super::{see_other, Page};
 use crate::auth::AuditNote;
 use crate::error::ApiError;
 use crate::ui::html::{self, csrf_field, esc, Frame};
-use crate::ui::{
-    cookie, same_secret, set_cookie, CsrfForm, UiError, Viewer, LOGIN_COOKIE, SESSION_COOKIE,
-};
+use crate::ui::{cookie, set_cookie, CsrfForm, UiError, Viewer, LOGIN_COOKIE, SESSION_COOKIE};
 use crate::Shared;
 
 fn login_page(state: &Shared, error: Option<&str>) -> Result<Response, UiError> {
@@ -80,7 +78,7 @@ pub async fn login(
         || !form
             .csrf
             .as_deref()
-            .is_some_and(|t| same_secret(t, expected))
+            .is_some_and(|t| reelguard_store::secrets_equal(t, expected))
     {
         return Err(UiError::Api(ApiError::Forbidden));
     }
