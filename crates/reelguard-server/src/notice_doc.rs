@@ -3,7 +3,7 @@
 //! in Simplified Chinese by default or in English, with a print stylesheet for "print to PDF".
 //!
 //! The decision that shapes it: the notice is a legal document, so every word of it lives in
-//! one template per language (`templates/notice.<lang>.html`), sections marked
+//! one template per language (`templates/notice.<lang>.html`, sharing `notice.css`), sections marked
 //! `<!--section:name-->`; this module only fills `{{field}}` (escaped) and `{{{block}}}`
 //! (markup it built from other sections). Values come from the notice's stored body, so the
 //! document shows exactly what was sent.
@@ -16,6 +16,7 @@ use crate::ui::html::esc;
 
 const ZH: &str = include_str!("../templates/notice.zh-CN.html");
 const EN: &str = include_str!("../templates/notice.en.html");
+const CSS: &str = include_str!("../templates/notice.css");
 
 /// The languages a notice is rendered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,6 +258,7 @@ pub fn render(body: &Value, state: &str, lang: Lang, files: &str) -> String {
             ("issued_at", cst(&body["issued_at"], unknown)),
         ],
         &[
+            ("style", CSS.to_string()),
             ("agent", agent_block),
             ("items", items),
             ("ranges", ranges),
