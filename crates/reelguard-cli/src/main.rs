@@ -5,6 +5,7 @@
 
 mod admin;
 mod bench;
+mod bench_index;
 mod bench_inputs;
 mod chance;
 mod checks;
@@ -17,6 +18,7 @@ mod register;
 mod scan;
 mod serve;
 mod splits;
+mod synthetic;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -311,6 +311,12 @@ pub const UI_ROUTES: &[RouteSpec] = &[
         "A key in, a session cookie out.",
     ),
     route("POST", "/ui/logout", Access::AnyKey, "Ends the session."),
+    route(
+        "POST",
+        "/ui/language",
+        Access::Public,
+        "Chooses the workbench's language.",
+    ),
     route("GET", "/ui/queue", REVIEWER, "The review queue."),
     route(
         "GET",
