@@ -18,6 +18,7 @@ pub struct WireOptions {
     mode: DecodeMode,
     decoder_threads: usize,
     skip_loop_filter: bool,
+    skip_unsampled: bool,
     detect_insets: bool,
     max_pixels: u64,
     max_duration_s: f64,
@@ -38,6 +39,7 @@ impl WireOptions {
             mode: options.mode,
             decoder_threads: options.decoder_threads,
             skip_loop_filter: options.skip_loop_filter,
+            skip_unsampled: options.skip_unsampled,
             detect_insets: options.detect_insets,
             max_pixels: options.limits.max_pixels,
             max_duration_s: options.limits.max_duration.as_secs_f64(),
@@ -54,6 +56,7 @@ impl WireOptions {
             mode: self.mode,
             decoder_threads: self.decoder_threads.clamp(1, 16),
             skip_loop_filter: self.skip_loop_filter,
+            skip_unsampled: self.skip_unsampled,
             detect_insets: self.detect_insets,
             limits: Limits {
                 max_pixels: self.max_pixels,
