@@ -30,6 +30,17 @@ fn kept_worker_response_inputs_parse_without_panicking() {
     for (name, data) in inputs("worker_responses") {
         let decoded = reelguard_sandbox::protocol::fuzz_responses(&data);
         eprintln!("{name}: {decoded}");
+        // Found by fuzzing: a still claiming u32::MAX x u32::MAX overflowed its size check
+        // (a panic where overflow checks are on); it is a refused frame now.
+        if name == "still_size_overflow" {
+            let still = &data[..];
+            let at = still
+                .windows(4)
+                .position(|w| w == b"RGSW")
+                .expect("a frame");
+            let payload = &still[at + 12..];
+            assert!(reelguard_sandbox::wire::WireStill::decode(payload).is_err());
+        }
     }
 }
 
