@@ -56,7 +56,11 @@ const TABLE: &[(&str, &str, Body, [u16; 7])] = &[
     ("GET",    "/v1/webhook/deliveries",            Body::None,   [401, 401, 403, 200, 200, 403, 403]),
     ("POST",   "/v1/members",                       Body::Json(r#"{"name": "matrix"}"#),
                                                                   [401, 401, 201, 403, 403, 403, 403]),
-    ("PUT",    "/v1/members/review-team/review-scope", Body::Json(r#"{"members": []}"#),
+    ("PATCH",  "/v1/members/studio",                Body::Json(r#"{"phone": "+86 10 8888 0000"}"#),
+                                                                  [401, 401, 200, 403, 403, 403, 403]),
+    ("PUT",    "/v1/whoami/language",               Body::Json(r#"{"language": "en"}"#),
+                                                                  [401, 401, 200, 200, 200, 200, 200]),
+    ("PUT",    "/v1/members/review-team/review-scope", Body::Json(r#"{"all": true}"#),
                                                                   [401, 401, 200, 403, 403, 403, 403]),
     ("POST",   "/v1/keys",                          Body::Json(r#"{"member": "matrix", "role": "crawler"}"#),
                                                                   [401, 401, 201, 403, 403, 403, 403]),
@@ -208,6 +212,7 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
             ("{K}", "{id}"),
             ("/episodes/1", "/episodes/{number}"),
             ("/members/review-team/", "/members/{name}/"),
+            ("/members/studio", "/members/{name}"),
         ] {
             out = out.replace(from, to);
         }

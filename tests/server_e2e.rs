@@ -7,7 +7,7 @@ mod support;
 use serde_json::{json, Value};
 use support::{
     audit_entries, call, create_key, create_work, job_succeeds, queue_suspect, register_episodes,
-    street, street_variant, upload, Daemon, Site,
+    sha256_hex, street, street_variant, upload, Daemon, Site,
 };
 
 #[test]
@@ -261,14 +261,6 @@ fn episodes_are_registered_by_path_only_from_inside_the_ingest_directory() {
         ingest.join("ep1.mp4").exists(),
         "the ingest file is copied, not moved"
     );
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// What a platform or a court would do with a notice: recompute the evidence bundle's hash

@@ -350,6 +350,18 @@ pub struct Reply {
     pub json: serde_json::Value,
     /// The body as text.
     pub text: String,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    /// A header's value, by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 fn agent() -> &'static ureq::Agent {
@@ -371,6 +383,16 @@ fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>, what: &s
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                v.to_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
     let text = response.body_mut().read_to_string().unwrap_or_default();
     let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
     Reply {
@@ -378,10 +400,11 @@ fn reply(result: Result<ureq::http::Response<ureq::Body>, ureq::Error>, what: &s
         retry_after,
         json,
         text,
+        headers,
     }
 }
 
-/// Calls the API: `method` is GET, DELETE, POST or PUT; `body` is sent as JSON.
+/// Calls the API: `method` is GET, DELETE, POST, PUT or PATCH; `body` is sent as JSON.
 pub fn call(method: &str, url: &str, key: Option<&str>, body: Option<&serde_json::Value>) -> Reply {
     let what = format!("{method} {url}");
     let auth = key.map(|k| format!("Bearer {k}"));
@@ -397,11 +420,11 @@ pub fn call(method: &str, url: &str, key: Option<&str>, body: Option<&serde_json
             }
             reply(request.call(), &what)
         }
-        "POST" | "PUT" => {
-            let mut request = if method == "POST" {
-                agent().post(url)
-            } else {
-                agent().put(url)
+        "POST" | "PUT" | "PATCH" => {
+            let mut request = match method {
+                "POST" => agent().post(url),
+                "PUT" => agent().put(url),
+                _ => agent().patch(url),
             };
             if let Some(auth) = &auth {
                 request = request.header("Authorization", auth);
@@ -416,6 +439,62 @@ pub fn call(method: &str, url: &str, key: Option<&str>, body: Option<&serde_json
         }
         other => panic!("unsupported method {other}"),
     }
+}
+
+/// POSTs `body` with extra request headers (`Idempotency-Key`, `X-Content-SHA256`...).
+pub fn post_with(url: &str, key: Option<&str>, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    let mut request = agent().post(url);
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        request = request.header("Content-Type", "application/octet-stream");
+    }
+    if let Some(key) = key {
+        request = request.header("Authorization", &format!("Bearer {key}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    reply(request.send(body), &format!("POST {url}"))
+}
+
+/// POSTs the bytes `body` yields, with extra headers, on a fresh connection; a transport
+/// failure (the daemon killed mid-request) is an `Err`, not a panic.
+pub fn try_post_reader(
+    url: &str,
+    key: &str,
+    headers: &[(&str, &str)],
+    body: impl std::io::Read,
+) -> Result<Reply, String> {
+    // A fresh agent: a pooled connection to a killed daemon would fail the first retry.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let mut request = agent
+        .post(url)
+        .header("Content-Type", "application/octet-stream")
+        .header("Authorization", &format!("Bearer {key}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut body = body;
+    let result = request.send(ureq::SendBody::from_reader(&mut body));
+    match result {
+        Ok(_) => Ok(reply(result, url)),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// POSTs a file as the raw request body (streamed from the file).
@@ -502,7 +581,19 @@ pub fn member_key(daemon: &Daemon, admin: &str, name: &str, role: &str) -> Strin
         Some(&serde_json::json!({"member": name, "role": role})),
     );
     assert_eq!(r.status, 201, "{}", r.text);
-    r.json["key"].as_str().expect("key").to_string()
+    let key = r.json["key"].as_str().expect("key").to_string();
+    if role == "reviewer" {
+        // A new reviewer reviews nothing until an admin assigns a scope; the tests' review
+        // teams review everyone unless a test narrows them.
+        let r = call(
+            "PUT",
+            &daemon.url(&format!("/v1/members/{name}/review-scope")),
+            Some(admin),
+            Some(&serde_json::json!({"all": true})),
+        );
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    key
 }
 
 // ---- scenario helpers for the UI tests ------------------------------------------------------

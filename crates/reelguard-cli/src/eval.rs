@@ -5,6 +5,10 @@
 //! exactly as `reelguard scan` does, and compares with the ground truth the fixture generator
 //! wrote: recall of the right (work, episode), matches to anything not in the suspect,
 //! boundary error of the matched segment, speed error and the mirrored flag.
+//!
+//! The scoring ([`score`]) takes matches as [`Found`], not as the pipeline's types, so that
+//! `reelguard demo`, which gets its matches from the daemon's API, prints the same table by the
+//! same rules.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -39,7 +43,7 @@ pub struct Args {
 
 /// What a suspect should match: original name → truth.
 #[derive(Debug, Clone)]
-struct Truth {
+pub struct Truth {
     original: String,
     suspect_start_s: f64,
     suspect_end_s: f64,
@@ -50,12 +54,62 @@ struct Truth {
 }
 
 #[derive(Debug, Clone)]
-struct Case {
-    family: String,
+pub struct Case {
+    /// The edit family (`mirror`, `compilation`, `unrelated`, ...).
+    pub family: String,
     split: Split,
-    file: PathBuf,
+    /// The suspect file.
+    pub file: PathBuf,
     truths: Vec<Truth>,
 }
+
+/// One matched stretch, as scored.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub struct Span {
+    pub suspect_start_s: f64,
+    pub suspect_end_s: f64,
+    pub ref_start_s: f64,
+    pub ref_end_s: f64,
+    pub speed: f64,
+    pub mirrored: bool,
+}
+
+/// One match of a suspect, as scored: a registered episode and where it was found.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Found {
+    pub work_id: String,
+    pub episode: u32,
+    #[serde(rename = "segments")]
+    pub spans: Vec<Span>,
+}
+
+impl From<&Match> for Found {
+    fn from(m: &Match) -> Found {
+        let spans = m
+            .segments
+            .iter()
+            .map(|s| Span {
+                suspect_start_s: s.suspect_start_s,
+                suspect_end_s: s.suspect_end_s,
+                ref_start_s: s.ref_start_s,
+                ref_end_s: s.ref_end_s,
+                speed: s.speed,
+                mirrored: s.mirrored,
+            })
+            .collect();
+        Found {
+            work_id: m.work_id.clone(),
+            episode: m.episode,
+            spans,
+        }
+    }
+}
+
+/// What scanning one case gave: its matches or why it failed, and the milliseconds it took.
+pub type Outcome = (Result<Vec<Found>, String>, f64);
+
+/// Original name → (work id, episode number) of the registered episodes.
+pub type Registered = HashMap<String, (String, u32)>;
 
 /// One row of the report.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -94,7 +148,8 @@ fn truth(row: &HashMap<String, String>) -> anyhow::Result<Truth> {
     })
 }
 
-fn cases(fixtures: &Path) -> anyhow::Result<Vec<Case>> {
+/// Every suspect of the fixtures with its ground truth.
+pub fn cases(fixtures: &Path) -> anyhow::Result<Vec<Case>> {
     let sources = Sources::read(fixtures)?;
     let mut cases = Vec::new();
     for row in read_tsv(&fixtures.join("variants/MANIFEST.tsv"))? {
@@ -132,11 +187,8 @@ fn cases(fixtures: &Path) -> anyhow::Result<Vec<Case>> {
     Ok(cases)
 }
 
-/// Registers the fixture dramas; returns original name → (work id, episode number).
-fn register(
-    fixtures: &Path,
-    catalogue: &mut Catalogue,
-) -> anyhow::Result<HashMap<String, (String, u32)>> {
+/// The fixture dramas: drama → its episodes' (number, original name), in number order.
+pub fn dramas(fixtures: &Path) -> anyhow::Result<BTreeMap<String, Vec<(u32, String)>>> {
     let mut dramas: BTreeMap<String, Vec<(u32, String)>> = BTreeMap::new();
     for row in read_tsv(&fixtures.join("originals/MANIFEST.tsv"))? {
         let episode: u32 = field(&row, "episode")?.parse().context("episode number")?;
@@ -145,10 +197,28 @@ fn register(
             .or_default()
             .push((episode, field(&row, "name")?.to_string()));
     }
+    for episodes in dramas.values_mut() {
+        episodes.sort();
+    }
+    Ok(dramas)
+}
+
+/// Fails unless `fixtures` holds generated fixtures.
+pub fn require_fixtures(fixtures: &Path) -> anyhow::Result<()> {
+    if !fixtures.join("variants/MANIFEST.tsv").exists() {
+        bail!(
+            "{} has no fixtures: run fixtures/generate first",
+            fixtures.display()
+        );
+    }
+    Ok(())
+}
+
+/// Registers the fixture dramas in `catalogue`.
+fn register(fixtures: &Path, catalogue: &mut Catalogue) -> anyhow::Result<Registered> {
     let progress = VideoProgress::new("registering fixtures");
     let mut ids = HashMap::new();
-    for (drama, mut episodes) in dramas {
-        episodes.sort();
+    for (drama, episodes) in dramas(fixtures)? {
         let files: Vec<PathBuf> = episodes
             .iter()
             .map(|(_, name)| fixtures.join("originals").join(format!("{name}.mp4")))
@@ -175,9 +245,9 @@ fn register(
 }
 
 /// The segment of `m` that overlaps the truth's suspect span most.
-fn best_segment<'a>(m: &'a Match, truth: &Truth) -> Option<&'a reelguard_align::Segment> {
-    m.segments.iter().max_by(|a, b| {
-        let overlap = |s: &reelguard_align::Segment| {
+fn best_segment<'a>(m: &'a Found, truth: &Truth) -> Option<&'a Span> {
+    m.spans.iter().max_by(|a, b| {
+        let overlap = |s: &Span| {
             (s.suspect_end_s.min(truth.suspect_end_s)
                 - s.suspect_start_s.max(truth.suspect_start_s))
             .max(0.0)
@@ -208,12 +278,7 @@ type Tally = (FamilyRow, Vec<f64>, Vec<f64>);
 /// Runs the evaluation and returns one row per family, in a stable order, overall and per
 /// split.
 pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Evaluation> {
-    if !fixtures.join("variants/MANIFEST.tsv").exists() {
-        bail!(
-            "{} has no fixtures: run fixtures/generate first",
-            fixtures.display()
-        );
-    }
+    require_fixtures(fixtures)?;
     let data = tempfile::tempdir()?;
     let mut catalogue = Catalogue::open(data.path())?;
     let ids = register(fixtures, &mut catalogue)?;
@@ -230,17 +295,24 @@ pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Evaluation> {
         .map(|case| {
             let started = std::time::Instant::now();
             let report = scan_file(&catalogue, &case.file, &options, &|p| progress.report(p));
-            (report, started.elapsed().as_secs_f64() * 1000.0)
+            let found = report
+                .map(|r| r.matches.iter().map(Found::from).collect())
+                .map_err(|e| e.to_string());
+            (found, started.elapsed().as_secs_f64() * 1000.0)
         })
         .collect();
     progress.finish();
+    Ok(score(&cases, results, &ids))
+}
 
+/// Scores what scanning each case found (`outcomes[i]` is `cases[i]`'s) against the truth.
+pub fn score(cases: &[Case], outcomes: Vec<Outcome>, ids: &Registered) -> Evaluation {
     let mut rows: BTreeMap<(Option<Split>, String), Tally> = BTreeMap::new();
-    for (case, (report, ms)) in cases.iter().zip(results) {
-        let report = report.as_ref();
+    for (case, (found, ms)) in cases.iter().zip(outcomes) {
+        let found = found.as_deref().map_err(String::as_str);
         for split in [None, Some(case.split)] {
             let tally = rows.entry((split, case.family.clone())).or_default();
-            tally_case(tally, case, report, ms, &ids);
+            tally_case(tally, case, found, ms, ids);
         }
     }
     let mut evaluation = Evaluation {
@@ -260,23 +332,23 @@ pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Evaluation> {
             Some(split) => evaluation.splits.entry(split).or_default().push(row),
         }
     }
-    Ok(evaluation)
+    evaluation
 }
 
 /// Adds one scanned case to its family's tally.
 fn tally_case(
     (row, boundaries, times): &mut Tally,
     case: &Case,
-    report: Result<&reelguard_pipeline::ScanReport, &reelguard_pipeline::PipelineError>,
+    found: Result<&[Found], &str>,
     ms: f64,
-    ids: &HashMap<String, (String, u32)>,
+    ids: &Registered,
 ) {
     {
         row.family = case.family.clone();
         row.cases += 1;
         times.push(ms);
-        let report = match report {
-            Ok(report) => report,
+        let found = match found {
+            Ok(found) => found,
             Err(error) => {
                 tracing::warn!(file = %case.file.display(), %error, "scan failed");
                 row.failed_scans += 1;
@@ -290,21 +362,17 @@ fn tally_case(
             .filter_map(|t| ids.get(&t.original).map(|id| (t, id)))
             .collect();
         row.expected += expected.len();
-        for m in &report.matches {
+        for m in found {
             let Some((truth, _)) = expected
                 .iter()
                 .find(|(_, (work, episode))| *work == m.work_id && *episode == m.episode)
             else {
                 row.wrong += 1;
-                tracing::info!(file = %case.file.display(), work = %m.title, episode = m.episode, "wrong match");
+                tracing::info!(file = %case.file.display(), work = %m.work_id, episode = m.episode, "wrong match");
                 continue;
             };
             row.found += 1;
-            row.false_segments += m
-                .segments
-                .iter()
-                .filter(|s| outside_truth(s, truth))
-                .count();
+            row.false_segments += m.spans.iter().filter(|s| outside_truth(s, truth)).count();
             if let Some(segment) = best_segment(m, truth) {
                 boundaries.extend([
                     (segment.suspect_start_s - truth.suspect_start_s).abs(),
@@ -323,7 +391,7 @@ fn tally_case(
 }
 
 /// Over half of the segment's suspect span lies outside the true one.
-fn outside_truth(segment: &reelguard_align::Segment, truth: &Truth) -> bool {
+fn outside_truth(segment: &Span, truth: &Truth) -> bool {
     let length = (segment.suspect_end_s - segment.suspect_start_s).max(1e-6);
     let inside = (segment.suspect_end_s.min(truth.suspect_end_s)
         - segment.suspect_start_s.max(truth.suspect_start_s))
@@ -331,7 +399,8 @@ fn outside_truth(segment: &reelguard_align::Segment, truth: &Truth) -> bool {
     inside / length < 0.5
 }
 
-fn print_rows(title: &str, rows: &[FamilyRow]) {
+/// Prints one table: a row per family.
+pub fn print_rows(title: &str, rows: &[FamilyRow]) {
     println!("{title}");
     println!(
         "{:<13} {:>5} {:>7} {:>6} {:>6} {:>9} {:>9} {:>8} {:>7}",

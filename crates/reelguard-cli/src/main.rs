@@ -5,9 +5,12 @@
 
 mod admin;
 mod bench;
+mod bench_index;
 mod bench_inputs;
 mod chance;
 mod checks;
+mod demo;
+mod demo_api;
 mod eval;
 mod fingerprint;
 mod progress;
@@ -15,6 +18,7 @@ mod register;
 mod scan;
 mod serve;
 mod splits;
+mod synthetic;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -76,6 +80,9 @@ enum Command {
     Bench(bench::Args),
     /// Run the HTTP daemon.
     Serve(serve::Args),
+    /// See the product: a daemon with the sample dramas registered, pirated copies scanned
+    /// through its queue, demo keys for each role, and the workbench's address.
+    Demo(demo::Args),
     /// Offline administration: members and API keys.
     #[command(subcommand)]
     Admin(admin::Command),
@@ -130,6 +137,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Admin(command) => admin::run(command),
         Command::Worker { args } => return reelguard_sandbox::worker_main(&args),
     };

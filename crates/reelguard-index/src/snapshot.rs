@@ -205,6 +205,47 @@ impl CatalogueSnapshot {
         probes: &[&[QueryFrame<S::Hash>]],
         params: &MatchParams,
     ) -> Result<(Vec<Match>, FindStats), IndexError> {
+        let (work, stats) = self.candidates_to_align_signal::<S>(probes, params)?;
+        let aligned: Vec<(u64, Vec<Segment>)> = work
+            .par_iter()
+            .map(|&(probe, id)| {
+                let query = probes[probe];
+                let (_, episode) = self.episode(id).ok_or(IndexError::Corrupt {
+                    path: self.dir.clone(),
+                    reason: format!("episode {id} indexed but not in the manifest"),
+                })?;
+                let frames: Vec<RefFrame<S::Hash>> = self
+                    .episode_records::<S>(episode)?
+                    .into_iter()
+                    .map(|f| RefFrame {
+                        t: f.t as f64,
+                        hash: f.hash,
+                        quality: f.quality,
+                    })
+                    .collect();
+                let segments = align_signal::<S>(query, &frames, &params.align);
+                Ok((id, params.calibration.apply(segments, work.len())))
+            })
+            .collect::<Result<_, IndexError>>()?;
+        Ok((self.resolve(aligned, params.max_overlap), stats))
+    }
+
+    /// The (probe, episode id) pairs [`CatalogueSnapshot::find_probes`] aligns: each probe's
+    /// best-voted candidates, as many as its length earns. What candidate recall measures.
+    pub fn candidates_to_align(
+        &self,
+        probes: &[&[QueryFrame]],
+        params: &MatchParams,
+    ) -> Result<(Vec<(usize, u64)>, FindStats), IndexError> {
+        self.candidates_to_align_signal::<Video>(probes, params)
+    }
+
+    /// [`CatalogueSnapshot::candidates_to_align`] for fingerprints of signal `S`.
+    pub fn candidates_to_align_signal<S: SignalType>(
+        &self,
+        probes: &[&[QueryFrame<S::Hash>]],
+        params: &MatchParams,
+    ) -> Result<(Vec<(usize, u64)>, FindStats), IndexError> {
         let mut stats = FindStats::default();
         let mut work: Vec<(usize, u64)> = Vec::new();
         for (probe, query) in probes.iter().enumerate() {
@@ -228,28 +269,7 @@ impl CatalogueSnapshot {
             );
         }
         stats.aligned = work.len();
-        let aligned: Vec<(u64, Vec<Segment>)> = work
-            .par_iter()
-            .map(|&(probe, id)| {
-                let query = probes[probe];
-                let (_, episode) = self.episode(id).ok_or(IndexError::Corrupt {
-                    path: self.dir.clone(),
-                    reason: format!("episode {id} indexed but not in the manifest"),
-                })?;
-                let frames: Vec<RefFrame<S::Hash>> = self
-                    .episode_records::<S>(episode)?
-                    .into_iter()
-                    .map(|f| RefFrame {
-                        t: f.t as f64,
-                        hash: f.hash,
-                        quality: f.quality,
-                    })
-                    .collect();
-                let segments = align_signal::<S>(query, &frames, &params.align);
-                Ok((id, params.calibration.apply(segments, work.len())))
-            })
-            .collect::<Result<_, IndexError>>()?;
-        Ok((self.resolve(aligned, params.max_overlap), stats))
+        Ok((work, stats))
     }
 
     /// Keeps, for every stretch of the suspect, only the best-supported claim on it.

@@ -1,6 +1,10 @@
 //! The guard every routed request passes: authentication (`Authorization: Bearer KEY`), the
-//! role check from [`crate::routes::ROUTES`], request metrics, and the audit log entry for every
-//! state-changing request (refused ones included).
+//! role check from [`crate::routes::ROUTES`], crawler keys' rate limit (429 with
+//! `Retry-After`), request metrics, and the audit log entry for every state-changing request
+//! (refused ones included).
+//!
+//! Keys never reach a log: the key is read from its header and handed to the store, which
+//! compares its hash in constant time; log lines and audit entries name the member and role.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -10,7 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use reelguard_store::{AuditEntry, Caller};
+use reelguard_store::{AuditEntry, Caller, Role};
 
 use crate::error::ApiError;
 use crate::routes::{self, Access};
@@ -65,7 +69,14 @@ async fn authorize(
         Access::Roles(roles) if !roles.contains(&caller.role) => {
             Err((ApiError::Forbidden, Some(caller)))
         }
-        _ => Ok(Some(caller)),
+        _ => {
+            if caller.role == Role::Crawler {
+                if let Err(retry_after) = state.crawler_rates.take(caller.key_id, Instant::now()) {
+                    return Err((ApiError::RateLimited { retry_after }, Some(caller)));
+                }
+            }
+            Ok(Some(caller))
+        }
     }
 }
 

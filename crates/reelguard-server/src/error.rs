@@ -26,12 +26,24 @@ pub enum ApiError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// An idempotency key reused for a different request.
+    #[error("the Idempotency-Key {0:?} was already used for a different request")]
+    IdempotencyKeyReused(String),
     /// The body exceeds the upload limit.
     #[error("the body exceeds the limit of {0} bytes")]
     TooLarge(u64),
     /// The job queue is full.
     #[error("the job queue is full; retry in {retry_after} s")]
     QueueFull {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// The client took too long to send its request (a stalled body, a slow request).
+    #[error("{0}")]
+    Timeout(&'static str),
+    /// The key made more requests than its rate limit allows.
+    #[error("too many requests from this key; retry in {retry_after} s")]
+    RateLimited {
         /// Seconds to wait.
         retry_after: u64,
     },
@@ -52,8 +64,11 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::IdempotencyKeyReused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::QueueFull { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -67,10 +82,24 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Conflict(_) => "conflict",
+            ApiError::IdempotencyKeyReused(_) => "idempotency_key_reused",
             ApiError::TooLarge(_) => "too_large",
             ApiError::QueueFull { .. } => "queue_full",
+            ApiError::Timeout(_) => "request_timeout",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl ApiError {
+    /// A buffered body the extractor refused: 413 past `limit` bytes, else 400.
+    pub fn body_rejected(limit: usize, status: StatusCode, text: String) -> ApiError {
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(limit as u64)
+        } else {
+            ApiError::BadRequest(text)
         }
     }
 }
@@ -83,6 +112,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound(what) => ApiError::NotFound(what),
             AppError::Invalid(what) => ApiError::BadRequest(what),
             AppError::Conflict(what) => ApiError::Conflict(what),
+            AppError::IdempotencyKeyReused(key) => ApiError::IdempotencyKeyReused(key),
             AppError::TooLarge(limit) => ApiError::TooLarge(limit),
             AppError::QueueFull { retry_after } => ApiError::QueueFull { retry_after },
             AppError::Unavailable(what) => ApiError::Unavailable(what),
@@ -104,8 +134,12 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ApiError::QueueFull { retry_after } => {
+            ApiError::QueueFull { retry_after } | ApiError::RateLimited { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            // The rest of a stalled body is not waited for.
+            ApiError::Timeout(_) => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

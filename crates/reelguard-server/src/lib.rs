@@ -18,9 +18,11 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod limits;
 pub mod notify;
 pub mod present;
 pub mod routes;
+pub mod security;
 pub mod ui;
 pub mod upload;
 
@@ -66,11 +68,18 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServerError {
     move |source| ServerError::Io { what, source }
 }
 
-/// The whole HTTP surface: the API and the workbench, with the API's 404 for anything else.
+/// The whole HTTP surface: the API and the workbench, with the API's 404 for anything else;
+/// every route under the size and time limits of [`limits`] and the headers of [`security`].
 pub fn router(state: Shared) -> axum::Router {
     api::router(state.clone())
         .merge(ui::router(state.clone()))
         .fallback(api::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(limits::BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::deadline,
+        ))
+        .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
 }
 
@@ -86,19 +95,33 @@ pub struct Bound {
 /// Runs the daemon until SIGTERM or SIGINT. `on_listening` is called with the bound addresses
 /// once the sockets are bound (before the first request is served).
 pub fn run(config: Config, on_listening: impl FnOnce(Bound) + Send) -> Result<(), ServerError> {
+    run_until(config, on_listening, std::future::pending())
+}
+
+/// [`run`], stopping also (in the same graceful way) when `stop` resolves: for a process that
+/// embeds the daemon and decides itself when it is done (`reelguard demo --exit-after-scan`).
+pub fn run_until(
+    config: Config,
+    on_listening: impl FnOnce(Bound) + Send,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("reelguard-io")
         .build()
         .map_err(io("starting the runtime"))?;
-    let result = runtime.block_on(serve(config, on_listening));
+    let result = runtime.block_on(serve(config, on_listening, stop));
     // A blocking task still waiting (say, on a scan that outlived the grace period) must not
     // hold the process: its job is already re-queued.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     result
 }
 
-async fn serve(config: Config, on_listening: impl FnOnce(Bound) + Send) -> Result<(), ServerError> {
+async fn serve(
+    config: Config,
+    on_listening: impl FnOnce(Bound) + Send,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let data = config.data_dir.clone();
     std::fs::create_dir_all(&data).map_err(io(format!("creating {}", data.display())))?;
     let ingest_dir = match &config.ingest_dir {
@@ -214,7 +237,10 @@ async fn serve(config: Config, on_listening: impl FnOnce(Bound) + Send) -> Resul
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {
-        stop_requested.await;
+        tokio::select! {
+            _ = stop_requested => {}
+            _ = stop => {}
+        }
         tracing::info!("stopping: no new requests or jobs");
         shutdown_state.ready.store(false, Ordering::SeqCst);
         notify::notify("STOPPING=1");

@@ -84,14 +84,36 @@ pub const ROUTES: &[RouteSpec] = &[
         Access::AnyKey,
         "The calling key's member and role.",
     ),
+    route(
+        "PUT",
+        "/v1/whoami/language",
+        Access::AnyKey,
+        "Set the calling key's interface language (zh-CN, en; null: the default).",
+    ),
     // Administration.
-    route("POST", "/v1/members", ADMIN, "Create a member."),
-    route("GET", "/v1/members", ADMIN, "List members."),
+    route(
+        "POST",
+        "/v1/members",
+        ADMIN,
+        "Create a member, with its legal profile.",
+    ),
+    route(
+        "GET",
+        "/v1/members",
+        ADMIN,
+        "List members with their legal profiles.",
+    ),
+    route(
+        "PATCH",
+        "/v1/members/{name}",
+        ADMIN,
+        "Edit a member's legal profile.",
+    ),
     route(
         "PUT",
         "/v1/members/{name}/review-scope",
         ADMIN,
-        "Limit a reviewer member to some members' matches.",
+        "Set the members a reviewer member may review (none until set), or all.",
     ),
     route("POST", "/v1/keys", ADMIN, "Create an API key (shown once)."),
     route(
@@ -222,6 +244,12 @@ pub const UI_ROUTES: &[RouteSpec] = &[
         "A key in, a session cookie out.",
     ),
     route("POST", "/ui/logout", Access::AnyKey, "Ends the session."),
+    route(
+        "POST",
+        "/ui/language",
+        Access::Public,
+        "Chooses the workbench's language.",
+    ),
     route("GET", "/ui/queue", REVIEWER, "The review queue."),
     route(
         "GET",

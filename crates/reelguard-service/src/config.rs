@@ -92,6 +92,17 @@ pub struct Config {
     /// webhook must not be a way into the daemon's own network. Turn on only when every member
     /// is trusted (or for tests on one machine).
     pub webhook_allow_private_targets: bool,
+    /// Requests per second each crawler key may make, on average; past it (and its burst) the
+    /// key is answered 429 with `Retry-After`. 0: no limit.
+    pub crawler_requests_per_sec: f64,
+    /// Requests a crawler key may make at once above its rate (the bucket's size).
+    pub crawler_burst: u32,
+    /// Longest wait for the next piece of a request body, in seconds: a client that stops
+    /// sending (a slow-loris body) is answered 408 and its connection closed.
+    pub body_idle_secs: u64,
+    /// Longest time for any request but an upload (reading its body included), in seconds;
+    /// past it the answer is 408 (or 503 for a slow answer).
+    pub request_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -123,6 +134,10 @@ impl Default for Config {
             webhook_backoff_ms: 30_000,
             webhook_timeout_secs: 10,
             webhook_allow_private_targets: false,
+            crawler_requests_per_sec: 20.0,
+            crawler_burst: 40,
+            body_idle_secs: 30,
+            request_timeout_secs: 60,
         }
     }
 }
@@ -151,6 +166,10 @@ const KEYS: &[&str] = &[
     "webhook_backoff_ms",
     "webhook_timeout_secs",
     "webhook_allow_private_targets",
+    "crawler_requests_per_sec",
+    "crawler_burst",
+    "body_idle_secs",
+    "request_timeout_secs",
 ];
 
 impl Config {
@@ -229,6 +248,15 @@ impl Config {
         }
         if self.max_upload_bytes == 0 {
             return invalid("max_upload_bytes must be at least 1");
+        }
+        if !(self.crawler_requests_per_sec >= 0.0 && self.crawler_requests_per_sec.is_finite()) {
+            return invalid("crawler_requests_per_sec must be 0 (no limit) or more");
+        }
+        if self.crawler_requests_per_sec > 0.0 && self.crawler_burst == 0 {
+            return invalid("crawler_burst must be at least 1 when crawlers are rate-limited");
+        }
+        if self.body_idle_secs == 0 || self.request_timeout_secs == 0 {
+            return invalid("body_idle_secs and request_timeout_secs must be at least 1");
         }
         if self.job_lease_secs < 3 {
             return invalid("job_lease_secs must be at least 3 (it is renewed every third of it)");

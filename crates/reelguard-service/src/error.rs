@@ -20,6 +20,9 @@ pub enum AppError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// An idempotency key the caller already used for a different request.
+    #[error("the Idempotency-Key {0:?} was already used for a different request")]
+    IdempotencyKeyReused(String),
     /// A file exceeds the upload limit.
     #[error("the body exceeds the limit of {0} bytes")]
     TooLarge(u64),
@@ -45,6 +48,7 @@ impl AppError {
             StoreError::Conflict(what) => AppError::Conflict(what),
             StoreError::Invalid(what) => AppError::Invalid(what),
             StoreError::QueueFull { .. } => AppError::QueueFull { retry_after },
+            StoreError::IdempotencyKeyReused(key) => AppError::IdempotencyKeyReused(key),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod metrics_gauges;
 pub mod present;
 pub mod query;
+pub mod ratelimit;
 pub mod review;
 pub mod runner;
 pub mod sessions;
@@ -89,6 +90,8 @@ pub struct Service {
     /// This process's lease owner id: jobs it claims carry it, and at start every lease of
     /// another owner (an earlier process) is expired.
     pub lease_owner: String,
+    /// Crawler keys' request rates (`crawler_requests_per_sec`, `crawler_burst`).
+    pub crawler_rates: ratelimit::RateLimiter,
 }
 
 /// The service as handlers and workers hold it.
@@ -106,6 +109,10 @@ impl Service {
         decoder: Arc<dyn reelguard_media::Decoder>,
     ) -> Self {
         Service {
+            crawler_rates: ratelimit::RateLimiter::new(
+                config.crawler_requests_per_sec,
+                config.crawler_burst,
+            ),
             lease_owner,
             decoder,
             evidence: EvidenceDirs::new(&config.data_dir, &uploads),

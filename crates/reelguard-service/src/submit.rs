@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use reelguard_store::{Caller, NewFile, SourceMeta, Store, StoreError, Submission};
+use reelguard_store::{Caller, IdempotencyKey, NewFile, SourceMeta, Store, StoreError, Submission};
+use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 use crate::files::{self, Received};
@@ -14,6 +15,91 @@ use crate::{works, Service};
 
 /// Longest crawler-supplied metadata value, in bytes.
 pub const MAX_META_BYTES: usize = 2048;
+
+/// Longest `Idempotency-Key`, in bytes (a UUID is 36).
+pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+
+/// Checks a client's idempotency key: 1 to [`MAX_IDEMPOTENCY_KEY_BYTES`] visible ASCII
+/// characters (the key is stored and compared as given).
+pub fn idempotency_key(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.is_empty()
+        || raw.len() > MAX_IDEMPOTENCY_KEY_BYTES
+        || !raw.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(AppError::Invalid(format!(
+            "an Idempotency-Key is 1 to {MAX_IDEMPOTENCY_KEY_BYTES} visible ASCII characters"
+        )));
+    }
+    Ok(Some(raw.to_string()))
+}
+
+/// Checks a SHA-256 the client declares for its body (`X-Content-SHA256`): 64 hex digits,
+/// returned in lower case.
+pub fn content_sha256(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let raw = raw.trim();
+    if raw.len() != 64 || !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::Invalid(
+            "X-Content-SHA256 must be the body's SHA-256 as 64 hex digits".into(),
+        ));
+    }
+    Ok(Some(raw.to_ascii_lowercase()))
+}
+
+/// A crawler's sighting of content that is already a suspect, recorded from its SHA-256 alone
+/// (sent before the body, or hashed from a body not kept): `None` if the content is unknown.
+/// A known suspect is never refused for a full queue, since no job is made for it.
+pub async fn known_suspect(
+    service: &Service,
+    caller: &Caller,
+    sha256: String,
+    source: SourceMeta,
+) -> Result<Option<Submission>, AppError> {
+    let member = caller.member_id;
+    service
+        .db(move |s| s.submit_known_suspect(member, &sha256, &source))
+        .await
+}
+
+/// What makes two registrations "the same request" for an idempotency key: the work, the
+/// content and the name it is registered under.
+pub fn registration_identity(
+    key: String,
+    work_id: &str,
+    sha256: &str,
+    name: &str,
+) -> IdempotencyKey {
+    let mut digest = Sha256::new();
+    for part in ["register", work_id, sha256, name] {
+        digest.update(part.as_bytes());
+        // A separator no part contains, so ("ab", "c") and ("a", "bc") differ.
+        digest.update([0u8]);
+    }
+    IdempotencyKey {
+        key,
+        request_sha256: reelguard_store::hex(&digest.finalize()),
+    }
+}
+
+/// The job of an earlier registration with this key and identity, answered before any body is
+/// read (the client sent the content's SHA-256 with the key).
+pub async fn replayed_registration(
+    service: &Service,
+    caller: &Caller,
+    identity: IdempotencyKey,
+) -> Result<Option<Submission>, AppError> {
+    let member = caller.member_id;
+    let job = service
+        .db(move |s| s.idempotent_job(member, &identity))
+        .await?;
+    Ok(job.map(|job_id| Submission {
+        job_id,
+        suspect_id: None,
+        deduplicated: false,
+        replayed: true,
+    }))
+}
 
 /// Refuses when the queue is already full (before any body is read).
 pub async fn check_queue(service: &Service) -> Result<(), AppError> {
@@ -94,8 +180,9 @@ async fn install(service: &Service, received: &Received, dest: &Path) -> Result<
     service.blocking(move || files::install(&from, &dest)).await
 }
 
-/// Records a submission and wakes a worker; if the store refuses it (a full queue...), the
-/// file installed for it, if any, is removed.
+/// Records a submission and wakes a worker; if the store refuses it (a full queue...) or
+/// answers it from an earlier request with the same idempotency key, the file installed for
+/// it, if any, is removed.
 async fn record<F>(
     service: &Service,
     installed: Option<PathBuf>,
@@ -106,7 +193,13 @@ where
 {
     match service.db(f).await {
         Ok(submission) => {
-            service.wake.notify_one();
+            if submission.replayed {
+                if let Some(path) = installed {
+                    files::discard(&path).await;
+                }
+            } else {
+                service.wake.notify_one();
+            }
             Ok(submission)
         }
         Err(error) => {
@@ -118,14 +211,19 @@ where
     }
 }
 
-/// Queues a received episode for registration into one of the caller's live works.
+/// Queues a received episode for registration into one of the caller's live works. With an
+/// idempotency key the caller already used for the same registration, the first request's
+/// job is answered and nothing is added; the key used for another registration is refused.
 pub async fn registration(
     service: &Arc<Service>,
     caller: &Caller,
     work_id: String,
     received: Received,
     name: String,
+    idempotency: Option<String>,
 ) -> Result<Submission, AppError> {
+    let identity =
+        idempotency.map(|key| registration_identity(key, &work_id, &received.sha256, &name));
     let dest = files::episode_path(&service.uploads, &received.sha256);
     install(service, &received, &dest).await?;
     let file = NewFile {
@@ -136,7 +234,7 @@ pub async fn registration(
     };
     let (member, limits) = (caller.member_id, service.limits());
     record(service, Some(dest), move |s| {
-        s.submit_registration(member, &work_id, &file, limits)
+        s.submit_registration(member, &work_id, &file, identity.as_ref(), limits)
     })
     .await
 }

@@ -2,7 +2,8 @@
 //! workbench and evidence alike.
 //!
 //! - A **member** sees what concerns its own works.
-//! - A **reviewer** sees the members in its review scope (all members when no scope is set).
+//! - A **reviewer** sees the members in its review scope: those an admin assigned, all of
+//!   them if an admin said so, and none before an admin said anything.
 //! - **Admins and crawlers** see no matches or notices (admins see jobs; see [`jobs`](crate::jobs)).
 //!
 //! Anything outside the scope is "not found", never "forbidden": a caller cannot learn that
@@ -21,7 +22,7 @@ pub struct Readable {
 }
 
 impl Readable {
-    /// Every member (a reviewer without a scope).
+    /// Every member (a reviewer an admin let review all).
     pub fn everyone() -> Readable {
         Readable { owners: None }
     }

@@ -27,6 +27,9 @@ pub enum StoreError {
     /// The request is malformed (an empty name, an unknown member).
     #[error("invalid: {0}")]
     Invalid(String),
+    /// An `Idempotency-Key` already names a different request of the same member.
+    #[error("the idempotency key {0:?} was already used for a different request")]
+    IdempotencyKeyReused(String),
     /// The job queue holds as many unfinished jobs as it may.
     #[error("the job queue is full ({depth} of {limit} jobs unfinished)")]
     QueueFull {

@@ -110,6 +110,21 @@ pub struct Submission {
     pub suspect_id: Option<i64>,
     /// The content was already known: no new job was made.
     pub deduplicated: bool,
+    /// A retry of an earlier request with the same [`IdempotencyKey`]: this is that request's
+    /// answer, and nothing new was made.
+    #[serde(default)]
+    pub replayed: bool,
+}
+
+/// A client's `Idempotency-Key` for one request, with a digest of what the request asked
+/// (the caller decides what counts as "the same request"; for a registration: the work, the
+/// content's SHA-256 and the file name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The client's key, unique per member.
+    pub key: String,
+    /// Lowercase hex SHA-256 of the request's identity.
+    pub request_sha256: String,
 }
 
 /// A job as stored.
@@ -226,6 +241,17 @@ pub trait Suspects {
         limits: QueueLimits,
     ) -> Result<Submission, StoreError>;
 
+    /// Records a sighting of content that is already a suspect, known by its SHA-256 alone
+    /// (the client sent the hash before the body): a new source row and the existing job.
+    /// `Ok(None)` if the content is unknown; nothing is written then. Never refused for a full
+    /// queue: no job is made.
+    fn submit_known_suspect(
+        &self,
+        member_id: i64,
+        sha256: &str,
+        source: &SourceMeta,
+    ) -> Result<Option<Submission>, StoreError>;
+
     /// Every submission of a suspect, oldest first.
     fn sources(&self, suspect_id: i64) -> Result<Vec<Source>, StoreError> {
         Ok(self
@@ -244,13 +270,27 @@ pub trait Jobs {
     /// Queues the registration of an episode file into a work, unless the queue is full.
     /// Registrations of one work run in submission order, so episodes are numbered in the
     /// order they were submitted.
+    ///
+    /// With an idempotency key the member already used for the same request, nothing is
+    /// made: the first request's job comes back with [`Submission::replayed`] set (the caller
+    /// discards its copy of the file). The same key for another request is
+    /// [`StoreError::IdempotencyKeyReused`]. The key is recorded in the job's own transaction.
     fn submit_registration(
         &self,
         member_id: i64,
         work_id: &str,
         file: &NewFile,
+        idempotency: Option<&IdempotencyKey>,
         limits: QueueLimits,
     ) -> Result<Submission, StoreError>;
+
+    /// The job an idempotency key of this member names, if the request's digest matches
+    /// (`Ok(None)`: the key is unused). Lets a retry be answered before its body is read.
+    fn idempotent_job(
+        &self,
+        member_id: i64,
+        idempotency: &IdempotencyKey,
+    ) -> Result<Option<i64>, StoreError>;
 
     /// Unfinished (queued or running) jobs.
     fn queue_depth(&self) -> Result<u64, StoreError>;

@@ -6,7 +6,8 @@
 //! The decision that shapes this crate: **one relational schema that runs embedded today and on
 //! PostgreSQL tomorrow, behind object-safe traits.** Callers see only the traits ([`Store`] and
 //! the per-concern traits it gathers: [`Members`], [`Keys`], [`Sessions`], [`Works`],
-//! [`Suspects`], [`Jobs`], [`Matches`], [`Reviews`], [`Audit`], [`Webhooks`]) and the records
+//! [`Suspects`], [`Jobs`], [`Matches`], [`Reviews`], [`Audit`], [`Webhooks`],
+//! [`LegalProfiles`]) and the records
 //! in their modules. The embedded implementation, [`SqliteStore`], is SQLite (the system
 //! library, WAL, `synchronous=FULL`) in the data directory, written in portable SQL — integer
 //! Unix-second timestamps, `TEXT` JSON, numbered placeholders, `ON CONFLICT DO NOTHING`,
@@ -22,7 +23,7 @@
 //! `reelguard_index::Catalogue`; the store maps a catalogue work id to the member that owns it.
 //!
 //! Module layering (no module imports one above it): [`error`] and `util` at the bottom; the
-//! record-and-trait modules [`members`], [`works`], [`matches`], [`jobs`], [`reviews`],
+//! record-and-trait modules [`members`], [`legal`], [`works`], [`matches`], [`jobs`], [`reviews`],
 //! [`audit`], [`webhooks`] and the umbrella `store` above them; `sqlite` (the implementation)
 //! on top.
 #![deny(missing_docs)]
@@ -69,6 +70,7 @@ macro_rules! text_enum {
 pub mod audit;
 pub mod error;
 pub mod jobs;
+pub mod legal;
 pub mod matches;
 pub mod members;
 pub mod reviews;
@@ -81,9 +83,10 @@ pub mod works;
 pub use audit::{Audit, AuditEntry, AuditRecord};
 pub use error::StoreError;
 pub use jobs::{
-    new_lease_owner, Job, JobCount, JobFilter, JobKind, JobState, Jobs, Lease, NewFile,
-    QueueLimits, Source, SourceMeta, Submission, Suspects,
+    new_lease_owner, IdempotencyKey, Job, JobCount, JobFilter, JobKind, JobState, Jobs, Lease,
+    NewFile, QueueLimits, Source, SourceMeta, Submission, Suspects,
 };
+pub use legal::{LegalProfile, LegalProfiles};
 pub use matches::{
     InfringementDay, MatchFilter, MatchOrder, MatchRow, MatchState, Matches, NewMatch, PendingCount,
 };
@@ -93,7 +96,7 @@ pub use reviews::{
 };
 pub use sqlite::{dialect, schema, SqliteStore, StoreOptions, FILE_NAME};
 pub use store::Store;
-pub use util::{hex, key_hash, now, random_token};
+pub use util::{hex, key_hash, now, random_token, secrets_equal};
 pub use webhooks::Webhooks;
 pub use works::{WorkRow, Works};
 
@@ -101,6 +104,7 @@ pub use works::{WorkRow, Works};
 /// (`use reelguard_store::prelude::*;`).
 pub mod prelude {
     pub use crate::{
-        Audit, Jobs, Keys, Matches, Members, Reviews, Sessions, Store, Suspects, Webhooks, Works,
+        Audit, Jobs, Keys, LegalProfiles, Matches, Members, Reviews, Sessions, Store, Suspects,
+        Webhooks, Works,
     };
 }

@@ -63,6 +63,9 @@ pub struct Caller {
     pub member: String,
     /// The key's role.
     pub role: Role,
+    /// The interface language chosen for this key (`None`: the deployment's default).
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 /// An open browser session.
@@ -103,10 +106,14 @@ pub trait Members {
         }
     }
 
-    /// Limits a reviewer member to the matches of these members (empty: all members).
+    /// Limits a reviewer member to the matches of these members (empty: none at all).
     fn set_review_scope(&self, reviewer_member_id: i64, members: &[i64]) -> Result<(), StoreError>;
 
-    /// The members a reviewer member may review; `None` means all.
+    /// Lets a reviewer member review every member's matches.
+    fn set_review_scope_all(&self, reviewer_member_id: i64) -> Result<(), StoreError>;
+
+    /// The members a reviewer member may review; `None` means all. A member no admin has
+    /// assigned a scope reviews none (`Some(vec![])`).
     fn review_scope(&self, reviewer_member_id: i64) -> Result<Option<Vec<i64>>, StoreError>;
 }
 
@@ -118,6 +125,10 @@ pub trait Keys {
 
     /// Every key (never the keys themselves), by id.
     fn keys(&self) -> Result<Vec<KeyInfo>, StoreError>;
+
+    /// Sets (or, with `None`, clears) the interface language of a key; its callers and
+    /// sessions carry it from the next request on.
+    fn set_key_language(&self, key_id: i64, language: Option<&str>) -> Result<(), StoreError>;
 
     /// Revokes a key: from now on it authenticates nothing.
     fn revoke_key(&self, key_id: i64) -> Result<(), StoreError>;

@@ -8,6 +8,7 @@
 use crate::audit::Audit;
 use crate::error::StoreError;
 use crate::jobs::{Jobs, Suspects};
+use crate::legal::LegalProfiles;
 use crate::matches::Matches;
 use crate::members::{Keys, Members, Sessions};
 use crate::reviews::Reviews;
@@ -26,6 +27,7 @@ pub trait Store:
     + Reviews
     + Audit
     + Webhooks
+    + LegalProfiles
     + Send
     + Sync
 {

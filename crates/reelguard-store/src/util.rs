@@ -31,6 +31,13 @@ pub fn key_hash(key: &str) -> String {
     hex(&Sha256::digest(key.as_bytes()))
 }
 
+/// Whether two secrets (or their digests) are equal, in time that depends only on their
+/// lengths: key hashes and CSRF tokens are compared this way, never with `==`.
+pub fn secrets_equal(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
 /// 32 random bytes as lowercase hex (session tokens, CSRF tokens, lease tokens).
 pub fn random_token() -> Result<String, StoreError> {
     let mut secret = [0u8; 32];

@@ -5,7 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use reelguard_service::members;
-use reelguard_store::{Caller, Role};
+use reelguard_store::{Caller, LegalProfile, Role};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -47,19 +47,48 @@ pub(super) async fn whoami(Auth(caller): Auth) -> Json<Caller> {
 #[derive(Deserialize)]
 pub(super) struct NewMember {
     name: String,
+    #[serde(flatten)]
+    legal: LegalProfile,
 }
 
 pub(super) async fn create_member(
     State(state): State<Shared>,
     JsonBody(body): JsonBody<NewMember>,
 ) -> Result<Response, ApiError> {
-    let member = members::create(&state, body.name).await?;
+    let member = members::create(&state, body.name, body.legal).await?;
     Ok((
         StatusCode::CREATED,
-        Extension(AuditNote(format!("member {}", member.id))),
+        Extension(AuditNote(format!("member {}", member.member.id))),
         Json(member),
     )
         .into_response())
+}
+
+pub(super) async fn update_member(
+    State(state): State<Shared>,
+    Path(name): Path<String>,
+    JsonBody(patch): JsonBody<LegalProfile>,
+) -> Result<Response, ApiError> {
+    let member = members::update(&state, name, patch).await?;
+    Ok((
+        Extension(AuditNote(format!("member {}", member.member.id))),
+        Json(member),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct Language {
+    language: Option<String>,
+}
+
+pub(super) async fn set_language(
+    State(state): State<Shared>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<Language>,
+) -> Result<Response, ApiError> {
+    members::set_language(&state, &caller, body.language.clone()).await?;
+    Ok(Json(json!({"language": body.language})).into_response())
 }
 
 pub(super) async fn list_members(State(state): State<Shared>) -> Result<Response, ApiError> {
@@ -67,9 +96,14 @@ pub(super) async fn list_members(State(state): State<Shared>) -> Result<Response
     Ok(Json(json!({ "members": members })).into_response())
 }
 
+/// `{"members": [...]}` (only these; `[]`: none) or `{"all": true}`.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct ReviewScope {
-    members: Vec<String>,
+    #[serde(default)]
+    members: Option<Vec<String>>,
+    #[serde(default)]
+    all: bool,
 }
 
 pub(super) async fn set_review_scope(
@@ -77,9 +111,19 @@ pub(super) async fn set_review_scope(
     Path(name): Path<String>,
     JsonBody(body): JsonBody<ReviewScope>,
 ) -> Result<Response, ApiError> {
-    let listed = body.members.clone();
-    let reviewer = members::set_review_scope(&state, name, body.members).await?;
-    Ok(Json(json!({"reviewer": reviewer, "members": listed})).into_response())
+    match (body.all, body.members) {
+        (true, None) => {
+            let reviewer = members::set_review_scope_all(&state, name).await?;
+            Ok(Json(json!({"reviewer": reviewer, "all": true})).into_response())
+        }
+        (false, Some(listed)) => {
+            let reviewer = members::set_review_scope(&state, name, listed.clone()).await?;
+            Ok(Json(json!({"reviewer": reviewer, "members": listed})).into_response())
+        }
+        _ => Err(ApiError::BadRequest(
+            "give either \"members\": [names] or \"all\": true".into(),
+        )),
+    }
 }
 
 #[derive(Deserialize)]

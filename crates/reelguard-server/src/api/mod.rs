@@ -14,7 +14,7 @@ mod works;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::middleware;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
 
@@ -43,6 +43,8 @@ pub fn router(state: Shared) -> Router<Shared> {
             "/v1/members",
             post(admin::create_member).get(admin::list_members),
         )
+        .route("/v1/members/{name}", patch(admin::update_member))
+        .route("/v1/whoami/language", put(admin::set_language))
         .route(
             "/v1/members/{name}/review-scope",
             put(admin::set_review_scope),
@@ -103,7 +105,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         Json::<T>::from_request(req, state)
             .await
             .map(|Json(v)| JsonBody(v))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
+            .map_err(|e| {
+                ApiError::body_rejected(crate::limits::BODY_LIMIT, e.status(), e.body_text())
+            })
     }
 }
 

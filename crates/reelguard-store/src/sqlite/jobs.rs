@@ -17,7 +17,8 @@ use super::rows::{opt_json_col, parse_col};
 use super::SqliteStore;
 use crate::error::StoreError;
 use crate::jobs::{
-    Job, JobCount, JobFilter, JobState, Jobs, Lease, NewFile, QueueLimits, Submission,
+    IdempotencyKey, Job, JobCount, JobFilter, JobState, Jobs, Lease, NewFile, QueueLimits,
+    Submission,
 };
 use crate::matches::NewMatch;
 use crate::util::{now, random_token};
@@ -108,16 +109,60 @@ pub(super) fn unfinished(conn: &Connection) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
+/// The job a member's idempotency key names and the digest of the request that made it.
+fn idempotency_record(
+    conn: &Connection,
+    member_id: i64,
+    key: &str,
+) -> Result<Option<(i64, String)>, StoreError> {
+    Ok(conn
+        .query_row(
+            "SELECT job_id, request_sha256 FROM idempotency_keys \
+             WHERE member_id = ?1 AND idempotency_key = ?2",
+            (member_id, key),
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// The earlier job of a key used for the same request; the key reused for another request is
+/// refused.
+fn replayed_job(
+    conn: &Connection,
+    member_id: i64,
+    idempotency: &IdempotencyKey,
+) -> Result<Option<i64>, StoreError> {
+    match idempotency_record(conn, member_id, &idempotency.key)? {
+        Some((job_id, digest)) if digest == idempotency.request_sha256 => Ok(Some(job_id)),
+        Some(_) => Err(StoreError::IdempotencyKeyReused(idempotency.key.clone())),
+        None => Ok(None),
+    }
+}
+
 impl Jobs for SqliteStore {
     fn submit_registration(
         &self,
         member_id: i64,
         work_id: &str,
         file: &NewFile,
+        idempotency: Option<&IdempotencyKey>,
         limits: QueueLimits,
     ) -> Result<Submission, StoreError> {
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // A retry is answered before the queue is looked at: its job already holds a place.
+        if let Some(job_id) = idempotency
+            .map(|i| replayed_job(&tx, member_id, i))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(Submission {
+                job_id,
+                suspect_id: None,
+                deduplicated: false,
+                replayed: true,
+            });
+        }
         let depth = unfinished(&tx)?;
         if depth >= limits.max_unfinished {
             return Err(StoreError::QueueFull {
@@ -140,12 +185,28 @@ impl Jobs for SqliteStore {
             ),
             |row| row.get(0),
         )?;
+        if let Some(i) = idempotency {
+            tx.execute(
+                "INSERT INTO idempotency_keys (member_id, idempotency_key, request_sha256, \
+                 job_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                (member_id, &i.key, &i.request_sha256, job_id, t),
+            )?;
+        }
         tx.commit()?;
         Ok(Submission {
             job_id,
             suspect_id: None,
             deduplicated: false,
+            replayed: false,
         })
+    }
+
+    fn idempotent_job(
+        &self,
+        member_id: i64,
+        idempotency: &IdempotencyKey,
+    ) -> Result<Option<i64>, StoreError> {
+        replayed_job(&self.read(), member_id, idempotency)
     }
 
     fn queue_depth(&self) -> Result<u64, StoreError> {

@@ -111,10 +111,10 @@ fn registrations_of_one_work_run_in_order() {
         max_attempts: 3,
     };
     let first = s
-        .submit_registration(owner.id, "w000001", &file("e1"), limits)
+        .submit_registration(owner.id, "w000001", &file("e1"), None, limits)
         .expect("e1");
     let second = s
-        .submit_registration(owner.id, "w000001", &file("e2"), limits)
+        .submit_registration(owner.id, "w000001", &file("e2"), None, limits)
         .expect("e2");
     let job = claim(&s, OWNER).expect("job");
     assert_eq!(job.id, first.job_id);
@@ -275,4 +275,46 @@ fn a_restart_expires_the_leases_of_earlier_instances_only() {
     assert!(!s
         .renew_lease(earlier.id, earlier.lease_token(), LEASE)
         .expect("renew"));
+}
+
+#[test]
+fn an_idempotency_key_gives_a_retry_the_first_job_and_refuses_another_request() {
+    let (_dir, s) = store();
+    let owner = s.ensure_member("acme").expect("member");
+    let other = s.ensure_member("other").expect("member");
+    s.insert_work("w000001", owner.id, "Street", None, None)
+        .expect("work");
+    let key = |digest: &str| crate::IdempotencyKey {
+        key: "retry-1".into(),
+        request_sha256: digest.into(),
+    };
+    let first = s
+        .submit_registration(owner.id, "w000001", &file("e1"), Some(&key("a")), LIMITS)
+        .expect("first");
+    assert!(!first.replayed);
+    let retry = s
+        .submit_registration(owner.id, "w000001", &file("e1"), Some(&key("a")), LIMITS)
+        .expect("retry");
+    assert_eq!(retry.job_id, first.job_id);
+    assert!(retry.replayed);
+    assert_eq!(s.queue_depth().expect("depth"), 1, "no second job");
+    assert_eq!(
+        s.idempotent_job(owner.id, &key("a")).expect("look-up"),
+        Some(first.job_id)
+    );
+    let reused = s.submit_registration(owner.id, "w000001", &file("e2"), Some(&key("b")), LIMITS);
+    assert!(
+        matches!(reused, Err(StoreError::IdempotencyKeyReused(_))),
+        "{reused:?}"
+    );
+    assert!(matches!(
+        s.idempotent_job(owner.id, &key("b")),
+        Err(StoreError::IdempotencyKeyReused(_))
+    ));
+    // Keys are per member: another member's identical key is a new request.
+    let theirs = s
+        .submit_registration(other.id, "w000001", &file("e1"), Some(&key("a")), LIMITS)
+        .expect("another member");
+    assert_ne!(theirs.job_id, first.job_id);
+    assert_eq!(s.queue_depth().expect("depth"), 2);
 }

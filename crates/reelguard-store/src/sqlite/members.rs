@@ -9,7 +9,11 @@ use super::rows::{conflict, parse_col, validate_name};
 use super::SqliteStore;
 use crate::error::StoreError;
 use crate::members::{Caller, KeyInfo, Keys, Member, Members, Role, Session, Sessions};
-use crate::util::{key_hash, now, random_token};
+use crate::util::{key_hash, now, random_token, secrets_equal};
+
+/// Characters of a key kept in clear (`rgk_` and 8 hex digits): shown in listings, and how a
+/// presented key finds its row.
+const KEY_PREFIX: usize = 12;
 
 fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
     Ok(Member {
@@ -59,6 +63,7 @@ impl Members for SqliteStore {
     fn set_review_scope(&self, reviewer_member_id: i64, members: &[i64]) -> Result<(), StoreError> {
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        set_scope_mode(&tx, reviewer_member_id, "listed")?;
         tx.execute(
             "DELETE FROM review_scopes WHERE reviewer_member_id = ?1",
             [reviewer_member_id],
@@ -75,22 +80,61 @@ impl Members for SqliteStore {
         Ok(())
     }
 
+    fn set_review_scope_all(&self, reviewer_member_id: i64) -> Result<(), StoreError> {
+        let mut conn = self.write();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        set_scope_mode(&tx, reviewer_member_id, "all")?;
+        tx.execute(
+            "DELETE FROM review_scopes WHERE reviewer_member_id = ?1",
+            [reviewer_member_id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn review_scope(&self, reviewer_member_id: i64) -> Result<Option<Vec<i64>>, StoreError> {
         let conn = self.read();
+        // One read transaction: the mode and the rows come from the same snapshot.
+        let tx = conn.unchecked_transaction()?;
+        let mode: Option<String> = tx
+            .query_row(
+                "SELECT review_scope FROM members WHERE id = ?1",
+                [reviewer_member_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if mode.as_deref() == Some("all") {
+            return Ok(None);
+        }
         let mut stmt = conn.prepare(
             "SELECT member_id FROM review_scopes WHERE reviewer_member_id = ?1 ORDER BY member_id",
         )?;
         let ids: Vec<i64> = stmt
             .query_map([reviewer_member_id], |row| row.get(0))?
             .collect::<Result<_, _>>()?;
-        Ok(if ids.is_empty() { None } else { Some(ids) })
+        Ok(Some(ids))
     }
+}
+
+fn set_scope_mode(
+    tx: &rusqlite::Transaction<'_>,
+    reviewer_member_id: i64,
+    mode: &str,
+) -> Result<(), StoreError> {
+    let changed = tx.execute(
+        "UPDATE members SET review_scope = ?2 WHERE id = ?1",
+        (reviewer_member_id, mode),
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!("member {reviewer_member_id}")));
+    }
+    Ok(())
 }
 
 impl Keys for SqliteStore {
     fn create_key(&self, member_id: i64, role: Role) -> Result<(KeyInfo, String), StoreError> {
         let key = format!("rgk_{}", random_token()?);
-        let prefix: String = key.chars().take(12).collect();
+        let prefix: String = key.chars().take(KEY_PREFIX).collect();
         let created_at = now();
         let conn = self.write();
         let member: String = conn
@@ -147,6 +191,17 @@ impl Keys for SqliteStore {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn set_key_language(&self, key_id: i64, language: Option<&str>) -> Result<(), StoreError> {
+        let changed = self.write().execute(
+            "UPDATE api_keys SET language = ?2 WHERE id = ?1",
+            (key_id, language),
+        )?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("key {key_id}")));
+        }
+        Ok(())
+    }
+
     fn revoke_key(&self, key_id: i64) -> Result<(), StoreError> {
         let changed = self.write().execute(
             "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
@@ -159,26 +214,39 @@ impl Keys for SqliteStore {
     }
 
     fn authenticate(&self, key: &str) -> Result<Option<Caller>, StoreError> {
-        if !key.starts_with("rgk_") || key.len() > 100 {
+        if !key.starts_with("rgk_") || key.len() > 100 || !key.is_char_boundary(KEY_PREFIX) {
             return Ok(None);
         }
-        Ok(self
-            .read()
-            .query_row(
-                "SELECT k.id, k.member_id, m.name, k.role FROM api_keys k \
-                 JOIN members m ON m.id = k.member_id \
-                 WHERE k.key_sha256 = ?1 AND k.revoked_at IS NULL",
-                [key_hash(key)],
-                |row| {
-                    Ok(Caller {
-                        key_id: row.get(0)?,
-                        member_id: row.get(1)?,
-                        member: row.get(2)?,
-                        role: parse_col(row, 3)?,
-                    })
+        // Found by the key's public prefix (shown in key listings anyway), then compared by
+        // hash in constant time: no comparison the database makes depends on the secret part,
+        // so response times tell a guesser nothing about how close a guess came.
+        let presented = key_hash(key);
+        let conn = self.read();
+        let mut stmt = conn.prepare_cached(
+            "SELECT k.id, k.member_id, m.name, k.role, k.language, k.key_sha256 FROM api_keys k \
+             JOIN members m ON m.id = k.member_id \
+             WHERE k.prefix = ?1 AND k.revoked_at IS NULL",
+        )?;
+        let rows = stmt.query_map([&key[..KEY_PREFIX]], |row| {
+            Ok((
+                Caller {
+                    key_id: row.get(0)?,
+                    member_id: row.get(1)?,
+                    member: row.get(2)?,
+                    role: parse_col(row, 3)?,
+                    language: row.get(4)?,
                 },
-            )
-            .optional()?)
+                row.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut found = None;
+        for row in rows {
+            let (caller, stored) = row?;
+            if secrets_equal(&stored, &presented) && found.is_none() {
+                found = Some(caller);
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -220,7 +288,8 @@ impl Sessions for SqliteStore {
         Ok(self
             .read()
             .query_row(
-                "SELECT s.id, s.csrf_token, s.expires_at, k.id, k.member_id, m.name, k.role \
+                "SELECT s.id, s.csrf_token, s.expires_at, k.id, k.member_id, m.name, k.role, \
+                 k.language \
                  FROM ui_sessions s JOIN api_keys k ON k.id = s.key_id \
                  JOIN members m ON m.id = k.member_id \
                  WHERE s.token_sha256 = ?1 AND s.expires_at >= ?2 AND k.revoked_at IS NULL",
@@ -235,6 +304,7 @@ impl Sessions for SqliteStore {
                             member_id: row.get(4)?,
                             member: row.get(5)?,
                             role: parse_col(row, 6)?,
+                            language: row.get(7)?,
                         },
                     })
                 },

@@ -12,6 +12,7 @@ pub mod schema;
 
 mod audit;
 mod jobs;
+mod legal;
 mod matches;
 mod members;
 pub(crate) mod pool;

@@ -15,7 +15,15 @@ use crate::util::now;
 /// Version 2 (the review workbench) and 3 (webhooks) were developed in parallel, and a build of
 /// the webhooks branch took stores from 1 straight to 3: `migrate` therefore applies every
 /// listed version not yet recorded, in order, rather than only those above the highest one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, V1),
+    (2, V2),
+    (3, V3),
+    (4, V4),
+    (5, V5),
+    (6, V6),
+    (7, V7),
+];
 
 const V1: &str = "
 CREATE TABLE members (
@@ -233,6 +241,51 @@ ALTER TABLE jobs ADD COLUMN lease_until BIGINT;
 CREATE INDEX jobs_suspect ON jobs (suspect_id);
 ";
 
+/// Members as legal parties (issue 12): each member's legal profile, a per-key interface
+/// language, and explicit review scopes. A reviewer member's `review_scope` is `listed` (only
+/// the members in `review_scopes`, so none until an admin assigns some) or `all`. New members
+/// are `listed`; reviewer members that an older build let review everyone (a reviewer key and
+/// no scope rows) keep `all`, so an upgrade does not silently lock a working team out.
+const V6: &str = "
+CREATE TABLE member_legal (
+    member_id BIGINT PRIMARY KEY REFERENCES members (id),
+    registration_id TEXT,
+    contact TEXT,
+    phone TEXT,
+    email TEXT,
+    address TEXT,
+    updated_at BIGINT NOT NULL
+);
+
+-- NULL: the deployment's default language.
+ALTER TABLE api_keys ADD COLUMN language TEXT;
+
+ALTER TABLE members ADD COLUMN review_scope TEXT NOT NULL DEFAULT 'listed'
+    CHECK (review_scope IN ('listed', 'all'));
+UPDATE members SET review_scope = 'all'
+    WHERE id IN (SELECT member_id FROM api_keys WHERE role = 'reviewer')
+      AND id NOT IN (SELECT reviewer_member_id FROM review_scopes);
+";
+
+/// Idempotency keys of registrations: a member's `Idempotency-Key` names the job its first
+/// request made, with a digest of that request, so a retry (same key, same request) gets the
+/// same job back and a reuse for another request is refused. Written in the transaction that
+/// makes the job, so a job exists if and only if its key is recorded. And the index that finds
+/// an API key by its clear prefix.
+const V7: &str = "
+CREATE TABLE idempotency_keys (
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    idempotency_key TEXT NOT NULL,
+    request_sha256 TEXT NOT NULL,
+    job_id BIGINT NOT NULL REFERENCES jobs (id),
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (member_id, idempotency_key)
+);
+
+-- Keys are found by their clear prefix and then compared by hash in constant time.
+CREATE INDEX api_keys_prefix ON api_keys (prefix);
+";
+
 /// Brings the schema up to the latest version. Safe against a concurrent migration by another
 /// process (the daemon and `reelguard admin` may start together): the version is read inside the
 /// write transaction that applies the next step.
@@ -320,6 +373,38 @@ mod tests {
             .expect("the webhook tables exist");
         assert_eq!(rows, 0);
         migrate(&mut conn).expect("migrating again is a no-op");
+    }
+
+    #[test]
+    fn an_upgraded_reviewer_without_a_scope_keeps_reviewing_everyone_and_others_do_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        )
+        .expect("table");
+        for (version, sql) in [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)] {
+            conn.execute_batch(&dialect::ddl(sql)).expect("ddl");
+            conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version])
+                .expect("version row");
+        }
+        // A build before version 6: an unscoped reviewer (1), a scoped one (2), a studio (3).
+        conn.execute_batch(
+            "INSERT INTO members (id, name, created_at) VALUES (1, 'team', 0), (2, 'narrow', 0), (3, 'studio', 0);
+             INSERT INTO api_keys (member_id, role, key_sha256, prefix, created_at)
+                 VALUES (1, 'reviewer', 'a', 'a', 0), (2, 'reviewer', 'b', 'b', 0), (3, 'member', 'c', 'c', 0);
+             INSERT INTO review_scopes VALUES (2, 3);",
+        )
+        .expect("rows");
+        migrate(&mut conn).expect("migrate");
+        let modes: Vec<String> = conn
+            .prepare("SELECT review_scope FROM members ORDER BY id")
+            .expect("query")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("modes");
+        assert_eq!(modes, ["all", "listed", "listed"]);
     }
 
     #[test]

@@ -53,6 +53,51 @@ pub(super) fn sources_of(
     Ok(by_suspect)
 }
 
+/// The suspect holding this content and its latest scan job, if the content is known.
+fn known(conn: &Connection, sha256: &str) -> Result<Option<(i64, i64)>, StoreError> {
+    let Some(suspect_id) = conn
+        .query_row(
+            "SELECT id FROM suspects WHERE sha256 = ?1",
+            [sha256],
+            |row| row.get::<_, i64>(0),
+        )
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let job_id: i64 = conn.query_row(
+        "SELECT id FROM jobs WHERE suspect_id = ?1 AND kind = 'scan' ORDER BY id DESC LIMIT 1",
+        [suspect_id],
+        |row| row.get(0),
+    )?;
+    Ok(Some((suspect_id, job_id)))
+}
+
+/// Records one sighting of a suspect.
+fn add_source(
+    conn: &Connection,
+    suspect_id: i64,
+    member_id: i64,
+    source: &SourceMeta,
+    t: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO suspect_sources (suspect_id, member_id, platform, url, uploader, \
+         title_seen, found_at, submitted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        (
+            suspect_id,
+            member_id,
+            &source.platform,
+            &source.url,
+            &source.uploader,
+            &source.title_seen,
+            source.found_at,
+            t,
+        ),
+    )?;
+    Ok(())
+}
+
 impl Suspects for SqliteStore {
     fn submit_suspect(
         &self,
@@ -64,23 +109,8 @@ impl Suspects for SqliteStore {
         let mut conn = self.write();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let t = now();
-        let existing: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM suspects WHERE sha256 = ?1",
-                [&file.sha256],
-                |row| row.get(0),
-            )
-            .optional()?;
-        let (suspect_id, job_id, deduplicated) = match existing {
-            Some(suspect_id) => {
-                let job_id: i64 = tx.query_row(
-                    "SELECT id FROM jobs WHERE suspect_id = ?1 AND kind = 'scan' \
-                     ORDER BY id DESC LIMIT 1",
-                    [suspect_id],
-                    |row| row.get(0),
-                )?;
-                (suspect_id, job_id, true)
-            }
+        let (suspect_id, job_id, deduplicated) = match known(&tx, &file.sha256)? {
+            Some((suspect_id, job_id)) => (suspect_id, job_id, true),
             None => {
                 let depth = unfinished(&tx)?;
                 if depth >= limits.max_unfinished {
@@ -112,26 +142,40 @@ impl Suspects for SqliteStore {
                 (suspect_id, job_id, false)
             }
         };
-        tx.execute(
-            "INSERT INTO suspect_sources (suspect_id, member_id, platform, url, uploader, \
-             title_seen, found_at, submitted_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            (
-                suspect_id,
-                member_id,
-                &source.platform,
-                &source.url,
-                &source.uploader,
-                &source.title_seen,
-                source.found_at,
-                t,
-            ),
-        )?;
+        add_source(&tx, suspect_id, member_id, source, t)?;
         tx.commit()?;
         Ok(Submission {
             job_id,
             suspect_id: Some(suspect_id),
             deduplicated,
+            replayed: false,
         })
+    }
+
+    fn submit_known_suspect(
+        &self,
+        member_id: i64,
+        sha256: &str,
+        source: &SourceMeta,
+    ) -> Result<Option<Submission>, StoreError> {
+        // A read first: most pre-checks in a crawl of new content find nothing, and those
+        // never wait for the writer.
+        if known(&self.read(), sha256)?.is_none() {
+            return Ok(None);
+        }
+        let mut conn = self.write();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some((suspect_id, job_id)) = known(&tx, sha256)? else {
+            return Ok(None);
+        };
+        add_source(&tx, suspect_id, member_id, source, now())?;
+        tx.commit()?;
+        Ok(Some(Submission {
+            job_id,
+            suspect_id: Some(suspect_id),
+            deduplicated: true,
+            replayed: false,
+        }))
     }
 
     fn sources_of(&self, suspect_ids: &[i64]) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
