@@ -15,7 +15,9 @@ use support::{call, repo_root, Daemon};
 /// `promtool` from Debian's `prometheus` package (fixtures/install-deps installs it).
 fn promtool() -> Option<&'static str> {
     let found = Command::new("promtool").arg("--version").output();
-    found.is_ok_and(|o| o.status.success()).then_some("promtool")
+    found
+        .is_ok_and(|o| o.status.success())
+        .then_some("promtool")
 }
 
 fn run_promtool(args: &[&str], dir: &Path) {
@@ -82,6 +84,17 @@ fn dashboard_and_rules_name_only_series_the_daemon_exports() {
             exprs.push('\n');
         }
     }
+    // The variables' queries too (the instance list is read from a series).
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(query) = variable["query"].as_str() {
+            exprs += query;
+            exprs.push('\n');
+        }
+    }
     let from_dashboard = series_names(&exprs);
     assert!(from_dashboard.len() >= 15, "{from_dashboard:?}");
     let rules = std::fs::read_to_string(systemd.join("reelguard-alerts.yml")).expect("rules");
@@ -101,7 +114,12 @@ fn dashboard_and_rules_name_only_series_the_daemon_exports() {
         let family = ["_bucket", "_sum", "_count"]
             .iter()
             .find_map(|suffix| name.strip_suffix(suffix))
-            .filter(|base| exposition.types.get(*base).is_some_and(|t| t == "histogram"))
+            .filter(|base| {
+                exposition
+                    .types
+                    .get(*base)
+                    .is_some_and(|t| t == "histogram")
+            })
             .unwrap_or(name);
         exposition.types.contains_key(family)
     };
