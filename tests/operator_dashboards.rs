@@ -15,7 +15,9 @@ use support::{call, repo_root, Daemon};
 /// `promtool` from Debian's `prometheus` package (fixtures/install-deps installs it).
 fn promtool() -> Option<&'static str> {
     let found = Command::new("promtool").arg("--version").output();
-    found.is_ok_and(|o| o.status.success()).then_some("promtool")
+    found
+        .is_ok_and(|o| o.status.success())
+        .then_some("promtool")
 }
 
 fn run_promtool(args: &[&str], dir: &Path) {
@@ -101,7 +103,12 @@ fn dashboard_and_rules_name_only_series_the_daemon_exports() {
         let family = ["_bucket", "_sum", "_count"]
             .iter()
             .find_map(|suffix| name.strip_suffix(suffix))
-            .filter(|base| exposition.types.get(*base).is_some_and(|t| t == "histogram"))
+            .filter(|base| {
+                exposition
+                    .types
+                    .get(*base)
+                    .is_some_and(|t| t == "histogram")
+            })
             .unwrap_or(name);
         exposition.types.contains_key(family)
     };
