@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::browser::{keys, screenshot_dir, Browser};
+use support::browser::{answer_confirm_dialog, keys, screenshot_dir, view_every_still, Browser};
 use support::web::Web;
 use support::{pending_match, register_work, street, street_variant, submit_suspect, Daemon, Site};
 
@@ -351,7 +351,8 @@ const CONFIRM: &str = "form#decision button[name=decision][value=confirm]";
 /// disabled while none has been seen. The window stays short: the caller restores it.
 fn confirm_waits_for_the_stills(browser: &Browser, daemon: &Daemon, url: &str) {
     browser.set_window_size(1280, 420);
-    browser.goto(url);
+    // Without the fragment, so that this is a new load rather than a jump within the page.
+    browser.goto(url.split('#').next().unwrap_or(url));
     browser.execute("window.scrollTo(0, 0);", &[]);
     wait_for_images(
         browser,
@@ -366,41 +367,6 @@ fn confirm_waits_for_the_stills(browser: &Browser, daemon: &Daemon, url: &str) {
         "confirm is enabled before any still was viewed {}",
         browser.where_am_i()
     );
-}
-
-/// Brings every still pair of the match page into view, one by one, and waits until the page
-/// counts them all as seen and enables confirm.
-fn view_every_still(browser: &Browser) {
-    let confirm = CONFIRM;
-    for pair in browser.find_all("#stills .thumb-pair") {
-        browser.execute(
-            "arguments[0].scrollIntoView({block: 'center'});",
-            &[pair.as_arg()],
-        );
-        browser.wait_until(
-            "return arguments[0].classList.contains('viewed');",
-            &[pair.as_arg()],
-            Duration::from_secs(20),
-            "a still pair in view to count as viewed",
-        );
-    }
-    browser.wait_until(
-        "return !document.querySelector(arguments[0]).disabled;",
-        &[json!(confirm)],
-        Duration::from_secs(5),
-        "confirm to be enabled once every still was viewed",
-    );
-}
-
-/// The confirm step asks once: the dialog is open, and its yes sends the decision.
-fn answer_confirm_dialog(browser: &Browser) {
-    browser.wait_until(
-        "var d = document.getElementById('confirm-dialog'); return !!d && d.open;",
-        &[],
-        Duration::from_secs(5),
-        "the confirm dialog to open",
-    );
-    browser.find("#confirm-yes").click();
 }
 
 #[test]
@@ -532,8 +498,8 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
         "the https source URL is a link {}",
         browser.where_am_i()
     );
-    let segments = browser.find_all("svg#timeline rect.segment");
-    assert!(!segments.is_empty(), "no svg#timeline rect.segment");
+    let segments = browser.find_all("#timeline rect.segment");
+    assert!(!segments.is_empty(), "no #timeline rect.segment");
     let api_segments = api_match["segments"].as_array().map_or(0, Vec::len);
     assert_eq!(
         segments.len(),
@@ -695,7 +661,7 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     log_out(&browser, daemon);
     log_in(&browser, daemon, &studio_a, "member", "/ui/member");
     assert!(browser.find("table#works").text().contains(TITLE));
-    browser.find("svg#infringement-chart");
+    browser.find("#infringement-chart svg.drama");
     browser.find("table#notices");
     browser.snap("7-member");
     browser.goto(&daemon.url(&match_path));

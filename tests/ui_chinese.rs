@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::browser::{screenshot_dir, Browser};
+use support::browser::{screenshot_dir, view_every_still, Browser};
 use support::{pending_match, register_work, street, street_variant, submit_suspect, Site};
 
 /// A long title, as micro-dramas have: longer than any fixed label width the pages had.
@@ -210,18 +210,7 @@ fn the_workbench_is_chinese_by_default_with_whole_titles_english_on_request_and_
     browser
         .find("form#decision textarea[name=reason]")
         .fill("同一画面，左右镜像");
-    for pair in browser.find_all("#stills .thumb-pair") {
-        browser.execute(
-            "arguments[0].scrollIntoView({block: 'center'});",
-            &[pair.as_arg()],
-        );
-        browser.wait_until(
-            "return arguments[0].classList.contains('viewed');",
-            &[pair.as_arg()],
-            Duration::from_secs(20),
-            "a still pair to count as viewed",
-        );
-    }
+    view_every_still(&browser);
     assert_eq!(browser.find("#evidence-progress").text(), "全部截图已查看");
     browser
         .find("form#decision button[name=decision][value=confirm]")

@@ -463,6 +463,43 @@ impl Browser {
     }
 }
 
+// ---- steps of the review workbench that several tests take -----------------------------------
+
+/// Brings every still pair of the match page into view, one by one, and waits until the page
+/// counts them all as seen and enables confirm.
+pub fn view_every_still(browser: &Browser) {
+    let confirm = "form#decision button[name=decision][value=confirm]";
+    for pair in browser.find_all("#stills .thumb-pair") {
+        browser.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            &[pair.as_arg()],
+        );
+        browser.wait_until(
+            "return arguments[0].classList.contains('viewed');",
+            &[pair.as_arg()],
+            Duration::from_secs(20),
+            "a still pair in view to count as viewed",
+        );
+    }
+    browser.wait_until(
+        "return !document.querySelector(arguments[0]).disabled;",
+        &[json!(confirm)],
+        Duration::from_secs(5),
+        "confirm to be enabled once every still was viewed",
+    );
+}
+
+/// The confirm step asks once: the dialog is open, and its yes sends the decision.
+pub fn answer_confirm_dialog(browser: &Browser) {
+    browser.wait_until(
+        "var d = document.getElementById('confirm-dialog'); return !!d && d.open;",
+        &[],
+        Duration::from_secs(5),
+        "the confirm dialog to open",
+    );
+    browser.find("#confirm-yes").click();
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {

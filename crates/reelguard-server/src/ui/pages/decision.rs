@@ -36,7 +36,7 @@ pub(super) fn decision_form(lang: Lang, viewer: &Viewer, row: &MatchRow, stills:
          <details id=\"without-viewing\"><summary>{without}</summary>\
          <label>{without_reason} <input name=\"unviewed_reason\" maxlength=\"4000\"></label> \
          <button type=\"submit\" name=\"decision\" value=\"confirm_unviewed\" class=\"confirm-unviewed\">{without}</button>\
-         </details><p class=\"hint\">{undo}</p></form>\
+         </details></form>\
          <dialog id=\"confirm-dialog\"><h3>{ask_title}</h3><p>{ask_body}</p>\
          <button type=\"button\" id=\"confirm-yes\" class=\"confirm\">{ask_yes}</button> \
          <button type=\"button\" id=\"confirm-no\">{ask_no}</button></dialog>",
@@ -50,7 +50,6 @@ pub(super) fn decision_form(lang: Lang, viewer: &Viewer, row: &MatchRow, stills:
         reject = t(lang, "match.reject"),
         without = t(lang, "match.without_viewing"),
         without_reason = t(lang, "match.without_viewing_reason"),
-        undo = t(lang, "match.undo_hint"),
         ask_title = t(lang, "match.ask_title"),
         ask_body = t(lang, "match.ask_body"),
         ask_yes = t(lang, "match.ask_yes"),
