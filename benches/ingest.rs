@@ -1,5 +1,6 @@
 //! Fingerprinting throughput against FFmpeg's own single-threaded decode of the same file
-//! (`ffmpeg -threads 1 -i F -f null -`), the physical limit of ingest. Needs the fixtures
+//! (`ffmpeg -threads 1 -i F -f null -`), with and without dropping unsampled non-reference
+//! frames. Needs the fixtures
 //! (`fixtures/generate`); set `REELGUARD_BENCH_FILE` to measure another file.
 
 use std::path::PathBuf;
@@ -47,6 +48,16 @@ fn ingest(c: &mut Criterion) {
             fingerprint_file(&file, &options(DecodeMode::Full), &quiet).map(|f| f.frames.len())
         })
     });
+    group.bench_function(
+        "reelguard fingerprint, full decode, every frame decoded",
+        |b| {
+            let every_frame = Options {
+                skip_unsampled: false,
+                ..options(DecodeMode::Full)
+            };
+            b.iter(|| fingerprint_file(&file, &every_frame, &quiet).map(|f| f.frames.len()))
+        },
+    );
     group.bench_function("reelguard fingerprint, key frames", |b| {
         b.iter(|| {
             fingerprint_file(&file, &options(DecodeMode::Keyframes), &quiet).map(|f| f.frames.len())

@@ -84,6 +84,17 @@ fn dashboard_and_rules_name_only_series_the_daemon_exports() {
             exprs.push('\n');
         }
     }
+    // The variables' queries too (the instance list is read from a series).
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(query) = variable["query"].as_str() {
+            exprs += query;
+            exprs.push('\n');
+        }
+    }
     let from_dashboard = series_names(&exprs);
     assert!(from_dashboard.len() >= 15, "{from_dashboard:?}");
     let rules = std::fs::read_to_string(systemd.join("reelguard-alerts.yml")).expect("rules");

@@ -72,6 +72,23 @@ const TABLE: &[(&str, &str, Body, [u16; 7])] = &[
     ("POST",   "/v1/suspects",                      Body::Raw,    [401, 401, 403, 403, 403, 202, 403]),
     ("POST",   "/v1/suspects/ingest",               Body::Json(r#"{"path": "junk.mp4"}"#),
                                                                   [401, 401, 403, 403, 403, 202, 403]),
+    ("GET",    "/v1/works/{W}/papers",              Body::None,   [401, 401, 403, 200, 404, 403, 403]),
+    ("GET",    "/v1/notices/{N}/tracking",          Body::None,   [401, 401, 403, 200, 404, 403, 200]),
+    ("GET",    "/v1/notices/{N}/document",          Body::None,   [401, 401, 403, 200, 404, 403, 200]),
+    ("GET",    "/v1/removal-times",                 Body::None,   [401, 401, 403, 200, 200, 403, 200]),
+    ("GET",    "/public/evidence/{T}",              Body::None,   [404, 404, 404, 404, 404, 404, 404]),
+    ("GET",    "/public/evidence/{T}/0-suspect.jpg", Body::None,  [404, 404, 404, 404, 404, 404, 404]),
+    ("PUT",    "/v1/works/{W}/rights",              Body::Json(r#"{"registration_number": "R-1", "certificate": {"name": "c.pdf", "content_base64": "eA=="}}"#),
+                                                                  [401, 401, 403, 200, 404, 403, 403]),
+    ("PUT",    "/v1/works/{W}/authorisation",       Body::Json(r#"{"scope": "notices", "valid_from": 0, "valid_until": 1, "file": {"name": "a.pdf", "content_base64": "eA=="}}"#),
+                                                                  [401, 401, 403, 200, 404, 403, 403]),
+    ("PUT",    "/v1/matches/{M2}/segments/0",       Body::Json(r#"{"verdict": "accepted"}"#),
+                                                                  [401, 401, 403, 403, 403, 403, 200]),
+    // {N} is a draft: it cannot be acknowledged before it is sent.
+    ("POST",   "/v1/notices/{N}/state",             Body::Json(r#"{"state": "acknowledged"}"#),
+                                                                  [401, 401, 403, 409, 404, 403, 409]),
+    ("POST",   "/v1/url-reports",                   Body::Json(r#"{"url": "https://x.example/1", "status": "gone"}"#),
+                                                                  [401, 401, 403, 403, 403, 200, 403]),
     ("POST",   "/v1/matches/{M2}/decision",         Body::Json(r#"{"decision": "reject", "reason": "parody"}"#),
                                                                   [401, 401, 403, 403, 403, 403, 200]),
     ("DELETE", "/v1/works/{W}/episodes/1",          Body::None,   [401, 401, 403, 200, 404, 403, 403]),
@@ -152,6 +169,7 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
     ids.insert("{JR}", register.to_string());
     ids.insert("{JS}", scans[0]["job_id"].to_string());
     ids.insert("{K}", spare.json["id"].to_string());
+    ids.insert("{T}", "0".repeat(64));
 
     let bad = format!("rgk_{}", "0".repeat(64));
     let keys: [Option<&str>; 7] = [
@@ -213,6 +231,9 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
             ("/episodes/1", "/episodes/{number}"),
             ("/members/review-team/", "/members/{name}/"),
             ("/members/studio", "/members/{name}"),
+            ("{T}", "{token}"),
+            ("/0-suspect.jpg", "/{file}"),
+            ("/segments/0", "/segments/{segment}"),
         ] {
             out = out.replace(from, to);
         }

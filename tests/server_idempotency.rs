@@ -107,6 +107,10 @@ fn a_suspect_named_by_its_sha256_is_answered_from_its_record_without_its_body() 
     assert_eq!(named.json["deduplicated"], true);
     assert_eq!(named.json["job_id"], first.json["job_id"]);
     assert_eq!(named.json["suspect_id"], first.json["suspect_id"]);
+    let whole = post_with(&url, Some(&crawler), &[], &bytes);
+    assert_eq!(whole.status, 202, "{}", whole.text);
+    assert_eq!(whole.json["deduplicated"], true);
+    assert_eq!(whole.json["job_id"], first.json["job_id"]);
 
     // Unknown content named by a hash its body does not have is refused, and nothing is kept.
     let wrong = sha256_hex(b"something else");
@@ -123,6 +127,10 @@ fn a_suspect_named_by_its_sha256_is_answered_from_its_record_without_its_body() 
         .expect("suspects dir")
         .collect();
     assert_eq!(stored.len(), 1, "{stored:?}");
+    let left: Vec<_> = std::fs::read_dir(data.join("uploads/tmp"))
+        .expect("tmp dir")
+        .collect();
+    assert!(left.is_empty(), "copies left behind: {left:?}");
 }
 
 #[test]

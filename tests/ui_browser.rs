@@ -345,6 +345,64 @@ fn json_contains(value: &serde_json::Value, wanted: &str) -> bool {
     }
 }
 
+const CONFIRM: &str = "form#decision button[name=decision][value=confirm]";
+
+/// Loads the match page in a window too short to show the stills, and checks that confirm is
+/// disabled while none has been seen. The window stays short: the caller restores it.
+fn confirm_waits_for_the_stills(browser: &Browser, daemon: &Daemon, url: &str) {
+    browser.set_window_size(1280, 420);
+    browser.goto(url);
+    browser.execute("window.scrollTo(0, 0);", &[]);
+    wait_for_images(
+        browser,
+        daemon,
+        ".thumb-pair img",
+        1,
+        Duration::from_secs(20),
+    );
+    assert_eq!(
+        browser.find(CONFIRM).property("disabled"),
+        json!(true),
+        "confirm is enabled before any still was viewed {}",
+        browser.where_am_i()
+    );
+}
+
+/// Brings every still pair of the match page into view, one by one, and waits until the page
+/// counts them all as seen and enables confirm.
+fn view_every_still(browser: &Browser) {
+    let confirm = CONFIRM;
+    for pair in browser.find_all("#stills .thumb-pair") {
+        browser.execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            &[pair.as_arg()],
+        );
+        browser.wait_until(
+            "return arguments[0].classList.contains('viewed');",
+            &[pair.as_arg()],
+            Duration::from_secs(20),
+            "a still pair in view to count as viewed",
+        );
+    }
+    browser.wait_until(
+        "return !document.querySelector(arguments[0]).disabled;",
+        &[json!(confirm)],
+        Duration::from_secs(5),
+        "confirm to be enabled once every still was viewed",
+    );
+}
+
+/// The confirm step asks once: the dialog is open, and its yes sends the decision.
+fn answer_confirm_dialog(browser: &Browser) {
+    browser.wait_until(
+        "var d = document.getElementById('confirm-dialog'); return !!d && d.open;",
+        &[],
+        Duration::from_secs(5),
+        "the confirm dialog to open",
+    );
+    browser.find("#confirm-yes").click();
+}
+
 #[test]
 fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     let started = Instant::now();
@@ -482,13 +540,25 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
         api_segments,
         "one rect.segment per matched segment"
     );
-    let transformation = browser.find("#transformation").text();
+    let transformation = browser.find("#transformation");
     assert!(
-        transformation.contains("mirror"),
-        "#transformation reads {transformation:?}"
+        transformation
+            .attribute("data-edits")
+            .is_some_and(|e| e.split(',').any(|t| t == "mirror")),
+        "#transformation[data-edits] reads {:?}",
+        transformation.attribute("data-edits")
+    );
+    assert!(
+        transformation.text().contains("镜像"),
+        "#transformation reads {:?}",
+        transformation.text()
     );
     assert!(first_number(&browser.find("#score").text()).is_some());
-    assert_eq!(browser.find("#state").text().trim(), "pending_review");
+    assert_eq!(
+        browser.find("#state").attribute("data-state").as_deref(),
+        Some("pending_review")
+    );
+    assert_eq!(browser.find("#state").text().trim(), "待审核");
     let pairs = browser.find_all(".thumb-pair");
     assert!(!pairs.is_empty(), "no .thumb-pair {}", browser.where_am_i());
     for pair in &pairs {
@@ -528,16 +598,22 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     decision.find("button[name=decision][value=reject]");
     browser.snap("3-match");
 
-    // Confirm with a reason: back on the match page, confirmed, with a link to the notice.
+    // Confirm with a reason, once every still pair has been seen and the dialog answered:
+    // back on the match page, confirmed, with a link to the notice.
+    confirm_waits_for_the_stills(&browser, daemon, &daemon.url(&match_path));
+    browser.set_window_size(1280, 1000);
+    let decision = browser.find("form#decision");
     decision
         .find("textarea[name=reason]")
         .fill("same footage, mirrored");
+    view_every_still(&browser);
     decision
         .find("button[name=decision][value=confirm]")
         .click();
+    answer_confirm_dialog(&browser);
     browser.wait_until(
         "var s = document.querySelector('#state');
-         return !!s && s.textContent.trim() === 'confirmed';",
+         return !!s && s.dataset.state === 'confirmed';",
         &[],
         Duration::from_secs(15),
         "#state reads confirmed after confirming",
@@ -606,7 +682,7 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     log_out(&browser, daemon);
     log_in(&browser, daemon, &studio_b, "member", "/ui/member");
     browser.goto(&daemon.url(&match_path));
-    assert_eq!(browser.find("h1").text().trim(), "Not found");
+    assert_eq!(browser.find("h1").text().trim(), "未找到");
     assert!(
         !browser.page_source().contains(TITLE),
         "the 404 page names the work"
@@ -624,7 +700,10 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     browser.snap("7-member");
     browser.goto(&daemon.url(&match_path));
     assert!(browser.find("h1").text().contains(TITLE));
-    assert_eq!(browser.find("#state").text().trim(), "confirmed");
+    assert_eq!(
+        browser.find("#state").attribute("data-state").as_deref(),
+        Some("confirmed")
+    );
     assert!(
         browser.try_find("form#decision").is_none(),
         "the owning member sees form#decision {}",
@@ -635,8 +714,9 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
     println!("whole test {:?}", started.elapsed());
 }
 
-/// The queue's keyboard shortcuts decide without opening a match: `j` selects, `c` confirms
-/// with the queue's standard reason, `x` asks for a reason and rejects.
+/// The queue's keyboard shortcuts: `j` selects, `c` does not confirm but takes the reviewer to
+/// the match's decision, where `c` asks once (and only after the stills were seen); `x` asks
+/// for a reason and rejects from the queue.
 #[test]
 fn a_reviewer_decides_from_the_queue_with_the_keyboard() {
     let site = Site::start(&[]);
@@ -660,6 +740,13 @@ fn a_reviewer_decides_from_the_queue_with_the_keyboard() {
     let browser = Browser::start("keyboard");
     log_in(&browser, daemon, &reviewer, "reviewer", "/ui/queue");
     assert_eq!(browser.find_all("table#queue tbody tr.match-row").len(), 2);
+    assert!(
+        browser
+            .try_find("table#queue button[value=confirm]")
+            .is_none(),
+        "the queue has a one-click confirm {}",
+        browser.where_am_i()
+    );
     let selected = "var r = document.querySelector('tr.match-row.selected'); \
                     return r ? r.dataset.matchId : null;";
     let decided = |id: &str| {
@@ -678,18 +765,46 @@ fn a_reviewer_decides_from_the_queue_with_the_keyboard() {
     let first = first.as_str().expect("j selects the first row").to_string();
     browser.snap("1-selected");
     browser.press_keys("c");
+    wait_for_path(&browser, &daemon.base, &format!("/ui/matches/{first}"));
+    assert_eq!(
+        decided(&first)["state"],
+        "pending_review",
+        "c in the queue decided without the evidence"
+    );
+    confirm_waits_for_the_stills(&browser, daemon, &browser.current_url());
+    browser
+        .find("form#decision textarea[name=reason]")
+        .fill("same footage, mirrored");
+    browser.execute("document.activeElement.blur();", &[]);
+    // `c` before the stills were seen confirms nothing and opens nothing.
+    browser.press_keys("c");
+    let dialog_open = "var d = document.getElementById('confirm-dialog'); return !!d && d.open;";
+    assert_eq!(browser.execute(dialog_open, &[]), json!(false));
+    assert_eq!(decided(&first)["state"], "pending_review");
+    browser.set_window_size(1280, 1000);
+    view_every_still(&browser);
+    browser.execute("document.activeElement.blur();", &[]);
+    browser.press_keys("c");
+    browser.wait_until(dialog_open, &[], Duration::from_secs(5), "c to ask once");
+    browser.snap("2-asks-once");
+    assert_eq!(
+        decided(&first)["state"],
+        "pending_review",
+        "c confirmed before the dialog was answered"
+    );
+    browser.find("#confirm-yes").click();
     browser.wait_until(
-        "return document.querySelectorAll('tr.match-row').length === 1;",
+        "var s = document.querySelector('#state'); return !!s && s.dataset.state === 'confirmed';",
         &[],
         Duration::from_secs(20),
-        "the confirmed match to leave the queue",
+        "the match confirmed after the dialog's yes",
     );
     let m = decided(&first);
     assert_eq!(m["state"], "confirmed", "{m}");
-    assert!(m["decisions"][0]["reason"]
-        .as_str()
-        .is_some_and(|r| r.contains("review queue")));
+    assert_eq!(m["decisions"][0]["reason"], "same footage, mirrored");
 
+    browser.goto(&daemon.url("/ui/queue"));
+    assert_eq!(browser.find_all("table#queue tbody tr.match-row").len(), 1);
     browser.execute("document.activeElement.blur();", &[]);
     browser.press_keys("j");
     let second = browser.execute(selected, &[]);
@@ -709,5 +824,5 @@ fn a_reviewer_decides_from_the_queue_with_the_keyboard() {
     let m = decided(&second);
     assert_eq!(m["state"], "rejected", "{m}");
     assert_eq!(m["decisions"][0]["reason"], "licensed clip, not a copy");
-    browser.snap("2-queue-empty");
+    browser.snap("3-queue-empty");
 }

@@ -58,7 +58,7 @@ fn a_compilation_is_confirmed_in_one_go_with_a_notice_per_episode() {
     let page = web.get(&format!("/ui/matches/{first}"));
     assert_eq!(page.status, 200);
     assert_eq!(
-        page.body.matches("<rect class=\"lane\"").count(),
+        page.body.matches("<svg class=\"lane").count(),
         3,
         "the time line has a lane for each episode found in the upload"
     );

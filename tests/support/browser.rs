@@ -410,6 +410,37 @@ impl Browser {
             .join("; ")
     }
 
+    /// Resizes the browser window (the viewport follows).
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(&json!({"width": width, "height": height})),
+        );
+    }
+
+    /// A Chrome DevTools Protocol command through chromedriver (`goog/cdp/execute`).
+    pub fn cdp(&self, command: &str, params: Value) -> Value {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(&json!({"cmd": command, "params": params})),
+        )
+    }
+
+    /// Renders the page for `media` (`"print"`, or `""` for the screen again).
+    pub fn emulate_media(&self, media: &str) {
+        self.cdp("Emulation.setEmulatedMedia", json!({ "media": media }));
+    }
+
+    /// The page printed to PDF by Chromium (WebDriver's Print command), as bytes.
+    pub fn print_pdf(&self) -> Vec<u8> {
+        let encoded = self.cmd("POST", "/print", Some(&json!({"background": false})));
+        base64::engine::general_purpose::STANDARD
+            .decode(encoded.as_str().expect("base64 PDF"))
+            .expect("decoding the PDF")
+    }
+
     /// Saves a PNG screenshot of the viewport to `path`; returns its bytes.
     pub fn screenshot(&self, path: &Path) -> Vec<u8> {
         let encoded = self.cmd("GET", "/screenshot", None);

@@ -22,7 +22,7 @@ use std::sync::mpsc;
 use anyhow::{bail, Context};
 use reelguard_server::{Bound, Config};
 use reelguard_store::prelude::*;
-use reelguard_store::{Role, SqliteStore};
+use reelguard_store::{LegalProfile, Role, SqliteStore};
 use serde_json::{json, Value};
 
 use crate::demo_api::Api;
@@ -112,10 +112,27 @@ fn create_keys(data: &Path) -> anyhow::Result<Vec<(&'static str, Role, String, &
     let mut keys = Vec::new();
     for (name, role, purpose) in ROLES {
         let member = store.ensure_member(name)?;
+        match role {
+            // A new reviewer reviews nothing until it is given members; the demo's sees all.
+            Role::Reviewer => store.set_review_scope_all(member.id)?,
+            // Notices name the rights holder's legal profile; the demo's is plainly made up.
+            Role::Member => store.set_legal_profile(member.id, &demo_legal_profile())?,
+            _ => {}
+        }
         let (_, key) = store.create_key(member.id, role)?;
         keys.push((name, role, key, purpose));
     }
     Ok(keys)
+}
+
+fn demo_legal_profile() -> LegalProfile {
+    LegalProfile {
+        registration_id: Some("DEMO-0000000000".into()),
+        contact: Some("Demo Studio rights desk (a made-up rights holder)".into()),
+        phone: Some("+86 000 0000 0000".into()),
+        email: Some("rights@demo-studio.example".into()),
+        address: Some("1 Example Road, Demo City".into()),
+    }
 }
 
 fn key_of(keys: &[(&str, Role, String, &str)], role: Role) -> anyhow::Result<String> {

@@ -38,11 +38,25 @@ impl Api {
         }
     }
 
-    fn answer(
+    /// Sends the request `build` makes until it is not refused for now: a crawler's rate limit
+    /// (429) and a full queue (503) say when to come back (`Retry-After`), and the demo does,
+    /// as an integration should.
+    fn send(
         &self,
         what: &str,
-        sent: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    ) -> anyhow::Result<(u16, Value, Option<u64>)> {
+        build: impl Fn() -> anyhow::Result<Sent>,
+    ) -> anyhow::Result<(u16, Value)> {
+        loop {
+            match self.answer(what, build()?)? {
+                (429 | 503, _, Some(secs)) => {
+                    std::thread::sleep(Duration::from_secs(secs.clamp(1, 30)))
+                }
+                (status, json, _) => return Ok((status, json)),
+            }
+        }
+    }
+
+    fn answer(&self, what: &str, sent: Sent) -> anyhow::Result<(u16, Value, Option<u64>)> {
         let mut response = sent.with_context(|| what.to_string())?;
         let status = response.status().as_u16();
         let retry_after = response
@@ -58,54 +72,63 @@ impl Api {
         Ok((status, json, retry_after))
     }
 
+    fn auth(&self) -> String {
+        format!("Bearer {}", self.key)
+    }
+
     /// `GET path`, expecting 200.
     pub fn get(&self, path: &str) -> anyhow::Result<Value> {
         let what = format!("GET {path}");
-        let sent = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .header("Authorization", &format!("Bearer {}", self.key))
-            .call();
-        match self.answer(&what, sent)? {
-            (200, json, _) => Ok(json),
-            (status, json, _) => bail!("{what}: {status} {json}"),
+        let url = format!("{}{path}", self.base);
+        let send = || {
+            Ok(self
+                .agent
+                .get(&url)
+                .header("Authorization", &self.auth())
+                .call())
+        };
+        match self.send(&what, send)? {
+            (200, json) => Ok(json),
+            (status, json) => bail!("{what}: {status} {json}"),
         }
     }
 
     /// `POST path` with a JSON body, expecting `expect`.
     pub fn post_json(&self, path: &str, body: &Value, expect: u16) -> anyhow::Result<Value> {
         let what = format!("POST {path}");
-        let sent = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .header("Authorization", &format!("Bearer {}", self.key))
-            .header("Content-Type", "application/json")
-            .send(body.to_string());
-        match self.answer(&what, sent)? {
-            (status, json, _) if status == expect => Ok(json),
-            (status, json, _) => bail!("{what}: {status} {json}"),
+        let url = format!("{}{path}", self.base);
+        let send = || {
+            Ok(self
+                .agent
+                .post(&url)
+                .header("Authorization", &self.auth())
+                .header("Content-Type", "application/json")
+                .send(body.to_string()))
+        };
+        match self.send(&what, send)? {
+            (status, json) if status == expect => Ok(json),
+            (status, json) => bail!("{what}: {status} {json}"),
         }
     }
 
-    /// `POST path?query` with `file` as the raw body, expecting 202 (queued). A full queue
-    /// (503 with `Retry-After`) is waited out, as a crawler should.
+    /// `POST path?query` with `file` as the raw body, expecting 202 (queued).
     pub fn upload(&self, path: &str, query: &[(&str, &str)], file: &Path) -> anyhow::Result<Value> {
         let what = format!("uploading {} to {path}", file.display());
-        loop {
+        let url = format!("{}{path}", self.base);
+        let send = || {
             let body =
                 std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-            let sent = self
+            Ok(self
                 .agent
-                .post(format!("{}{path}", self.base))
-                .header("Authorization", &format!("Bearer {}", self.key))
+                .post(&url)
+                .header("Authorization", &self.auth())
                 .header("Content-Type", "application/octet-stream")
                 .query_pairs(query.iter().copied())
-                .send(body);
-            match self.answer(&what, sent)? {
-                (202, json, _) => return Ok(json),
-                (503, _, Some(secs)) => std::thread::sleep(Duration::from_secs(secs.min(30))),
-                (status, json, _) => bail!("{what}: {status} {json}"),
-            }
+                .send(body))
+        };
+        match self.send(&what, send)? {
+            (202, json) => Ok(json),
+            (status, json) => bail!("{what}: {status} {json}"),
         }
     }
 
@@ -119,8 +142,12 @@ impl Api {
                 _ if started.elapsed() > JOB_LIMIT => {
                     bail!("job {id} did not finish within {} s", JOB_LIMIT.as_secs())
                 }
-                _ => std::thread::sleep(Duration::from_millis(200)),
+                // Twice a second: well inside a crawler key's default rate limit.
+                _ => std::thread::sleep(Duration::from_millis(500)),
             }
         }
     }
 }
+
+/// What sending a request gave.
+type Sent = Result<ureq::http::Response<ureq::Body>, ureq::Error>;

@@ -1,14 +1,14 @@
 //! The FFmpeg side: open, bound, decode, sample, scale, and hand chunks to the hasher.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::path::Path;
-
 use std::time::Instant;
 
 use ffmpeg::format::Pixel;
 use ffmpeg::software::scaling;
 use ffmpeg::util::frame::Video as VideoFrame;
-use ffmpeg::Rational;
+use ffmpeg::{Discard, Rational};
 use ffmpeg_next as ffmpeg;
 use reelguard_hash::hash_thumb;
 
@@ -17,6 +17,7 @@ use crate::open::{
 };
 pub(crate) use crate::open::{init_ffmpeg, seconds, seconds_since};
 use crate::region::{self, GreyImage, Region};
+use crate::skip::{slot, SkipPlanner, LOOKAHEAD};
 use crate::thumb::region_thumb;
 use crate::{
     DecodeMode, DecodeStats, Fingerprint, MediaError, Options, Progress, RegionSpan, SampledFrame,
@@ -95,13 +96,21 @@ fn fingerprint_source(
     });
 
     let mut sampler = Sampler::new(options, start_ts, time_base);
+    let mut planner = SkipPlanner::new(
+        sampler.interval,
+        Box::new(move |pts| seconds_since(pts, start_ts, time_base)),
+        options.skip_unsampled && options.mode == DecodeMode::Full,
+    );
+    let mut skipping = false;
+    // Video packets read but not yet sent: the planner's view of what comes next.
+    let mut lookahead: VecDeque<ffmpeg::Packet> = VecDeque::with_capacity(LOOKAHEAD + 1);
     let mut packets_sent = 0u64;
     let mut packets_failed = 0u64;
     let mut frames_decoded = 0u64;
     let mut consecutive_read_errors = 0u32;
     let mut last_reported_t = 0.0f64;
     let mut frame = VideoFrame::empty();
-    let mut packet = ffmpeg::Packet::empty();
+    let mut demuxed_all = false;
     let mut draining = false;
     // End of the last demuxed video packet: how much video the file really holds, whichever
     // packets were decoded (key-frame mode decodes few).
@@ -110,7 +119,8 @@ fn fingerprint_source(
         if Instant::now() > deadline {
             return Err(timeout());
         }
-        if !draining {
+        while !demuxed_all && lookahead.len() <= LOOKAHEAD {
+            let mut packet = ffmpeg::Packet::empty();
             match packet.read(&mut input) {
                 Ok(()) => {
                     consecutive_read_errors = 0;
@@ -124,35 +134,63 @@ fn fingerprint_source(
                             time_base,
                         );
                         demuxed_s = demuxed_s.max(end);
+                        // Timestamps past the limit (an absurd time base, say) are refused
+                        // here, even for packets the decoder would discard.
+                        if end > limits.max_duration.as_secs_f64() {
+                            return Err(MediaError::TooLong {
+                                path: path_buf,
+                                duration_s: end,
+                                max_s: limits.max_duration.as_secs_f64(),
+                            });
+                        }
                     }
                     if options.mode == DecodeMode::Keyframes && !packet.is_key() {
                         continue;
                     }
-                    packets_sent += 1;
-                    if decoder.send_packet(&packet).is_err() {
-                        if let Some(e) = oversized(path, &decoder, limits.max_pixels) {
-                            return Err(e);
-                        }
-                        packets_failed += 1;
-                        continue;
+                    // A packet the decoder will throw away unseen, or one the demuxer marks
+                    // corrupt, may never become a frame: it is no predecessor to rely on.
+                    if !discarded(&packet) {
+                        planner.note(packet.pts());
                     }
+                    lookahead.push_back(packet);
                 }
-                Err(ffmpeg::Error::Eof) => {
-                    draining = true;
-                    let _ = decoder.send_eof();
-                }
+                Err(ffmpeg::Error::Eof) => demuxed_all = true,
                 Err(ffmpeg::Error::Exit) => return Err(timeout()),
                 Err(e) => {
                     consecutive_read_errors += 1;
                     if consecutive_read_errors >= MAX_CONSECUTIVE_READ_ERRORS {
                         // Whatever decoded so far is judged below (truncated / corrupt).
                         tracing::debug!(path = %path.display(), error = %e, "giving up reading");
-                        draining = true;
-                        let _ = decoder.send_eof();
+                        demuxed_all = true;
                     }
-                    continue;
                 }
             }
+            if Instant::now() > deadline {
+                return Err(timeout());
+            }
+        }
+        if let Some(packet) = lookahead.pop_front() {
+            let skip = planner.may_skip(packet.pts());
+            if skip != skipping {
+                decoder.skip_frame(if skip {
+                    Discard::NonReference
+                } else {
+                    Discard::Default
+                });
+                skipping = skip;
+            }
+            packets_sent += 1;
+            if decoder.send_packet(&packet).is_err() {
+                if let Some(e) = oversized(path, &decoder, limits.max_pixels) {
+                    return Err(e);
+                }
+                packets_failed += 1;
+                planner.disable();
+                continue;
+            }
+        } else if !draining {
+            draining = true;
+            let _ = decoder.send_eof();
         }
         let mut got_frame = false;
         loop {
@@ -190,6 +228,7 @@ fn fingerprint_source(
                         return Err(e);
                     }
                     packets_failed += 1;
+                    planner.disable();
                     break;
                 }
             }
@@ -254,10 +293,20 @@ fn fingerprint_source(
         insets,
         stats: DecodeStats {
             frames_decoded,
+            packets_skippable: planner.skippable,
             packets_failed,
             seconds: started.elapsed().as_secs_f64(),
         },
     })
+}
+
+/// Whether the demuxer marked the packet to be dropped by the decoder (edit-list preroll) or
+/// as corrupt.
+fn discarded(packet: &ffmpeg::Packet) -> bool {
+    use ffmpeg::packet::Ref;
+    // SAFETY: a plain field read of a packet we own.
+    let flags = unsafe { (*packet.as_ptr()).flags };
+    flags & (ffmpeg::ffi::AV_PKT_FLAG_DISCARD | ffmpeg::ffi::AV_PKT_FLAG_CORRUPT) != 0
 }
 
 /// One sampled frame waiting for its chunk's region decision.
@@ -273,7 +322,11 @@ struct Sampler {
     mode: DecodeMode,
     start_ts: i64,
     time_base: Rational,
+    /// Key-frame mode: the earliest time the next sample may have.
     next_t: f64,
+    /// Full mode: the slot of the last sample ([`slot`]); the next sample is the first frame
+    /// of a later slot.
+    last_slot: f64,
     last_t: f64,
     /// Typical gap between decoded frames, used to extend the last timestamp to a duration.
     frame_interval: f64,
@@ -304,6 +357,7 @@ impl Sampler {
             start_ts,
             time_base,
             next_t: f64::NEG_INFINITY,
+            last_slot: f64::NEG_INFINITY,
             last_t: 0.0,
             frame_interval: 0.0,
             scaler: None,
@@ -335,14 +389,22 @@ impl Sampler {
 
     fn offer(&mut self, frame: &VideoFrame, t: f64) -> Result<(), ffmpeg::Error> {
         // In keyframe mode every decoded frame is a key frame worth keeping, up to the rate.
-        if t + 1e-6 < self.next_t {
-            return Ok(());
+        match self.mode {
+            // The same rule the skip planner predicts from packet timestamps.
+            DecodeMode::Full => {
+                let slot = slot(t, self.interval);
+                if slot <= self.last_slot {
+                    return Ok(());
+                }
+                self.last_slot = slot;
+            }
+            DecodeMode::Keyframes => {
+                if t + 1e-6 < self.next_t {
+                    return Ok(());
+                }
+                self.next_t = t + self.interval;
+            }
         }
-        self.next_t = match self.mode {
-            // The epsilon keeps 0.6 / 0.2 = 2.9999… in slot 3, not slot 2.
-            DecodeMode::Full => ((t / self.interval + 1e-6).floor() + 1.0) * self.interval,
-            DecodeMode::Keyframes => t + self.interval,
-        };
         let key = (frame.format(), frame.width(), frame.height());
         if self.scaler.as_ref().map(|(_, k)| *k) != Some(key) {
             // Resolution change: the previous chunk's region no longer applies.

@@ -8,7 +8,8 @@
 //!
 //! The decision that shapes this crate: **decoding is the cost, so everything else must hide
 //! under it.** The decoder runs with `skip_loop_filter` (deblocking changes nothing a 32x32
-//! thumbnail can see), swscale touches only the sampled frames, and the keyframe-only mode
+//! thumbnail can see), non-reference frames that sampling will not keep are not decoded at all
+//! (`skip`), swscale touches only the sampled frames, and the keyframe-only mode
 //! never hands the decoder a non-key packet at all, so a suspect can be triaged an order of
 //! magnitude faster than it plays.
 //!
@@ -28,6 +29,7 @@ mod allow;
 mod decode;
 mod open;
 pub mod region;
+mod skip;
 mod still;
 pub mod thumb;
 
@@ -48,6 +50,22 @@ pub use still::{encode_jpeg, extract_still, extract_still_fd};
 /// a sandboxed worker calls it before its seccomp filter forbids what the setup may touch.
 pub fn init() {
     decode::init_ffmpeg();
+}
+
+/// The `cargo fuzz` entry point (`fuzz/fuzz_targets/media_headers.rs`) for the parsers of
+/// untrusted bytes this crate owns outside FFmpeg: image headers (read to refuse a huge
+/// picture before any decoder runs) and allow-list names. Returns what was understood, so the
+/// work cannot be optimised away. Not meant for other callers.
+#[doc(hidden)]
+pub fn fuzz_headers(data: &[u8]) -> usize {
+    let size = allow::image_dimensions(data).map_or(0, |(w, h)| (w as u64 * h as u64) as usize);
+    let names = std::str::from_utf8(data)
+        .ok()
+        .and_then(|text| Demuxers::parse(text).ok())
+        .map_or(0, |set| {
+            set.to_string().len() + set.ffmpeg_whitelist().len()
+        });
+    size.wrapping_add(names)
 }
 
 /// Which frames the decoder is given.
@@ -100,6 +118,9 @@ pub struct Options {
     /// Skip the in-loop deblocking filter (H.264/HEVC). It sharpens block edges a 32x32
     /// thumbnail cannot see, and costs ~20% of decode time.
     pub skip_loop_filter: bool,
+    /// Let the decoder drop non-reference frames that sampling will not keep (full mode; see
+    /// the `skip` module). The sampled frames and their hashes are the same either way.
+    pub skip_unsampled: bool,
     /// Also look for a picture-in-picture window and hash it as a second probe
     /// ([`Fingerprint::inset_frames`]). For suspects; registered episodes are whole frames.
     pub detect_insets: bool,
@@ -120,6 +141,7 @@ impl Default for Options {
             mode: DecodeMode::Full,
             decoder_threads: 1,
             skip_loop_filter: true,
+            skip_unsampled: true,
             detect_insets: false,
             limits: Limits::default(),
         }
@@ -166,6 +188,9 @@ pub struct RegionSpan {
 pub struct DecodeStats {
     /// Frames the decoder produced.
     pub frames_decoded: u64,
+    /// Packets the decoder was allowed to drop as unsampled non-reference frames (it drops
+    /// those that no frame refers to).
+    pub packets_skippable: u64,
     /// Packets that failed to decode (concealed by FFmpeg or dropped).
     pub packets_failed: u64,
     /// Wall-clock seconds from open to the last hash.

@@ -44,9 +44,12 @@ const PROBE_MAX_BYTES: usize = 1 << 20;
 const PROBE_MIN_BYTES: usize = 2048;
 /// A guess at or below this score is retried with more data (FFmpeg's AVPROBE_SCORE_RETRY).
 const PROBE_SCORE_RETRY: i32 = 25;
-/// Streams one file may declare. FFmpeg's default is 1000, and probing opens a decoder per
-/// stream; no upload we want has more than a handful.
-const MAX_STREAMS: &str = "64";
+/// Streams one file may declare: probing opens a decoder per stream, and no upload we want
+/// has more than a handful. Checked by us after the header is read; FFmpeg's own
+/// `max_streams` is set far higher, because it answers a stream bomb with ENOMEM, which
+/// would read as running out of memory.
+const MAX_STREAMS: u32 = 64;
+const FFMPEG_MAX_STREAMS: &str = "4096";
 /// Protocols nested opens may use (none of our demuxers opens another resource, but
 /// FFmpeg's default would be every protocol it was built with).
 const PROTOCOL_WHITELIST: &str = "file,pipe,fd";
@@ -287,7 +290,9 @@ unsafe fn largest_video(ctx: *mut ffi::AVFormatContext) -> Option<(u32, u32)> {
         .iter()
         .filter_map(|&s| {
             let par = unsafe { (*s).codecpar };
-            (unsafe { (*par).codec_type } == ffi::AVMediaType::AVMEDIA_TYPE_VIDEO)
+            // Cover art is no video (and is judged as such later), whatever its size.
+            let cover = unsafe { (*s).disposition } & ffi::AV_DISPOSITION_ATTACHED_PIC != 0;
+            (unsafe { (*par).codec_type } == ffi::AVMediaType::AVMEDIA_TYPE_VIDEO && !cover)
                 .then(|| unsafe { ((*par).width.max(0) as u32, (*par).height.max(0) as u32) })
         })
         .max_by_key(|(w, h)| *w as u64 * *h as u64)
@@ -333,7 +338,7 @@ pub(crate) fn open_input(
     let mut options = ffmpeg::Dictionary::new();
     options.set("format_whitelist", &limits.demuxers.ffmpeg_whitelist());
     options.set("protocol_whitelist", PROTOCOL_WHITELIST);
-    options.set("max_streams", MAX_STREAMS);
+    options.set("max_streams", FFMPEG_MAX_STREAMS);
     // SAFETY: the context is allocated here and either freed by avformat_open_input on
     // failure or wrapped into an `Input` that owns it (with `io` and the interrupt closure,
     // which it frees after the context).
@@ -352,6 +357,27 @@ pub(crate) fn open_input(
         ffmpeg::Dictionary::own(raw_options);
         if opened < 0 {
             return Err(unrecognized(ffmpeg::Error::from(opened)));
+        }
+        // What the container declares is refused before any decoder probes it: a probing
+        // decoder that refuses an oversized picture can leave the stream's size at 0.
+        let (streams, declared) = ((*ctx).nb_streams, largest_video(ctx));
+        let refusal = if streams > MAX_STREAMS {
+            Some(MediaError::Unrecognized {
+                path: path.clone(),
+                reason: format!("declares {streams} streams; at most {MAX_STREAMS} are read"),
+            })
+        } else {
+            declared.and_then(|(w, h)| check_size(path, w, h, limits.max_pixels).err())
+        };
+        if let Some(refusal) = refusal {
+            drop(
+                ffmpeg::format::context::Input::wrap_with_custom_io_and_interrupt(
+                    ctx,
+                    io,
+                    interrupt.guard,
+                ),
+            );
+            return Err(refusal);
         }
         let mut stream_options = StreamOptions::new((*ctx).nb_streams as usize, limits.max_pixels);
         let found = ffi::avformat_find_stream_info(ctx, stream_options.0.as_mut_ptr());
@@ -452,10 +478,13 @@ pub(crate) fn open_video(
     } else {
         0.0
     };
-    if declared_s > limits.max_duration.as_secs_f64() {
+    // The container's own figure counts too: a header claiming 136 years is refused even when
+    // the stream's edit list says less.
+    let claimed_s = declared_s.max(input.duration().max(0) as f64 / f64::from(ffi::AV_TIME_BASE));
+    if claimed_s > limits.max_duration.as_secs_f64() {
         return Err(MediaError::TooLong {
             path: path_buf,
-            duration_s: declared_s,
+            duration_s: claimed_s,
             max_s: limits.max_duration.as_secs_f64(),
         });
     }

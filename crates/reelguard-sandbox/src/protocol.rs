@@ -9,6 +9,8 @@
 //! panic ([`fuzz_responses`] is the `cargo fuzz` entry point, and the unit tests feed it
 //! truncated, garbage and oversized input).
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use crate::wire::{WireError, WireOptions, WireProgress, WireStill};
@@ -293,13 +295,27 @@ pub fn decode_response(header: Header, payload: &[u8]) -> Result<Response, Proto
 }
 
 /// Parses a byte stream as a worker would send it, frame after frame, until it ends or is
-/// invalid: the `cargo fuzz` target (`fuzz_target!(|data: &[u8]| fuzz_responses(data))`).
+/// invalid, and turns what decodes into what the parent goes on to use (errors, progress, the
+/// fingerprint's main region): the `cargo fuzz` target (`fuzz/fuzz_targets/worker_responses.rs`).
 /// Returns how many frames decoded.
 pub fn fuzz_responses(mut data: &[u8]) -> usize {
     let mut decoded = 0;
     while let Ok(Some((header, payload, used))) = split_frame(data) {
-        if decode_response(header, payload).is_ok() {
+        if let Ok(response) = decode_response(header, payload) {
             decoded += 1;
+            // What the parent would do next with it; black_box keeps it from being elided.
+            match response {
+                Response::Error(e) => {
+                    std::hint::black_box(e.into_media(Path::new("fuzz")).kind());
+                }
+                Response::Progress(p) => {
+                    std::hint::black_box(p.progress());
+                }
+                Response::Fingerprint(fp) => {
+                    std::hint::black_box((fp.main_region(), fp.realtime_factor()));
+                }
+                _ => {}
+            }
         }
         data = &data[used..];
     }

@@ -18,6 +18,7 @@ pub struct WireOptions {
     mode: DecodeMode,
     decoder_threads: usize,
     skip_loop_filter: bool,
+    skip_unsampled: bool,
     detect_insets: bool,
     max_pixels: u64,
     max_duration_s: f64,
@@ -38,6 +39,7 @@ impl WireOptions {
             mode: options.mode,
             decoder_threads: options.decoder_threads,
             skip_loop_filter: options.skip_loop_filter,
+            skip_unsampled: options.skip_unsampled,
             detect_insets: options.detect_insets,
             max_pixels: options.limits.max_pixels,
             max_duration_s: options.limits.max_duration.as_secs_f64(),
@@ -54,6 +56,7 @@ impl WireOptions {
             mode: self.mode,
             decoder_threads: self.decoder_threads.clamp(1, 16),
             skip_loop_filter: self.skip_loop_filter,
+            skip_unsampled: self.skip_unsampled,
             detect_insets: self.detect_insets,
             limits: Limits {
                 max_pixels: self.max_pixels,
@@ -116,10 +119,14 @@ impl WireStill {
             .ok_or("shorter than its header")?;
         let width = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
         let height = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-        let expected = (width as u64) * (height as u64) * 3;
-        if expected != pixels.len() as u64 || width == 0 || height == 0 {
+        // Checked: u32::MAX squared times three does not fit in 64 bits (found by fuzzing).
+        let expected = (width as u64)
+            .checked_mul(height as u64)
+            .and_then(|n| n.checked_mul(3));
+        if expected != Some(pixels.len() as u64) || width == 0 || height == 0 {
             return Err(format!(
-                "{width}x{height} needs {expected} bytes, got {}",
+                "{width}x{height} needs {} bytes, got {}",
+                expected.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string()),
                 pixels.len()
             ));
         }

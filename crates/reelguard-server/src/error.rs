@@ -50,6 +50,9 @@ pub enum ApiError {
     /// The daemon is not ready, or stopping.
     #[error("{0}")]
     Unavailable(String),
+    /// The request is well-formed but cannot be carried out until these are supplied.
+    #[error("the notice cannot be sent; missing: {}", .0.join("; "))]
+    Incomplete(Vec<String>),
     /// A bug or an environment failure; the details are logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -70,6 +73,7 @@ impl ApiError {
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Incomplete(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +92,7 @@ impl ApiError {
             ApiError::Timeout(_) => "request_timeout",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Incomplete(_) => "incomplete",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -116,6 +121,7 @@ impl From<AppError> for ApiError {
             AppError::TooLarge(limit) => ApiError::TooLarge(limit),
             AppError::QueueFull { retry_after } => ApiError::QueueFull { retry_after },
             AppError::Unavailable(what) => ApiError::Unavailable(what),
+            AppError::Incomplete(missing) => ApiError::Incomplete(missing),
             AppError::Internal(detail) => ApiError::Internal(detail),
         }
     }
@@ -127,7 +133,10 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let status = self.status();
-        let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
+        let mut body = json!({"error": {"code": self.code(), "message": self.to_string()}});
+        if let ApiError::Incomplete(missing) = &self {
+            body["error"]["missing"] = json!(missing);
+        }
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

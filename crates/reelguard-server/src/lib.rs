@@ -19,6 +19,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod limits;
+pub mod notice_doc;
 pub mod notify;
 pub mod present;
 pub mod routes;

@@ -229,6 +229,73 @@ pub const ROUTES: &[RouteSpec] = &[
         MEMBER,
         "The caller's webhook deliveries, newest first, with every attempt.",
     ),
+    // Takedown (issue 12).
+    route(
+        "PUT",
+        "/v1/works/{work_id}/rights",
+        MEMBER,
+        "Record a work's proof of rights (registration number, certificate file).",
+    ),
+    route(
+        "PUT",
+        "/v1/works/{work_id}/authorisation",
+        MEMBER,
+        "Record the agent's authorisation for a work (scope, validity, file).",
+    ),
+    route(
+        "GET",
+        "/v1/works/{work_id}/papers",
+        MEMBER,
+        "A work's papers and what a notice for it still lacks.",
+    ),
+    route(
+        "PUT",
+        "/v1/matches/{id}/segments/{segment}",
+        REVIEWER,
+        "Accept or reject one segment of a pending match.",
+    ),
+    route(
+        "GET",
+        "/v1/notices/{id}/tracking",
+        READERS,
+        "A notice's state and dated events.",
+    ),
+    route(
+        "POST",
+        "/v1/notices/{id}/state",
+        READERS,
+        "Move a notice: sent (reviewers; needs complete papers), acknowledged, removed, counter_noticed, restored, escalated.",
+    ),
+    route(
+        "GET",
+        "/v1/notices/{id}/document",
+        READERS,
+        "The notice document (HTML, Chinese; ?lang=en for English), printable.",
+    ),
+    route(
+        "POST",
+        "/v1/url-reports",
+        CRAWLER,
+        "Report a URL gone or still up; notices citing it follow.",
+    ),
+    route(
+        "GET",
+        "/v1/removal-times",
+        READERS,
+        "Time from first sighting to removal, per platform.",
+    ),
+    route(
+        "GET",
+        "/public/evidence/{token}",
+        Access::Public,
+        "A sent notice's evidence, read-only, without a key (the token is the secret).",
+    ),
+    route(
+        "GET",
+        "/public/evidence/{token}/{file}",
+        Access::Public,
+        "A still or bundle that public evidence cites.",
+    ),
 ];
 
 /// Every workbench page and form (HTML behind a session cookie; `AnyKey` means any logged-in
@@ -244,6 +311,12 @@ pub const UI_ROUTES: &[RouteSpec] = &[
         "A key in, a session cookie out.",
     ),
     route("POST", "/ui/logout", Access::AnyKey, "Ends the session."),
+    route(
+        "POST",
+        "/ui/language",
+        Access::Public,
+        "Chooses the workbench's language.",
+    ),
     route("GET", "/ui/queue", REVIEWER, "The review queue."),
     route(
         "GET",

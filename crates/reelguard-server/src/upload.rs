@@ -59,12 +59,33 @@ impl Chunks {
     }
 }
 
+/// Whether [`receive`] makes the file durable before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sync {
+    /// `fsync`ed: the file may be acknowledged at once.
+    Now,
+    /// Not yet: the caller may find it redundant (a duplicate) and discard it without paying
+    /// for the `fsync`, and must call [`sync`] before acknowledging it otherwise.
+    Later,
+}
+
+/// Makes a file received with [`Sync::Later`] durable.
+pub async fn sync(path: &Path) -> Result<(), ApiError> {
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| ApiError::from(io_error("reopening upload", e)))?;
+    file.sync_all()
+        .await
+        .map_err(|e| ApiError::from(io_error("syncing upload", e)))
+}
+
 /// Streams a request body to `uploads/tmp/`, refusing more than `limit` bytes.
 pub async fn receive(
     body: Body,
     uploads: &Path,
     limit: u64,
     idle: Duration,
+    durability: Sync,
 ) -> Result<Received, ApiError> {
     let path = temp_path(uploads);
     let mut file = tokio::fs::File::create(&path)
@@ -82,9 +103,15 @@ pub async fn receive(
         if chunks.size() == 0 {
             return Err(ApiError::BadRequest("the body is empty".into()));
         }
-        file.sync_all()
-            .await
-            .map_err(|e| ApiError::from(io_error("syncing upload", e)))?;
+        if durability == Sync::Now {
+            file.sync_all()
+                .await
+                .map_err(|e| ApiError::from(io_error("syncing upload", e)))?;
+        } else {
+            file.flush()
+                .await
+                .map_err(|e| ApiError::from(io_error("writing upload", e)))?;
+        }
         Ok((reelguard_store::hex(&hasher.finalize()), chunks.size()))
     }
     .await;

@@ -103,6 +103,21 @@ pub struct Config {
     /// Longest time for any request but an upload (reading its body included), in seconds;
     /// past it the answer is 408 (or 503 for a slow answer).
     pub request_timeout_secs: u64,
+    /// The alliance, when it sends notices as the rights holders' agent: its name. Set, every
+    /// notice names it as the sender and needs the holder's valid authorisation for the work.
+    /// Unset: each rights holder sends its own notices.
+    pub notice_agent_name: Option<String>,
+    /// The agent's contact person.
+    pub notice_agent_contact: Option<String>,
+    /// The agent's phone.
+    pub notice_agent_phone: Option<String>,
+    /// The agent's email.
+    pub notice_agent_email: Option<String>,
+    /// The agent's address.
+    pub notice_agent_address: Option<String>,
+    /// The address platforms open public evidence links at (e.g. `https://evidence.example`);
+    /// unset: `http://` + the listen address.
+    pub public_base_url: Option<String>,
 }
 
 impl Default for Config {
@@ -138,6 +153,12 @@ impl Default for Config {
             crawler_burst: 40,
             body_idle_secs: 30,
             request_timeout_secs: 60,
+            notice_agent_name: None,
+            notice_agent_contact: None,
+            notice_agent_phone: None,
+            notice_agent_email: None,
+            notice_agent_address: None,
+            public_base_url: None,
         }
     }
 }
@@ -170,6 +191,12 @@ const KEYS: &[&str] = &[
     "crawler_burst",
     "body_idle_secs",
     "request_timeout_secs",
+    "notice_agent_name",
+    "notice_agent_contact",
+    "notice_agent_phone",
+    "notice_agent_email",
+    "notice_agent_address",
+    "public_base_url",
 ];
 
 impl Config {

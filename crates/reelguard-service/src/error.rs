@@ -35,6 +35,10 @@ pub enum AppError {
     /// The service is not ready, or stopping.
     #[error("{0}")]
     Unavailable(String),
+    /// A notice cannot leave draft: these papers or details are missing (each named for the
+    /// person who must supply it).
+    #[error("the notice cannot be sent; missing: {}", .0.join("; "))]
+    Incomplete(Vec<String>),
     /// A bug or an environment failure; the details are logged, not shown.
     #[error("internal error")]
     Internal(String),

@@ -133,6 +133,21 @@ pub fn segments_value(segments: &[Segment]) -> Value {
     crate::present::segments_json(segments)
 }
 
+/// The segments a reviewer did not reject, in order.
+pub fn accepted(segments: &[Segment], rejected: &[usize]) -> Vec<Segment> {
+    segments
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !rejected.contains(i))
+        .map(|(_, s)| *s)
+        .collect()
+}
+
+/// The indices (in the match) of the segments a reviewer did not reject.
+pub fn accepted_indices(count: usize, rejected: &[usize]) -> Vec<usize> {
+    (0..count).filter(|i| !rejected.contains(i)).collect()
+}
+
 /// Where the evidence files live.
 #[derive(Debug, Clone)]
 pub struct EvidenceDirs {
@@ -142,6 +157,8 @@ pub struct EvidenceDirs {
     pub references: PathBuf,
     /// `<data>/evidence`.
     pub evidence: PathBuf,
+    /// `<data>/legal`.
+    pub legal: PathBuf,
 }
 
 impl EvidenceDirs {
@@ -151,6 +168,7 @@ impl EvidenceDirs {
             suspects: uploads.join("suspects"),
             references: data_dir.join("references"),
             evidence: data_dir.join("evidence"),
+            legal: data_dir.join("legal"),
         }
     }
 
@@ -167,6 +185,11 @@ impl EvidenceDirs {
     pub fn still_path(&self, match_id: i64, index: usize, side: Side) -> PathBuf {
         self.match_dir(match_id)
             .join(format!("{index}-{}.jpg", side.as_str()))
+    }
+
+    /// `<data>/legal`: members' certificates and authorisations, named by SHA-256.
+    pub fn legal_dir(&self) -> PathBuf {
+        self.legal.clone()
     }
 
     /// A bundle's file.
@@ -191,7 +214,7 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 /// Writes a file whole or not at all, durably: a notice's hash is committed right after its
 /// evidence is written, so a crash must not leave a cited still or bundle empty (a file that
 /// exists is never rewritten).
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), EvidenceError> {
     use std::io::Write;
     let dir = path
         .parent()
@@ -252,7 +275,7 @@ fn still_at(
     Ok(path)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     reelguard_store::hex(&Sha256::digest(bytes))
 }
 
@@ -299,9 +322,15 @@ pub fn bundle(
     dirs: &EvidenceDirs,
     row: &MatchRow,
     sources: &[Source],
+    rejected: &[usize],
 ) -> Result<Bundle, EvidenceError> {
     let mut stills = Vec::new();
-    for point in still_points(&row.segments) {
+    // Still indices stay those of the whole match (a still on disk is named by its index), but
+    // a rejected segment's stills are neither made nor cited.
+    for point in still_points(&row.segments)
+        .into_iter()
+        .filter(|p| !rejected.contains(&p.segment))
+    {
         let mut entry = json!({
             "index": point.index,
             "segment": point.segment,
@@ -338,7 +367,8 @@ pub fn bundle(
         "registered_sha256": file_sha256(&dirs.reference(row.episode_id))?,
         "sources": sources.iter().map(crate::present::source_json).collect::<Vec<_>>(),
         "score": row.score,
-        "segments": segments_value(&row.segments),
+        "segments": segments_value(&accepted(&row.segments, rejected)),
+        "segment_indices": accepted_indices(row.segments.len(), rejected),
         "transformation": row.transformation,
         "content_box": row.content_box,
         "found_at": row.created_at,

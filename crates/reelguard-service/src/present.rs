@@ -35,6 +35,7 @@ pub fn segments_json(segments: &[Segment]) -> Value {
                 let mut segment = segment_json(s);
                 segment["score"] = json!(round(s.score, 3));
                 segment["signal"] = json!(s.signal.as_str());
+                segment["false_match_rate"] = json!(s.false_match_rate);
                 segment
             })
             .collect(),

@@ -37,8 +37,16 @@ fn public_notice_id(decided_at: i64, bundle_sha256: &str) -> String {
 }
 
 /// The takedown notice record (structured; the workbench renders it, webhooks carry it).
-fn notice_body(row: &MatchRow, sources: &[Source], decision: &Decision, bundle: &Bundle) -> Value {
-    let segments = evidence::segments_value(&row.segments);
+fn notice_body(
+    row: &MatchRow,
+    sources: &[Source],
+    decision: &Decision,
+    bundle: &Bundle,
+    rejected: &[usize],
+) -> Value {
+    // A rejected segment is not infringement the notice claims: it is left out of the time
+    // ranges and the evidence alike.
+    let segments = evidence::segments_value(&evidence::accepted(&row.segments, rejected));
     json!({
         "kind": "takedown_request",
         "notice_id": public_notice_id(decision.decided_at, &bundle.sha256),
@@ -52,6 +60,9 @@ fn notice_body(row: &MatchRow, sources: &[Source], decision: &Decision, bundle: 
             "match_id": row.id,
             "score": row.score,
             "segments": segments,
+            "segment_indices": evidence::accepted_indices(row.segments.len(), rejected),
+            "rejected_segments": rejected,
+            "signals": row.signals.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "transformation": row.transformation,
             "content_box": row.content_box,
             "found_at": row.created_at,
@@ -92,15 +103,22 @@ pub async fn decide(
             row.id, row.state
         )));
     }
+    let id = row.id;
+    let rejected = service.db(move |s| s.rejected_segments(id)).await?;
     let bundle = match verdict {
         Verdict::Confirm => {
+            if !row.segments.is_empty() && rejected.len() >= row.segments.len() {
+                return Err(AppError::Invalid(format!(
+                    "every segment of match {id} is rejected: reject the match instead"
+                )));
+            }
             let suspect = row.suspect_id;
             let sources = service.db(move |s| s.sources(suspect)).await?;
-            let (dirs, bundled, id) = (service.evidence.clone(), row.clone(), row.id);
-            let decoder = std::sync::Arc::clone(&service.decoder);
+            let (dirs, bundled) = (service.evidence.clone(), row.clone());
+            let (decoder, cut) = (std::sync::Arc::clone(&service.decoder), rejected.clone());
             let bundle = service
                 .blocking(move || {
-                    evidence::bundle(decoder.as_ref(), &dirs, &bundled, &sources)
+                    evidence::bundle(decoder.as_ref(), &dirs, &bundled, &sources, &cut)
                         .map_err(|e| AppError::Internal(format!("evidence for match {id}: {e}")))
                 })
                 .await?;
@@ -112,9 +130,9 @@ pub async fn decide(
     service
         .db(move |s| {
             let compose = |row: &MatchRow, sources: &[Source], decision: &Decision| {
-                bundle
-                    .as_ref()
-                    .map_or(Value::Null, |b| notice_body(row, sources, decision, b))
+                bundle.as_ref().map_or(Value::Null, |b| {
+                    notice_body(row, sources, decision, b, &rejected)
+                })
             };
             s.decide(match_id, &caller, verdict, &reason, &compose)
         })

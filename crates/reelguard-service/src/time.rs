@@ -1,5 +1,6 @@
 //! Calendar dates from Unix seconds, without a time-zone database: what notices and pages
-//! print. UTC only, so a date never depends on the server's locale.
+//! print. UTC, and China Standard Time for notices to Chinese platforms (a fixed UTC+8), so a
+//! date never depends on the server's locale.
 
 /// A Unix time's date, `2026-11-26`.
 pub fn utc_date(unix: i64) -> String {
@@ -13,6 +14,21 @@ pub fn utc(unix: i64) -> String {
     format!(
         "{} {:02}:{:02} UTC",
         utc_date(unix),
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+/// China Standard Time's offset from UTC, in seconds (UTC+8, no daylight saving).
+pub const CST_OFFSET_S: i64 = 8 * 3600;
+
+/// A Unix time as `2026-11-26 22:05`, in China Standard Time (what platforms in China read).
+pub fn cst(unix: i64) -> String {
+    let local = unix.saturating_add(CST_OFFSET_S);
+    let secs = local.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02}",
+        utc_date(local),
         secs / 3600,
         secs % 3600 / 60
     )
@@ -43,5 +59,8 @@ mod tests {
         assert_eq!(utc_date(951_782_400), "2000-02-29");
         assert_eq!(utc(1_764_600_000), "2025-12-01 14:40 UTC");
         assert_eq!(utc_date(-1), "1969-12-31");
+        // 14:40 UTC is 22:40 in Beijing; 20:00 UTC is already the next day there.
+        assert_eq!(cst(1_764_600_000), "2025-12-01 22:40");
+        assert_eq!(cst(1_764_619_200), "2025-12-02 04:00");
     }
 }

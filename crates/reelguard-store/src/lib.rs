@@ -7,7 +7,7 @@
 //! PostgreSQL tomorrow, behind object-safe traits.** Callers see only the traits ([`Store`] and
 //! the per-concern traits it gathers: [`Members`], [`Keys`], [`Sessions`], [`Works`],
 //! [`Suspects`], [`Jobs`], [`Matches`], [`Reviews`], [`Audit`], [`Webhooks`],
-//! [`LegalProfiles`]) and the records
+//! [`LegalProfiles`], [`Takedowns`]) and the records
 //! in their modules. The embedded implementation, [`SqliteStore`], is SQLite (the system
 //! library, WAL, `synchronous=FULL`) in the data directory, written in portable SQL — integer
 //! Unix-second timestamps, `TEXT` JSON, numbered placeholders, `ON CONFLICT DO NOTHING`,
@@ -24,7 +24,7 @@
 //!
 //! Module layering (no module imports one above it): [`error`] and `util` at the bottom; the
 //! record-and-trait modules [`members`], [`legal`], [`works`], [`matches`], [`jobs`], [`reviews`],
-//! [`audit`], [`webhooks`] and the umbrella `store` above them; `sqlite` (the implementation)
+//! [`audit`], [`webhooks`], [`takedown`] and the umbrella `store` above them; `sqlite` (the implementation)
 //! on top.
 #![deny(missing_docs)]
 
@@ -76,6 +76,7 @@ pub mod members;
 pub mod reviews;
 mod sqlite;
 mod store;
+pub mod takedown;
 mod util;
 pub mod webhooks;
 pub mod works;
@@ -96,6 +97,10 @@ pub use reviews::{
 };
 pub use sqlite::{dialect, schema, SqliteStore, StoreOptions, FILE_NAME};
 pub use store::Store;
+pub use takedown::{
+    Authorisation, NoticeEvent, NoticeState, Removal, SegmentVerdict, Takedowns, Tracking,
+    Transition, WorkRights,
+};
 pub use util::{hex, key_hash, now, random_token, secrets_equal};
 pub use webhooks::Webhooks;
 pub use works::{WorkRow, Works};

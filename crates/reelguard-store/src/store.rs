@@ -12,6 +12,7 @@ use crate::legal::LegalProfiles;
 use crate::matches::Matches;
 use crate::members::{Keys, Members, Sessions};
 use crate::reviews::Reviews;
+use crate::takedown::Takedowns;
 use crate::webhooks::Webhooks;
 use crate::works::Works;
 
@@ -28,6 +29,7 @@ pub trait Store:
     + Audit
     + Webhooks
     + LegalProfiles
+    + Takedowns
     + Send
     + Sync
 {

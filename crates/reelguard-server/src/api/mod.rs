@@ -8,6 +8,7 @@ mod admin;
 mod jobs;
 mod matches;
 mod submissions;
+mod takedown;
 mod webhook;
 mod works;
 
@@ -85,6 +86,26 @@ pub fn router(state: Shared) -> Router<Shared> {
                 .delete(webhook::delete_webhook),
         )
         .route("/v1/webhook/deliveries", get(webhook::list_deliveries))
+        .route("/v1/works/{work_id}/rights", put(takedown::put_rights))
+        .route(
+            "/v1/works/{work_id}/authorisation",
+            put(takedown::put_authorisation),
+        )
+        .route("/v1/works/{work_id}/papers", get(takedown::get_papers))
+        .route(
+            "/v1/matches/{id}/segments/{segment}",
+            put(takedown::put_segment),
+        )
+        .route("/v1/notices/{id}/tracking", get(takedown::get_tracking))
+        .route("/v1/notices/{id}/state", post(takedown::post_state))
+        .route("/v1/notices/{id}/document", get(takedown::get_document))
+        .route("/v1/url-reports", post(takedown::post_url_report))
+        .route("/v1/removal-times", get(takedown::get_removal_times))
+        .route("/public/evidence/{token}", get(takedown::public_evidence))
+        .route(
+            "/public/evidence/{token}/{file}",
+            get(takedown::public_evidence_file),
+        )
         .route_layer(middleware::from_fn_with_state(state, guard))
 }
 

@@ -82,7 +82,7 @@ async fn receive_checked(
         upload::drain(body).await;
         return Err(error.into());
     }
-    receive_declared(state, headers, body).await
+    receive_declared(state, headers, body, upload::Sync::Now).await
 }
 
 /// Streams an accepted body to disk and holds it to its declared SHA-256, if any.
@@ -90,6 +90,7 @@ async fn receive_declared(
     state: &Shared,
     headers: &HeaderMap,
     body: Body,
+    durability: upload::Sync,
 ) -> Result<Received, ApiError> {
     let declared = declared_sha256(headers)?;
     let received = upload::receive(
@@ -97,6 +98,7 @@ async fn receive_declared(
         &state.uploads,
         state.config.max_upload_bytes,
         body_idle(state),
+        durability,
     )
     .await?;
     if declared.is_some_and(|d| d != received.sha256) {
@@ -229,7 +231,18 @@ pub(super) async fn upload_suspect(
             None => Err(full.into()),
         };
     }
-    let received = receive_declared(&state, &headers, body).await?;
+    // Not made durable yet: a duplicate sent whole is found by its hash and discarded, and
+    // only new content pays for the fsync.
+    let received = receive_declared(&state, &headers, body, upload::Sync::Later).await?;
+    let sha256 = received.sha256.clone();
+    if let Some(known) = submit::known_suspect(&state, &caller, sha256, source.clone()).await? {
+        files::discard(&received.path).await;
+        return Ok(answer(&known));
+    }
+    if let Err(error) = upload::sync(&received.path).await {
+        files::discard(&received.path).await;
+        return Err(error);
+    }
     let name = submit::file_name(meta.filename, "suspect");
     let submission = submit::scan(&state, &caller, received, source, name).await?;
     Ok(answer(&submission))

@@ -5,9 +5,14 @@
 //! by the page functions as string literals; anything interpolated into it is wrapped in `esc`.
 //! `esc` escapes all five characters that matter in both text and quoted attribute values, so
 //! the same call is right in either place. `tests/ui_escaping.rs` feeds hostile strings through
-//! every user-supplied field and checks that none arrives raw.
+//! every user-supplied field and checks that none arrives raw. Words come from the message
+//! catalogue ([`super::i18n`]) through [`t`] and [`tf`], which escape the catalogue's text and
+//! every argument alike, so neither a translation nor a user's string can add markup.
 
 use std::fmt::{self, Write};
+
+pub use super::i18n::Lang;
+use super::i18n::{pieces, Piece};
 
 /// Text made safe for HTML text and double- or single-quoted attribute values.
 pub struct Esc<'a>(pub &'a str);
@@ -61,6 +66,93 @@ fn is_web_url(url: &str) -> bool {
 
 pub use reelguard_service::time::{utc, utc_date};
 
+/// A catalogue message, escaped for a page: `t(lang, "queue.title")`.
+pub fn t(lang: Lang, key: &str) -> Esc<'static> {
+    Esc(lang.text(key))
+}
+
+/// An argument to [`tf`].
+pub enum Arg<'a> {
+    /// Text, escaped where it lands (user strings, numbers).
+    Text(String),
+    /// Markup this crate built (a `<kbd>`, a link made by [`link`]); kept as it is.
+    Html(&'a str),
+}
+
+impl From<&str> for Arg<'_> {
+    fn from(text: &str) -> Self {
+        Arg::Text(text.to_string())
+    }
+}
+
+impl From<&String> for Arg<'_> {
+    fn from(text: &String) -> Self {
+        Arg::Text(text.clone())
+    }
+}
+
+impl From<String> for Arg<'_> {
+    fn from(text: String) -> Self {
+        Arg::Text(text)
+    }
+}
+
+macro_rules! number_args {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Arg<'_> {
+            fn from(n: $t) -> Self {
+                Arg::Text(n.to_string())
+            }
+        }
+    )*};
+}
+number_args!(i64, u64, u32, usize);
+
+/// A catalogue message with its `{name}` placeholders filled, as HTML: the message's own text
+/// and every [`Arg::Text`] are escaped; a placeholder without an argument is left visible
+/// (`{name}`), so the mistake shows on the page instead of vanishing.
+pub fn tf(lang: Lang, key: &str, args: &[(&str, Arg<'_>)]) -> String {
+    let text = lang.text(key);
+    let mut out = String::with_capacity(text.len() + 16);
+    for piece in pieces(text).unwrap_or_else(|| vec![Piece::Text(text)]) {
+        match piece {
+            Piece::Text(part) => {
+                let _ = write!(out, "{}", esc(part));
+            }
+            Piece::Arg(name) => match args.iter().find(|(n, _)| *n == name) {
+                Some((_, Arg::Text(value))) => {
+                    let _ = write!(out, "{}", esc(value));
+                }
+                Some((_, Arg::Html(markup))) => out.push_str(markup),
+                None => {
+                    tracing::warn!(key, name, "message argument missing");
+                    let _ = write!(out, "{{{}}}", esc(name));
+                }
+            },
+        }
+    }
+    out
+}
+
+/// A message as plain text with text arguments filled (for `<title>` and other places that
+/// escape later); markup arguments are dropped.
+pub fn tf_plain(lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+    let text = lang.text(key);
+    let mut out = String::with_capacity(text.len() + 16);
+    for piece in pieces(text).unwrap_or_else(|| vec![Piece::Text(text)]) {
+        match piece {
+            Piece::Text(part) => out.push_str(part),
+            Piece::Arg(name) => match args.iter().find(|(n, _)| *n == name) {
+                Some((_, value)) => out.push_str(value),
+                None => {
+                    let _ = write!(out, "{{{name}}}");
+                }
+            },
+        }
+    }
+    out
+}
+
 /// Seconds as `m:ss.s`, the way a reviewer scrubs a player.
 pub fn clock(seconds: f64) -> String {
     let s = seconds.max(0.0);
@@ -78,40 +170,115 @@ pub struct Frame<'a> {
     pub member: Option<&'a str>,
     /// The session's CSRF token (for the logout form).
     pub csrf: Option<&'a str>,
+    /// The page's language.
+    pub lang: Lang,
+}
+
+/// The messages the page script needs (`app.js` reads them from `#rg-messages`), so the
+/// script holds no words either.
+const SCRIPT_MESSAGES: &[&str] = &[
+    "js.reject_prompt",
+    "js.confirm_question",
+    "js.unviewed",
+    "js.viewed_all",
+    "js.reason_needed",
+];
+
+/// `#rg-messages`: a JSON data block (never run: the CSP allows no inline script anyway), with
+/// `<` written as `\u003c` so no message can close the element.
+fn script_messages(lang: Lang) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = SCRIPT_MESSAGES
+        .iter()
+        .map(|k| (k.to_string(), serde_json::Value::from(lang.text(k))))
+        .collect();
+    let json = serde_json::Value::Object(map)
+        .to_string()
+        .replace('<', "\\u003c");
+    format!("<script type=\"application/json\" id=\"rg-messages\">{json}</script>")
+}
+
+/// The language switcher: a small form that posts the choice (and, when logged in, the
+/// session's CSRF token); the server stores it and sends the browser back where it was.
+fn language_switcher(frame: &Frame<'_>) -> String {
+    let mut out = String::from("<form id=\"language\" method=\"post\" action=\"/ui/language\">");
+    if let Some(csrf) = frame.csrf {
+        out.push_str(&csrf_field(csrf));
+    }
+    for (lang, key) in [(Lang::ZhCn, "name.lang_zh"), (Lang::En, "name.lang_en")] {
+        let _ = write!(
+            out,
+            "<button type=\"submit\" name=\"lang\" value=\"{}\" lang=\"{}\"{}>{}</button>",
+            lang.code(),
+            lang.code(),
+            if lang == frame.lang {
+                " aria-pressed=\"true\" disabled"
+            } else {
+                ""
+            },
+            t(frame.lang, key)
+        );
+    }
+    out.push_str("</form>");
+    out
 }
 
 /// A whole page: the frame around `body`.
 pub fn page(frame: &Frame<'_>, body: &str) -> String {
-    let mut out = String::with_capacity(body.len() + 1024);
+    let lang = frame.lang;
+    let mut out = String::with_capacity(body.len() + 2048);
     let _ = write!(
         out,
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{} · reelguard</title>\
          <link rel=\"stylesheet\" href=\"/ui/static/app.css\">\
-         <script src=\"/ui/static/app.js\" defer></script></head>\
+         <script src=\"/ui/static/app.js\" defer></script>{}</head>\
          <body data-role=\"{}\"><header class=\"bar\"><a class=\"brand\" href=\"/ui/\">reelguard</a>",
+        lang.code(),
         esc(frame.title),
+        script_messages(lang),
         esc(frame.role.unwrap_or("anonymous")),
     );
     if let (Some(role), Some(member), Some(csrf)) = (frame.role, frame.member, frame.csrf) {
         out.push_str("<nav>");
         if role == "reviewer" {
-            out.push_str("<a href=\"/ui/queue\">Queue</a> <a href=\"/ui/notices\">Notices</a>");
+            let _ = write!(
+                out,
+                "<a href=\"/ui/queue\">{}</a> <a href=\"/ui/notices\">{}</a>",
+                t(lang, "nav.queue"),
+                t(lang, "nav.notices")
+            );
         }
         if role == "member" {
-            out.push_str("<a href=\"/ui/member\">My works</a> <a href=\"/ui/notices\">Notices</a>");
+            let _ = write!(
+                out,
+                "<a href=\"/ui/member\">{}</a> <a href=\"/ui/notices\">{}</a>",
+                t(lang, "nav.my_works"),
+                t(lang, "nav.notices")
+            );
         }
+        let role_key = format!("role.{role}");
         let _ = write!(
             out,
-            "</nav><span class=\"who\">{} ({})</span>\
+            "</nav><span class=\"who\">{}</span>{}\
              <form id=\"logout\" method=\"post\" action=\"/ui/logout\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <button type=\"submit\">Log out</button></form>",
-            esc(member),
-            esc(role),
-            esc(csrf)
+             <button type=\"submit\">{}</button></form>",
+            tf(
+                lang,
+                "frame.who",
+                &[
+                    ("member", member.into()),
+                    ("role", lang.text(&role_key).into())
+                ]
+            ),
+            language_switcher(frame),
+            esc(csrf),
+            t(lang, "frame.logout")
         );
+    } else {
+        out.push_str("<span class=\"who\"></span>");
+        out.push_str(&language_switcher(frame));
     }
     out.push_str("</header><main>");
     out.push_str(body);
@@ -155,6 +322,43 @@ mod tests {
             assert!(!html.contains("<a "), "{bad:?} became a link: {html}");
         }
         assert_eq!(link(None), "–");
+    }
+
+    #[test]
+    fn messages_and_their_arguments_are_escaped() {
+        let html = tf(
+            Lang::En,
+            "frame.who",
+            &[("member", "<b>x</b>".into()), ("role", "r&d".into())],
+        );
+        assert!(
+            html.contains("&lt;b&gt;x&lt;/b&gt;") && html.contains("r&amp;d"),
+            "{html}"
+        );
+        let kbd = "<kbd>j</kbd>";
+        let html = tf(Lang::ZhCn, "frame.who", &[("member", Arg::Html(kbd))]);
+        assert!(html.contains(kbd) && html.contains("{role}"), "{html}");
+        assert_eq!(t(Lang::En, "nav.queue").to_string(), "Queue");
+    }
+
+    #[test]
+    fn the_page_says_its_language_and_carries_the_script_messages() {
+        let frame = Frame {
+            title: "x",
+            role: None,
+            member: None,
+            csrf: None,
+            lang: Lang::default(),
+        };
+        let html = page(&frame, "");
+        assert!(html.contains("<html lang=\"zh-CN\">"), "{html}");
+        let start = html.find("id=\"rg-messages\">").expect("messages block");
+        let block = &html[start
+            ..html[start..]
+                .find("</script>")
+                .map_or(html.len(), |e| start + e)];
+        assert!(!block[20..].contains('<'), "{block}");
+        assert!(block.contains("js.reject_prompt"), "{block}");
     }
 
     #[test]

@@ -19,8 +19,13 @@
 //!   styles and images from this origin only, so even a missed escape could not run script.
 //!
 //! Every state-changing request is written to the audit log, as for the API.
+//!
+//! Language: every page is rendered in the viewer's language ([`i18n`]), resolved once per
+//! request by the layer (stored preference, then the `rg_lang` cookie, then zh-CN) and handed
+//! to pages as [`Viewer::lang`] or the [`Lang`] extractor.
 
 pub mod html;
+pub mod i18n;
 mod pages;
 
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request, State};
@@ -38,7 +43,7 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::routes::{self, Access};
 use crate::Shared;
-use html::{esc, Frame};
+use html::{esc, t, Frame, Lang};
 
 /// The session cookie.
 const SESSION_COOKIE: &str = "rg_session";
@@ -55,6 +60,7 @@ pub fn router(state: Shared) -> Router<Shared> {
         .route("/ui/", get(pages::home))
         .route("/ui/login", get(pages::login_form).post(pages::login))
         .route("/ui/logout", post(pages::logout))
+        .route("/ui/language", post(pages::set_language))
         .route("/ui/queue", get(pages::queue))
         .route("/ui/matches/{id}", get(pages::match_page))
         .route("/ui/matches/{id}/decision", post(pages::decide))
@@ -76,6 +82,8 @@ pub struct Viewer {
     pub caller: Caller,
     /// The session's CSRF token.
     pub csrf: String,
+    /// The language the viewer reads.
+    pub lang: Lang,
 }
 
 impl Viewer {
@@ -86,6 +94,7 @@ impl Viewer {
             role: Some(self.caller.role.as_str()),
             member: Some(&self.caller.member),
             csrf: Some(&self.csrf),
+            lang: self.lang,
         }
     }
 }
@@ -94,13 +103,24 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
     type Rejection = UiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, UiError> {
+        let lang = parts.extensions.get::<Lang>().copied().unwrap_or_default();
         match parts.extensions.get::<Session>() {
             Some(session) => Ok(Viewer {
                 caller: session.caller.clone(),
                 csrf: session.csrf.clone(),
+                lang,
             }),
             None => Err(UiError::LoginRequired),
         }
+    }
+}
+
+/// The request's language, as the layer resolved it (for pages shown before a login).
+impl<S: Send + Sync> FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Lang>().copied().unwrap_or_default())
     }
 }
 
@@ -133,12 +153,12 @@ impl IntoResponse for UiError {
         };
         let status = error.status();
         let heading = match status {
-            StatusCode::NOT_FOUND => "Not found",
-            StatusCode::FORBIDDEN => "Forbidden",
-            StatusCode::BAD_REQUEST => "Bad request",
-            StatusCode::CONFLICT => "Already decided",
-            StatusCode::UNAUTHORIZED => "Log in first",
-            _ => "Something went wrong",
+            StatusCode::NOT_FOUND => "error.not_found",
+            StatusCode::FORBIDDEN => "error.forbidden",
+            StatusCode::BAD_REQUEST => "error.bad_request",
+            StatusCode::CONFLICT => "error.conflict",
+            StatusCode::UNAUTHORIZED => "error.unauthorized",
+            _ => "error.other",
         };
         if let ApiError::Internal(detail) = &error {
             tracing::error!(%detail, "workbench page failed");
@@ -147,10 +167,10 @@ impl IntoResponse for UiError {
             heading,
             message: error.to_string(),
         };
-        let body = page.render(None);
+        let body = page.render(None, Lang::default());
         let mut response = (status, page_headers(), body).into_response();
-        // The layer re-renders it inside the logged-in frame (navigation, logout), which an
-        // extractor's rejection cannot see.
+        // The layer re-renders it in the viewer's language and, when logged in, inside the
+        // logged-in frame (navigation, logout), which an extractor's rejection cannot see.
         response.extensions_mut().insert(page);
         response
     }
@@ -159,22 +179,32 @@ impl IntoResponse for UiError {
 /// An error page's content, kept on the response so the layer can frame it for the viewer.
 #[derive(Debug, Clone)]
 struct ErrorPage {
+    /// The heading's catalogue key.
     heading: &'static str,
+    /// The service's own words for the refusal (English, for support; marked `lang="en"`).
     message: String,
 }
 
 impl ErrorPage {
-    fn render(&self, session: Option<&Session>) -> String {
+    fn render(&self, session: Option<&Session>, lang: Lang) -> String {
+        let heading = lang.text(self.heading);
         let frame = Frame {
-            title: self.heading,
+            title: heading,
             role: session.map(|s| s.caller.role.as_str()),
             member: session.map(|s| s.caller.member.as_str()),
             csrf: session.map(|s| s.csrf.as_str()),
+            lang,
+        };
+        let detail = if lang == Lang::En {
+            String::new()
+        } else {
+            format!("<p class=\"detail\">{}</p>", t(lang, "error.detail_label"))
         };
         let body = format!(
-            "<h1>{}</h1><p class=\"error\">{}</p><p><a href=\"/ui/\">Back to the workbench</a></p>",
-            esc(self.heading),
-            esc(&self.message)
+            "<h1>{}</h1>{detail}<p class=\"error\" lang=\"en\">{}</p><p><a href=\"/ui/\">{}</a></p>",
+            esc(heading),
+            esc(&self.message),
+            t(lang, "error.back")
         );
         html::page(&frame, &body)
     }
@@ -271,6 +301,12 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
         None => None,
     };
     let caller = session.as_ref().map(|s| s.caller.clone());
+    // The key's stored choice first, then the browser's cookie, then zh-CN.
+    let lang = Lang::resolve(
+        caller.as_ref().and_then(|c| c.language.as_deref()),
+        cookie(request.headers(), i18n::LANG_COOKIE),
+    );
+    request.extensions_mut().insert(lang);
     let access = request
         .extensions()
         .get::<MatchedPath>()
@@ -292,17 +328,9 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
         if let Some(session) = &session {
             request.extensions_mut().insert(session.clone());
         }
-        let response = next.run(request).await;
-        match (response.extensions().get::<ErrorPage>(), &session) {
-            (Some(page), Some(session)) => {
-                let body = page.render(Some(session));
-                let (mut parts, _) = response.into_parts();
-                parts.headers.remove(header::CONTENT_LENGTH);
-                Response::from_parts(parts, axum::body::Body::from(body))
-            }
-            _ => response,
-        }
+        next.run(request).await
     };
+    let response = reframe_error(response, session.as_ref(), lang);
     exchange
         .finish(
             &state,
@@ -311,6 +339,17 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
         )
         .await;
     response
+}
+
+/// Renders an error page again in the viewer's language and frame.
+fn reframe_error(response: Response, session: Option<&Session>, lang: Lang) -> Response {
+    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else {
+        return response;
+    };
+    let body = page.render(session, lang);
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 /// A form posted by a logged-in viewer, with its CSRF token checked.

@@ -19,6 +19,7 @@ pub(crate) mod pool;
 mod reviews;
 pub(crate) mod rows;
 mod suspects;
+mod takedown;
 mod upgrade;
 mod webhooks;
 mod works;

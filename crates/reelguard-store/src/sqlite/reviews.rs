@@ -22,9 +22,10 @@ use crate::reviews::{
 };
 use crate::util::now;
 
-const NOTICE_SELECT: &str = "SELECT id, match_id, member_id, body, created_at FROM notices";
+pub(super) const NOTICE_SELECT: &str =
+    "SELECT id, match_id, member_id, body, created_at FROM notices";
 
-fn notice_from_row(row: &Row<'_>) -> rusqlite::Result<Notice> {
+pub(super) fn notice_from_row(row: &Row<'_>) -> rusqlite::Result<Notice> {
     Ok(Notice {
         id: row.get(0)?,
         match_id: row.get(1)?,

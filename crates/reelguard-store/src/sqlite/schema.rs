@@ -23,6 +23,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, V5),
     (6, V6),
     (7, V7),
+    (8, V8),
 ];
 
 const V1: &str = "
@@ -284,6 +285,63 @@ CREATE TABLE idempotency_keys (
 
 -- Keys are found by their clear prefix and then compared by hash in constant time.
 CREATE INDEX api_keys_prefix ON api_keys (prefix);
+";
+
+/// From confirmation to takedown (issue 12): each work's proof of rights and the agent's
+/// authorisation (files kept under `<data>/legal/`, named by SHA-256), reviewers' verdicts on
+/// single segments, a notice's tracked state and its dated events, and its public evidence
+/// token. Notices of older builds were delivered as they were written, so they count as sent.
+const V8: &str = "
+CREATE TABLE work_rights (
+    work_id TEXT PRIMARY KEY REFERENCES works (work_id),
+    registration_number TEXT NOT NULL,
+    certificate_sha256 TEXT NOT NULL,
+    certificate_name TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+
+CREATE TABLE work_authorisations (
+    work_id TEXT PRIMARY KEY REFERENCES works (work_id),
+    scope TEXT NOT NULL,
+    valid_from BIGINT NOT NULL,
+    valid_until BIGINT NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL
+);
+
+CREATE TABLE segment_verdicts (
+    match_id BIGINT NOT NULL REFERENCES matches (id),
+    segment BIGINT NOT NULL,
+    verdict TEXT NOT NULL CHECK (verdict IN ('accepted', 'rejected')),
+    key_id BIGINT NOT NULL REFERENCES api_keys (id),
+    decided_at BIGINT NOT NULL,
+    PRIMARY KEY (match_id, segment)
+);
+
+ALTER TABLE notices ADD COLUMN state TEXT NOT NULL DEFAULT 'draft'
+    CHECK (state IN ('draft', 'sent', 'acknowledged', 'removed', 'counter_noticed', 'restored', 'escalated'));
+UPDATE notices SET state = 'sent';
+
+CREATE TABLE notice_events (
+    id {ID},
+    notice_id BIGINT NOT NULL REFERENCES notices (id),
+    state TEXT NOT NULL CHECK (state IN ('draft', 'sent', 'acknowledged', 'removed', 'counter_noticed', 'restored', 'escalated')),
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX notice_events_notice ON notice_events (notice_id, id);
+
+-- The token is the secret a platform's reviewer opens the evidence with, logged out. It is
+-- printed in the sent notice itself, so it is stored as is (hashing it would hide nothing).
+CREATE TABLE notice_links (
+    token TEXT PRIMARY KEY,
+    notice_id BIGINT NOT NULL UNIQUE REFERENCES notices (id),
+    created_at BIGINT NOT NULL
+);
+
+CREATE INDEX suspect_sources_url ON suspect_sources (url);
 ";
 
 /// Brings the schema up to the latest version. Safe against a concurrent migration by another

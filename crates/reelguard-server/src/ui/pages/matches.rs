@@ -1,6 +1,6 @@
-//! The evidence of one match and the decisions taken on it: the page a reviewer decides on
-//! (segments, time line, transformation, side-by-side stills), the stills themselves, and the
-//! decision forms.
+//! The evidence of one match: the page a reviewer decides on (segments with a keep/drop choice
+//! each, time line, transformation, side-by-side stills, the decision form from
+//! [`super::decision`]) and the stills themselves.
 
 use std::fmt::Write;
 
@@ -8,38 +8,40 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::Extension;
 use reelguard_model::{ContentBox, RegionKind};
+use reelguard_service::evidence;
 use reelguard_service::matches::{self, MatchDetail};
 use reelguard_service::stills::{self, Still};
-use reelguard_service::{evidence, review};
-use reelguard_store::{MatchRow, MatchState, Role, Source, Verdict};
-use serde::Deserialize;
+use reelguard_store::{MatchRow, MatchState, Role, Source};
 
-use super::{local_next, see_other, Page};
-use crate::auth::AuditNote;
-use crate::error::ApiError;
-use crate::ui::html::{self, clock, csrf_field, esc, esc_or_dash, link, utc};
-use crate::ui::{html_page, CsrfForm, UiError, Viewer};
+use super::decision::{decision_form, PER_SEGMENT};
+use super::{code_text, edit_tags, Page};
+use crate::ui::html::{
+    self, clock, csrf_field, esc, esc_or_dash, link, t, tf, tf_plain, utc, Arg, Lang,
+};
+use crate::ui::{html_page, Viewer};
 use crate::Shared;
 
 /// The suspect as a time line, one lane per matched episode; this match's lane is marked.
-fn timeline(view: &MatchDetail) -> String {
-    const WIDTH: f64 = 900.0;
-    const LEFT: f64 = 110.0;
-    const LANE: f64 = 26.0;
-    let span = WIDTH - LEFT - 10.0;
-    let x = |t: f64| LEFT + span * (t / view.duration_s).clamp(0.0, 1.0);
+///
+/// The lane labels are HTML beside each lane's drawing, not SVG text: a title in Chinese runs
+/// to any length, and HTML wraps it where SVG text would be cut or overflow. The drawings share
+/// one view box width, so their time scales line up.
+fn timeline(lang: Lang, view: &MatchDetail) -> String {
+    const WIDTH: f64 = 1000.0;
+    const LANE: f64 = 18.0;
+    let x = |t: f64| WIDTH * (t / view.duration_s).clamp(0.0, 1.0);
     let this = &view.listed.row;
     let mut lanes: Vec<&MatchRow> = view.siblings.iter().collect();
     if !lanes.iter().any(|m| m.id == this.id) {
         lanes.push(this);
     }
     lanes.sort_by_key(|m| (m.work_id.clone(), m.episode));
-    let height = 30.0 + LANE * lanes.len() as f64;
-    let mut svg = format!(
-        "<svg id=\"timeline\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" \
-         height=\"{height}\" role=\"img\" aria-label=\"Matched segments on the suspect's time line\">"
+    let mut out = format!(
+        "<div id=\"timeline\" class=\"timeline\" role=\"img\" aria-label=\"{}\">\
+         <div class=\"lane-label axis-label\"></div>\
+         <svg class=\"axis\" viewBox=\"0 0 {WIDTH} 14\" preserveAspectRatio=\"xMinYMid meet\">",
+        t(lang, "match.timeline_aria")
     );
     // Ticks at a round step that gives about ten of them.
     let step = [5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0]
@@ -48,58 +50,63 @@ fn timeline(view: &MatchDetail) -> String {
         .unwrap_or(1800.0);
     let mut t = 0.0;
     while t <= view.duration_s + 1e-9 {
+        let anchor = if x(t) > WIDTH - 40.0 { "end" } else { "start" };
         let _ = write!(
-            svg,
-            "<line class=\"tick\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"14\" y2=\"{1:.1}\"/>\
-             <text class=\"tick-label\" x=\"{0:.1}\" y=\"11\">{2}</text>",
+            out,
+            "<line class=\"tick\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"10\" y2=\"14\"/>\
+             <text class=\"tick-label\" x=\"{0:.1}\" y=\"9\" text-anchor=\"{anchor}\">{1}</text>",
             x(t),
-            height,
             clock(t).trim_end_matches(".0")
         );
         t += step;
     }
-    for (lane, m) in lanes.iter().enumerate() {
-        let y = 20.0 + LANE * lane as f64;
+    out.push_str("</svg>");
+    for m in lanes {
         let current = m.id == this.id;
         let _ = write!(
-            svg,
-            "<text class=\"lane-label{}\" x=\"4\" y=\"{:.1}\">{} ep. {}</text>\
-             <rect class=\"lane\" x=\"{LEFT}\" y=\"{y:.1}\" width=\"{span:.1}\" height=\"{:.1}\"/>",
+            out,
+            "<div class=\"lane-label{0}\">{1}</div>\
+             <svg class=\"lane{0}\" viewBox=\"0 0 {WIDTH} {LANE}\" preserveAspectRatio=\"xMinYMid meet\">\
+             <rect class=\"lane-bg\" x=\"0\" y=\"0\" width=\"{WIDTH}\" height=\"{LANE}\"/>",
             if current { " current" } else { "" },
-            y + LANE * 0.6,
-            esc(&truncate(&m.title, 10)),
-            m.episode,
-            LANE - 6.0
+            tf(
+                lang,
+                "match.lane",
+                &[("title", (&m.title).into()), ("episode", m.episode.into())]
+            ),
         );
         for s in &m.segments {
+            let mirrored = if s.mirrored {
+                lang.text("match.mirrored_suffix")
+            } else {
+                ""
+            };
             let _ = write!(
-                svg,
-                "<rect class=\"{}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\">\
-                 <title>suspect {}–{} = episode {}–{} at {:.2}x{}</title></rect>",
+                out,
+                "<rect class=\"{}\" x=\"{:.1}\" y=\"2\" width=\"{:.1}\" height=\"{:.1}\">\
+                 <title>{}</title></rect>",
                 if current { "segment" } else { "other-segment" },
                 x(s.suspect_start_s),
-                y + 2.0,
                 (x(s.suspect_end_s) - x(s.suspect_start_s)).max(2.0),
-                LANE - 10.0,
-                clock(s.suspect_start_s),
-                clock(s.suspect_end_s),
-                clock(s.ref_start_s),
-                clock(s.ref_end_s),
-                s.speed,
-                if s.mirrored { ", mirrored" } else { "" },
+                LANE - 4.0,
+                tf(
+                    lang,
+                    "match.segment_tip",
+                    &[
+                        ("s0", clock(s.suspect_start_s).into()),
+                        ("s1", clock(s.suspect_end_s).into()),
+                        ("r0", clock(s.ref_start_s).into()),
+                        ("r1", clock(s.ref_end_s).into()),
+                        ("speed", format!("{:.2}x", s.speed).into()),
+                        ("mirrored", mirrored.into()),
+                    ]
+                ),
             );
         }
+        out.push_str("</svg>");
     }
-    svg.push_str("</svg>");
-    svg
-}
-
-pub(super) fn truncate(text: &str, chars: usize) -> String {
-    if text.chars().count() <= chars {
-        text.to_string()
-    } else {
-        text.chars().take(chars - 1).chain(['…']).collect()
-    }
+    out.push_str("</div>");
+    out
 }
 
 /// Where the picture sat in the suspect's frame, drawn to scale.
@@ -127,20 +134,24 @@ fn content_box_svg(content: &ContentBox) -> String {
     )
 }
 
-fn transformation_html(row: &MatchRow) -> String {
+fn transformation_html(lang: Lang, row: &MatchRow) -> String {
     let segs = &row.segments;
     let mut items = Vec::new();
     if segs.iter().any(|s| s.mirrored) {
-        items.push("<li><strong>Mirrored</strong> left–right</li>".to_string());
+        items.push(format!(
+            "<li><strong>{}</strong></li>",
+            t(lang, "tr.mirrored")
+        ));
     }
     let speeds: Vec<String> = segs.iter().map(|s| format!("{:.2}x", s.speed)).collect();
+    let speeds = if speeds.is_empty() {
+        "–".to_string()
+    } else {
+        speeds.join(", ")
+    };
     items.push(format!(
-        "<li>Speed {}</li>",
-        esc(&if speeds.is_empty() {
-            "–".to_string()
-        } else {
-            speeds.join(", ")
-        })
+        "<li>{}</li>",
+        tf(lang, "tr.speed", &[("speeds", speeds.into())])
     ));
     if let Some(content) = row
         .content_box
@@ -151,30 +162,53 @@ fn transformation_html(row: &MatchRow) -> String {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_else(|| "region".to_string());
+        let pct = |v: f64| format!("{:.0}", v * 100.0);
         items.push(format!(
-            "<li>Picture at {:.0}%, {:.0}% of the frame, {:.0}% × {:.0}% ({}) {}</li>",
-            content.x * 100.0,
-            content.y * 100.0,
-            content.width * 100.0,
-            content.height * 100.0,
-            esc(&kind),
+            "<li>{} {}</li>",
+            tf(
+                lang,
+                "tr.picture",
+                &[
+                    ("x", pct(content.x).into()),
+                    ("y", pct(content.y).into()),
+                    ("w", pct(content.width).into()),
+                    ("h", pct(content.height).into()),
+                    ("kind", code_text(lang, "region", &kind).into()),
+                ]
+            ),
             content_box_svg(content)
         ));
     }
     if !row.transformation.is_empty() {
         items.push(format!(
-            "<li>Edits: {}</li>",
-            esc(&row.transformation.join(", "))
+            "<li>{}</li>",
+            tf(
+                lang,
+                "tr.edits",
+                &[("edits", edit_tags(lang, &row.transformation).into())]
+            )
         ));
     }
-    format!("<ul id=\"transformation\">{}</ul>", items.concat())
+    format!(
+        "<ul id=\"transformation\" data-edits=\"{}\">{}</ul>",
+        esc(&row.transformation.join(",")),
+        items.concat()
+    )
 }
 
-fn sources_table(sources: &[Source]) -> String {
-    let mut out = String::from(
-        "<table id=\"sources\"><thead><tr><th>Platform</th><th>URL</th><th>Uploader</th>\
-         <th>Title seen</th><th>Found</th><th>Submitted</th></tr></thead><tbody>",
-    );
+fn sources_table(lang: Lang, sources: &[Source]) -> String {
+    let mut out = String::from("<table id=\"sources\"><thead><tr>");
+    for col in [
+        "col.platform",
+        "col.url",
+        "col.uploader",
+        "col.title_seen",
+        "col.found_at",
+        "col.submitted",
+    ] {
+        let _ = write!(out, "<th>{}</th>", t(lang, col));
+    }
+    out.push_str("</tr></thead><tbody>");
     for s in sources {
         let _ = write!(
             out,
@@ -191,29 +225,106 @@ fn sources_table(sources: &[Source]) -> String {
     out
 }
 
-fn stills_html(row: &MatchRow) -> String {
+/// The stills, side by side. Each pair says which segment it shows and its index, so the page
+/// script can tell when every pair has been in view (confirming waits for that).
+fn stills_html(lang: Lang, row: &MatchRow) -> (String, usize) {
     let segs = &row.segments;
-    let mut out = String::from("<div class=\"stills\">");
-    for p in evidence::still_points(&row.segments) {
+    let mut out = String::from("<div class=\"stills\" id=\"stills\">");
+    let points = evidence::still_points(&row.segments);
+    for p in &points {
         let mirrored = segs.get(p.segment).is_some_and(|s| s.mirrored);
+        let (st, rt) = (clock(p.suspect_t), clock(p.ref_t));
         let _ = write!(
             out,
-            "<figure class=\"thumb-pair\" data-segment=\"{seg}\">\
+            "<figure class=\"thumb-pair\" data-segment=\"{seg}\" data-still=\"{k}\">\
              <div><img class=\"thumb-suspect\" src=\"/ui/matches/{id}/stills/{k}-suspect.jpg\" \
-             alt=\"suspect at {st}\"><figcaption>Suspect {st}</figcaption></div>\
+             alt=\"{alt_s}\"><figcaption>{cap_s}</figcaption></div>\
              <div><img class=\"thumb-registered\" src=\"/ui/matches/{id}/stills/{k}-registered.jpg\" \
-             alt=\"registered at {rt}\"><figcaption>Episode {ep} at {rt}{m}</figcaption></div>\
+             alt=\"{alt_r}\"><figcaption>{cap_r}</figcaption></div>\
              </figure>",
             seg = p.segment,
             id = row.id,
             k = p.index,
-            st = clock(p.suspect_t),
-            rt = clock(p.ref_t),
-            ep = row.episode,
-            m = if mirrored { " (shown unmirrored)" } else { "" },
+            alt_s = tf(lang, "still.alt_suspect", &[("t", (&st).into())]),
+            alt_r = tf(lang, "still.alt_registered", &[("t", (&rt).into())]),
+            cap_s = tf(lang, "still.suspect", &[("t", (&st).into())]),
+            cap_r = tf(
+                lang,
+                "still.registered",
+                &[
+                    ("episode", row.episode.into()),
+                    ("t", (&rt).into()),
+                    (
+                        "m",
+                        if mirrored {
+                            lang.text("still.unmirrored")
+                        } else {
+                            ""
+                        }
+                        .into()
+                    )
+                ]
+            ),
         );
     }
     out.push_str("</div>");
+    (out, points.len())
+}
+
+/// The matched segments, with a keep/drop choice per segment when the viewer may decide.
+fn segments_table(lang: Lang, row: &MatchRow, deciding: bool) -> String {
+    let mut out = String::from("<table class=\"segments\" id=\"segments\"><thead><tr>");
+    for col in [
+        "col.suspect_range",
+        "col.episode_range",
+        "col.speed",
+        "col.mirrored",
+    ] {
+        let _ = write!(out, "<th>{}</th>", t(lang, col));
+    }
+    if deciding {
+        let _ = write!(out, "<th>{}</th>", t(lang, "col.segment_decision"));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (i, s) in row.segments.iter().enumerate() {
+        let _ = write!(
+            out,
+            "<tr data-segment=\"{i}\"><td>{}–{}</td><td>{}–{}</td><td>{:.2}x</td><td>{}</td>",
+            clock(s.suspect_start_s),
+            clock(s.suspect_end_s),
+            clock(s.ref_start_s),
+            clock(s.ref_end_s),
+            s.speed,
+            t(lang, if s.mirrored { "yes" } else { "no" })
+        );
+        if deciding {
+            // Inputs of form#decision (the `form` attribute), though they sit in this table.
+            let disabled = if PER_SEGMENT { "" } else { " disabled" };
+            let _ = write!(
+                out,
+                "<td class=\"segment-choice\"><label><input type=\"radio\" form=\"decision\" \
+                 name=\"segment_{i}\" value=\"keep\" checked{disabled}> {}</label> \
+                 <label><input type=\"radio\" form=\"decision\" name=\"segment_{i}\" \
+                 value=\"drop\" class=\"drop-segment\"{disabled}> {}</label></td>",
+                t(lang, "seg.keep"),
+                t(lang, "seg.drop")
+            );
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    if deciding {
+        let hint = if PER_SEGMENT {
+            "seg.hint"
+        } else {
+            "seg.unsupported"
+        };
+        let _ = write!(
+            out,
+            "<p class=\"hint\" id=\"segment-hint\">{}</p>",
+            t(lang, hint)
+        );
+    }
     out
 }
 
@@ -224,69 +335,75 @@ pub async fn match_page(
     Path(id): Path<String>,
 ) -> Page {
     let view = matches::detail(&state, &viewer.caller, &id).await?;
+    let lang = viewer.lang;
     let row = &view.listed.row;
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<h1>{} — episode {}</h1><p class=\"summary\">Rights holder <strong>{}</strong> · \
-         score <span id=\"score\">{:.3}</span> · state <span id=\"state\" class=\"state-{}\">{}</span> \
-         · found {} · suspect <code>{}</code></p>",
-        esc(&row.title),
-        row.episode,
-        esc(&row.member),
-        row.score,
+    let state_html = format!(
+        "<span id=\"state\" class=\"state-{0}\" data-state=\"{0}\">{1}</span>",
         row.state,
-        row.state,
-        utc(row.created_at),
-        esc(&row.suspect_sha256.chars().take(16).collect::<String>()),
+        esc(code_text(lang, "state", row.state.as_str()))
+    );
+    let holder = format!("<strong>{}</strong>", esc(&row.member));
+    let score = format!("<span id=\"score\">{:.3}</span>", row.score);
+    let sha = format!(
+        "<code>{}</code>",
+        esc(&row.suspect_sha256.chars().take(16).collect::<String>())
+    );
+    let mut body = format!(
+        "<h1>{}</h1><p class=\"summary\">{}</p>",
+        tf(
+            lang,
+            "match.heading",
+            &[
+                ("title", (&row.title).into()),
+                ("episode", row.episode.into())
+            ]
+        ),
+        tf(
+            lang,
+            "match.summary",
+            &[
+                ("holder", Arg::Html(&holder)),
+                ("score", Arg::Html(&score)),
+                ("state", Arg::Html(&state_html)),
+                ("found", utc(row.created_at).into()),
+                ("sha", Arg::Html(&sha)),
+            ]
+        ),
     );
     if let Some(notice) = &view.notice {
         let public = notice.body["notice_id"].as_str().unwrap_or("");
-        let _ = write!(
-            body,
-            "<p class=\"notice\">Notice issued: <a class=\"notice-link\" href=\"/ui/notices/{}\">{}</a></p>",
+        let link = format!(
+            "<a class=\"notice-link\" href=\"/ui/notices/{}\">{}</a>",
             notice.id,
             esc(public)
         );
+        let _ = write!(
+            body,
+            "<p class=\"notice\">{}</p>",
+            tf(lang, "match.notice_issued", &[("link", Arg::Html(&link))])
+        );
     }
-    body.push_str("<h2>Where it was found</h2>");
-    body.push_str(&sources_table(&view.listed.sources));
+    let _ = write!(body, "<h2>{}</h2>", t(lang, "match.where_found"));
+    body.push_str(&sources_table(lang, &view.listed.sources));
     let _ = write!(
         body,
-        "<h2>Time line</h2><p class=\"hint\">The suspect, {} long; each lane is a registered \
-         episode found in it.</p>{}",
-        clock(view.duration_s),
-        timeline(&view)
+        "<h2>{}</h2><p class=\"hint\">{}</p>{}",
+        t(lang, "match.timeline"),
+        tf(
+            lang,
+            "match.timeline_hint",
+            &[("duration", clock(view.duration_s).into())]
+        ),
+        timeline(lang, &view)
     );
-    body.push_str("<h2>What was done to it</h2>");
-    body.push_str(&transformation_html(row));
-    body.push_str("<table class=\"segments\"><thead><tr><th>Suspect</th><th>Episode</th><th>Speed</th><th>Mirrored</th></tr></thead><tbody>");
-    for s in &row.segments {
-        let _ = write!(
-            body,
-            "<tr><td>{}–{}</td><td>{}–{}</td><td>{:.2}x</td><td>{}</td></tr>",
-            clock(s.suspect_start_s),
-            clock(s.suspect_end_s),
-            clock(s.ref_start_s),
-            clock(s.ref_end_s),
-            s.speed,
-            if s.mirrored { "yes" } else { "no" }
-        );
-    }
-    body.push_str("</tbody></table><h2>Side by side</h2>");
-    body.push_str(&stills_html(row));
-    if viewer.caller.role == Role::Reviewer && row.state == MatchState::PendingReview {
-        let _ = write!(
-            body,
-            "<h2>Decision</h2><form id=\"decision\" method=\"post\" action=\"/ui/matches/{}/decision\">{}\
-             <label>Reason <textarea name=\"reason\" rows=\"2\" maxlength=\"4000\" required \
-             placeholder=\"What you saw (recorded in the notice)\"></textarea></label>\
-             <button type=\"submit\" name=\"decision\" value=\"confirm\" class=\"confirm\">Confirm \
-             infringement (c)</button> <button type=\"submit\" name=\"decision\" value=\"reject\" \
-             class=\"reject\">Reject (x)</button></form>",
-            row.id,
-            csrf_field(&viewer.csrf)
-        );
+    let deciding = viewer.caller.role == Role::Reviewer && row.state == MatchState::PendingReview;
+    let _ = write!(body, "<h2>{}</h2>", t(lang, "match.what_done"));
+    body.push_str(&transformation_html(lang, row));
+    body.push_str(&segments_table(lang, row, deciding));
+    let (stills, still_count) = stills_html(lang, row);
+    let _ = write!(body, "<h2>{}</h2>{stills}", t(lang, "match.side_by_side"));
+    if deciding {
+        body.push_str(&decision_form(lang, &viewer, row, still_count));
         let pending: Vec<&MatchRow> = view
             .siblings
             .iter()
@@ -297,31 +414,51 @@ pub async fn match_page(
                 body,
                 "<form id=\"confirm-all\" method=\"post\" action=\"/ui/suspects/{}/confirm-all\">{}\
                  <input type=\"hidden\" name=\"back\" value=\"{}\">\
-                 <label>Reason <input name=\"reason\" maxlength=\"4000\" required \
-                 value=\"Compilation of registered episodes: every matched episode confirmed.\"></label> \
-                 <button type=\"submit\">Confirm all {} pending episodes of this upload</button></form>",
+                 <label>{} <input name=\"reason\" maxlength=\"4000\" required \
+                 value=\"{}\"></label> \
+                 <button type=\"submit\" class=\"needs-viewing\" disabled>{}</button></form>",
                 row.suspect_id,
                 csrf_field(&viewer.csrf),
                 row.id,
-                pending.len()
+                t(lang, "match.reason"),
+                t(lang, "match.confirm_all_reason"),
+                tf(lang, "match.confirm_all", &[("n", pending.len().into())])
             );
         }
     }
     if !view.listed.decisions.is_empty() {
-        body.push_str("<h2>Decisions</h2><ul class=\"decisions\">");
+        let _ = write!(
+            body,
+            "<h2>{}</h2><ul class=\"decisions\">",
+            t(lang, "match.decisions")
+        );
         for d in &view.listed.decisions {
             let _ = write!(
                 body,
-                "<li>{} by {} at {}: {}</li>",
+                "<li data-decision=\"{}\">{}</li>",
                 d.decision,
-                esc(&d.reviewer),
-                utc(d.decided_at),
-                esc(&d.reason)
+                tf(
+                    lang,
+                    "match.decision_line",
+                    &[
+                        (
+                            "decision",
+                            code_text(lang, "state", d.decision.as_str()).into()
+                        ),
+                        ("reviewer", (&d.reviewer).into()),
+                        ("at", utc(d.decided_at).into()),
+                        ("reason", (&d.reason).into()),
+                    ]
+                )
             );
         }
         body.push_str("</ul>");
     }
-    let title = format!("{} ep. {}", row.title, row.episode);
+    let title = tf_plain(
+        lang,
+        "match.lane",
+        &[("title", &row.title), ("episode", &row.episode.to_string())],
+    );
     Ok(html_page(html::page(&viewer.frame(&title), &body)))
 }
 
@@ -331,6 +468,7 @@ pub async fn still(
     viewer: Viewer,
     Path((id, file)): Path<(String, String)>,
 ) -> Page {
+    let lang = viewer.lang;
     match stills::still(&state, &viewer.caller, &id, &file).await? {
         Still::Jpeg(bytes) => Ok((
             [
@@ -343,17 +481,18 @@ pub async fn still(
             bytes,
         )
             .into_response()),
-        Still::Missing(what) => Ok(placeholder(what)),
+        Still::Missing(what) => Ok(placeholder(lang, what)),
     }
 }
 
 /// An image saying why there is no still (the page's layout stays whole).
-fn placeholder(why: &str) -> Response {
+fn placeholder(lang: Lang, why: &str) -> Response {
+    let what = code_text(lang, "still.what", why);
     let svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"202\" height=\"360\" viewBox=\"0 0 202 360\">\
          <rect width=\"202\" height=\"360\" fill=\"#ddd\"/><text x=\"101\" y=\"180\" \
-         text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"13\">{} file not kept</text></svg>",
-        esc(why)
+         text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"13\">{}</text></svg>",
+        tf(lang, "still.not_kept", &[("what", what.into())])
     );
     (
         [(
@@ -363,60 +502,4 @@ fn placeholder(why: &str) -> Response {
         svg,
     )
         .into_response()
-}
-
-#[derive(Deserialize)]
-pub struct DecisionForm {
-    decision: String,
-    reason: String,
-    next: Option<String>,
-}
-
-/// `POST /ui/matches/{id}/decision`.
-pub async fn decide(
-    State(state): State<Shared>,
-    Path(id): Path<String>,
-    CsrfForm(viewer, form): CsrfForm<DecisionForm>,
-) -> Page {
-    let verdict = match form.decision.as_str() {
-        "confirm" => Verdict::Confirm,
-        "reject" => Verdict::Reject,
-        other => {
-            return Err(UiError::Api(ApiError::BadRequest(format!(
-                "decision must be confirm or reject, not {other:?}"
-            ))))
-        }
-    };
-    let row = matches::get(&state, &viewer.caller, &id).await?;
-    let (_, notice) = review::decide(&state, &viewer.caller, &row, verdict, &form.reason).await?;
-    let note = match &notice {
-        Some(n) => format!("match {} notice {}", row.id, n.id),
-        None => format!("match {}", row.id),
-    };
-    let to = local_next(form.next.as_deref(), format!("/ui/matches/{}", row.id));
-    Ok((Extension(AuditNote(note)), see_other(&to)).into_response())
-}
-
-#[derive(Deserialize)]
-pub struct ConfirmAllForm {
-    reason: String,
-    back: Option<i64>,
-}
-
-/// `POST /ui/suspects/{id}/confirm-all`: a compilation, every pending episode in it at once.
-pub async fn confirm_all(
-    State(state): State<Shared>,
-    Path(id): Path<String>,
-    CsrfForm(viewer, form): CsrfForm<ConfirmAllForm>,
-) -> Page {
-    let (pending, issued) = review::confirm_all(&state, &viewer.caller, &id, &form.reason).await?;
-    let suspect = pending[0].suspect_id;
-    let notices: Vec<String> = issued.iter().map(|n| n.id.to_string()).collect();
-    let back = form.back.unwrap_or(pending[0].id);
-    let note = format!("suspect {suspect} notices {}", notices.join(","));
-    Ok((
-        Extension(AuditNote(note)),
-        see_other(&format!("/ui/matches/{back}")),
-    )
-        .into_response())
 }

@@ -11,11 +11,10 @@ use reelguard_store::webhooks::{Delivery, Webhook};
 use reelguard_store::{InfringementDay, WorkRow};
 use serde::Deserialize;
 
-use super::matches::truncate;
 use super::notices::notices_table;
-use super::{Page, DAY};
+use super::{code_text, Page, DAY};
 use crate::auth::AuditNote;
-use crate::ui::html::{self, csrf_field, esc, esc_or_dash, utc, utc_date};
+use crate::ui::html::{self, csrf_field, esc, esc_or_dash, t, tf, utc, utc_date, Arg, Lang};
 use crate::ui::{html_page, CsrfForm, Viewer};
 use crate::Shared;
 
@@ -59,13 +58,20 @@ impl Series {
 /// Infringements found per day over the last [`CHART_DAYS`] days, confirmed and pending stacked:
 /// all dramas together, then one row per drama (each row scaled to its own peak, which it
 /// shows, so a drama pirated a little is still visible beside one pirated a lot).
-fn infringement_chart(days: &[InfringementDay], works: &[(String, String)], today: i64) -> String {
-    const LABEL: f64 = 150.0;
+///
+/// Each row's label is HTML beside its bars, not SVG text, so a long Chinese title wraps
+/// instead of being cut to a fixed number of characters.
+fn infringement_chart(
+    lang: Lang,
+    days: &[InfringementDay],
+    works: &[(String, String)],
+    today: i64,
+) -> String {
     const W: f64 = 600.0;
     const TOTAL_H: f64 = 100.0;
     const ROW_H: f64 = 34.0;
     let first = today - (CHART_DAYS - 1) * DAY;
-    let mut total = Series::new("All dramas".to_string());
+    let mut total = Series::new(lang.text("chart.all").to_string());
     let mut rows: Vec<Series> = works
         .iter()
         .map(|(_, title)| Series::new(title.clone()))
@@ -76,67 +82,64 @@ fn infringement_chart(days: &[InfringementDay], works: &[(String, String)], toda
             rows[i].add(d, first);
         }
     }
-    let height = 14.0 + TOTAL_H + 8.0 + rows.len() as f64 * (ROW_H + 6.0) + 16.0;
-    let mut svg = format!(
-        "<svg id=\"infringement-chart\" viewBox=\"0 0 {0} {height}\" width=\"{0}\" \
-         height=\"{height}\" role=\"img\" aria-label=\"Infringements found per day and drama, \
-         last {CHART_DAYS} days\">",
-        LABEL + W
+    let mut out = format!(
+        "<div id=\"infringement-chart\" class=\"chart\" role=\"img\" aria-label=\"{}\">",
+        tf(
+            lang,
+            "chart.aria",
+            &[("days", CHART_DAYS.to_string().into())]
+        )
     );
     let bar = W / CHART_DAYS as f64;
-    let mut y = 14.0;
     for (series, h) in std::iter::once((&total, TOTAL_H)).chain(rows.iter().map(|r| (r, ROW_H))) {
         let peak = series.peak();
         let scale = h / peak.max(1) as f64;
         let _ = write!(
-            svg,
-            "<g class=\"drama\"><text class=\"axis\" x=\"0\" y=\"{:.1}\">{}</text>\
-             <text class=\"axis\" x=\"0\" y=\"{:.1}\">peak {peak}/day</text>",
-            y + h / 2.0,
-            esc(&truncate(&series.label, 22)),
-            y + h / 2.0 + 12.0,
+            out,
+            "<div class=\"chart-label drama-label\">{}<span class=\"peak\">{}</span></div>\
+             <svg class=\"drama\" viewBox=\"0 0 {W} {h}\" preserveAspectRatio=\"xMinYMid meet\">",
+            esc(&series.label),
+            tf(lang, "chart.peak", &[("n", peak.into())]),
         );
         for i in 0..CHART_DAYS as usize {
-            let x = LABEL + i as f64 * bar + 1.0;
+            let x = i as f64 * bar + 1.0;
             let hc = scale * series.confirmed[i] as f64;
             let hp = scale * series.pending[i] as f64;
             let day = utc_date(first + i as i64 * DAY);
             let _ = write!(
-                svg,
+                out,
                 "<rect class=\"confirmed\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{hc:.1}\">\
-                 <title>{day}: {} confirmed</title></rect>\
+                 <title>{}</title></rect>\
                  <rect class=\"pending\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{hp:.1}\">\
-                 <title>{day}: {} pending</title></rect>",
-                y + h - hc,
+                 <title>{}</title></rect>",
+                h - hc,
                 bar - 2.0,
-                series.confirmed[i],
-                y + h - hc - hp,
+                tf(
+                    lang,
+                    "chart.day_confirmed",
+                    &[("day", (&day).into()), ("n", series.confirmed[i].into())]
+                ),
+                h - hc - hp,
                 bar - 2.0,
-                series.pending[i]
+                tf(
+                    lang,
+                    "chart.day_pending",
+                    &[("day", (&day).into()), ("n", series.pending[i].into())]
+                ),
             );
         }
         let _ = write!(
-            svg,
-            "<line class=\"baseline\" x1=\"{LABEL}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{1:.1}\"/></g>",
-            LABEL + W,
-            y + h
+            out,
+            "<line class=\"baseline\" x1=\"0\" x2=\"{W}\" y1=\"{h:.1}\" y2=\"{h:.1}\"/></svg>"
         );
-        y += h + if std::ptr::eq(series, &total) {
-            8.0
-        } else {
-            6.0
-        };
     }
     let _ = write!(
-        svg,
-        "<text class=\"axis\" x=\"{LABEL}\" y=\"{0:.1}\">{1}</text><text class=\"axis end\" \
-         x=\"{2}\" y=\"{0:.1}\">{3}</text></svg>",
-        y + 10.0,
+        out,
+        "<div class=\"chart-label\"></div><div class=\"chart-dates\"><span>{}</span><span>{}</span></div></div>",
         utc_date(first),
-        LABEL + W,
         utc_date(today),
     );
-    svg
+    out
 }
 
 /// `GET /ui/member`: a member's works, infringements over time, and notices.
@@ -159,12 +162,28 @@ pub async fn member(State(state): State<Shared>, viewer: Viewer) -> Page {
         })
         .collect();
     let works: Vec<WorkRow> = views.into_iter().map(|v| v.row).collect();
+    let lang = viewer.lang;
     let mut body = format!(
-        "<h1>{}: works and infringements</h1><h2>Works</h2><table id=\"works\"><thead><tr>\
-         <th>Drama</th><th>Your id</th><th>Episodes registered</th><th>Released</th>\
-         <th>Found (30 days)</th><th>Confirmed (30 days)</th><th>State</th></tr></thead><tbody>",
-        esc(&viewer.caller.member)
+        "<h1>{}</h1><h2>{}</h2><table id=\"works\"><thead><tr>",
+        tf(
+            lang,
+            "member.heading",
+            &[("member", (&viewer.caller.member).into())]
+        ),
+        t(lang, "member.works")
     );
+    for col in [
+        "col.drama",
+        "member.your_id",
+        "member.episodes",
+        "col.released",
+        "member.found30",
+        "member.confirmed30",
+        "col.state",
+    ] {
+        let _ = write!(body, "<th>{}</th>", t(lang, col));
+    }
+    body.push_str("</tr></thead><tbody>");
     for (w, count) in works.iter().zip(&episodes) {
         let found: u64 = days
             .iter()
@@ -178,16 +197,19 @@ pub async fn member(State(state): State<Shared>, viewer: Viewer) -> Page {
             .sum();
         let _ = write!(
             body,
-            "<tr><td>{}</td><td>{}</td><td>{count}</td><td>{}</td><td>{found}</td>\
+            "<tr><td class=\"title\">{}</td><td>{}</td><td>{count}</td><td>{}</td><td>{found}</td>\
              <td>{confirmed}</td><td>{}</td></tr>",
             esc(&w.title),
             esc_or_dash(w.external_id.as_deref()),
             w.released_at.map_or_else(|| "–".to_string(), utc_date),
-            if w.withdrawn_at.is_some() {
-                "withdrawn"
-            } else {
-                "active"
-            }
+            t(
+                lang,
+                if w.withdrawn_at.is_some() {
+                    "work.withdrawn"
+                } else {
+                    "work.active"
+                }
+            )
         );
     }
     let charted: Vec<(String, String)> = works
@@ -196,14 +218,21 @@ pub async fn member(State(state): State<Shared>, viewer: Viewer) -> Page {
         .collect();
     let _ = write!(
         body,
-        "</tbody></table><h2>Infringements found per day, by drama</h2><p class=\"legend\">\
-         <span class=\"key confirmed\"></span> confirmed <span class=\"key pending\"></span> \
-         awaiting review</p>{}<h2>Notices sent</h2>{}",
-        infringement_chart(&days, &charted, today),
-        notices_table(&notices)
+        "</tbody></table><h2>{}</h2><p class=\"legend\">\
+         <span class=\"key confirmed\"></span> {} <span class=\"key pending\"></span> \
+         {}</p>{}<h2>{}</h2>{}",
+        t(lang, "member.chart"),
+        t(lang, "chart.confirmed"),
+        t(lang, "chart.pending"),
+        infringement_chart(lang, &days, &charted, today),
+        t(lang, "member.notices"),
+        notices_table(lang, &notices)
     );
     body.push_str(&webhook_section(&viewer, hook.as_ref(), &deliveries, None));
-    Ok(html_page(html::page(&viewer.frame("My works"), &body)))
+    Ok(html_page(html::page(
+        &viewer.frame(lang.text("member.title")),
+        &body,
+    )))
 }
 
 /// The member's webhook: where confirmed infringements are sent, and the delivery log.
@@ -213,56 +242,77 @@ fn webhook_section(
     deliveries: &[Delivery],
     new_secret: Option<&str>,
 ) -> String {
-    let mut out = String::from("<h2>Notifications</h2>");
+    let lang = viewer.lang;
+    let mut out = format!("<h2>{}</h2>", t(lang, "hook.title"));
     match hook {
         Some(h) => {
+            let header = "<code>X-Reelguard-Signature</code>";
+            let url = format!("<code id=\"webhook-url\">{}</code>", esc(&h.url));
             let _ = write!(
                 out,
-                "<p>Confirmed infringements are sent, signed (HMAC-SHA256, header \
-                 <code>X-Reelguard-Signature</code>), to <code id=\"webhook-url\">{}</code>.</p>",
-                esc(&h.url)
+                "<p>{}</p>",
+                tf(
+                    lang,
+                    "hook.set",
+                    &[("header", Arg::Html(header)), ("url", Arg::Html(&url))]
+                )
             );
         }
-        None => out.push_str("<p>No webhook set: notices are only listed here.</p>"),
+        None => {
+            let _ = write!(out, "<p>{}</p>", t(lang, "hook.none"));
+        }
     }
     if let Some(secret) = new_secret {
+        let code = format!("<code id=\"webhook-secret\">{}</code>", esc(secret));
         let _ = write!(
             out,
-            "<p class=\"secret\">Signing secret (shown once; store it now): \
-             <code id=\"webhook-secret\">{}</code></p>",
-            esc(secret)
+            "<p class=\"secret\">{}</p>",
+            tf(lang, "hook.secret", &[("secret", Arg::Html(&code))])
         );
     }
     let _ = write!(
         out,
         "<form id=\"webhook\" method=\"post\" action=\"/ui/member/webhook\">{}\
-         <label>Webhook URL <input name=\"url\" type=\"url\" maxlength=\"2000\" required \
+         <label>{} <input name=\"url\" type=\"url\" maxlength=\"2000\" required \
          placeholder=\"https://\"></label> <button type=\"submit\">{}</button></form>",
         csrf_field(&viewer.csrf),
-        if hook.is_some() {
-            "Replace (new secret)"
-        } else {
-            "Set"
-        }
+        t(lang, "hook.url"),
+        t(
+            lang,
+            if hook.is_some() {
+                "hook.replace"
+            } else {
+                "hook.set_button"
+            }
+        )
     );
-    out.push_str(
-        "<table id=\"deliveries\"><thead><tr><th>Delivery</th><th>Notice</th><th>State</th>\
-         <th>Attempts</th><th>Last answer</th><th>Queued</th></tr></thead><tbody>",
-    );
+    out.push_str("<table id=\"deliveries\"><thead><tr>");
+    for col in [
+        "hook.delivery",
+        "col.notice",
+        "col.state",
+        "hook.attempts",
+        "hook.last_answer",
+        "hook.queued",
+    ] {
+        let _ = write!(out, "<th>{}</th>", t(lang, col));
+    }
+    out.push_str("</tr></thead><tbody>");
     for d in deliveries {
         let last = match (d.last_status, d.last_error.as_deref()) {
             (Some(status), _) => format!("HTTP {status}"),
-            (None, Some(error)) => esc(error).to_string(),
+            (None, Some(error)) => format!("<span lang=\"en\">{}</span>", esc(error)),
             (None, None) => "–".to_string(),
         };
         let _ = write!(
             out,
-            "<tr><td>{}</td><td><a href=\"/ui/notices/{}\">{}</a></td><td>{}</td><td>{}/{}</td>\
+            "<tr><td>{}</td><td><a href=\"/ui/notices/{}\">{}</a></td><td data-state=\"{}\">{}</td><td>{}/{}</td>\
              <td>{}</td><td>{}</td></tr>",
             d.id,
             d.notice_id,
             d.notice_id,
             d.state.as_str(),
+            esc(code_text(lang, "delivery", d.state.as_str())),
             d.attempts,
             d.max_attempts,
             last,
@@ -286,13 +336,19 @@ pub async fn set_webhook(
     let url = form.url.trim().to_string();
     let (hook, secret) = webhooks::set(&state, &viewer.caller, url).await?;
     let deliveries = webhooks::deliveries(&state, &viewer.caller, Some(20)).await?;
+    let lang = viewer.lang;
     let body = format!(
-        "<h1>Webhook set</h1>{}<p><a href=\"/ui/member\">Back to my works</a></p>",
-        webhook_section(&viewer, Some(&hook), &deliveries, Some(&secret))
+        "<h1>{}</h1>{}<p><a href=\"/ui/member\">{}</a></p>",
+        t(lang, "hook.done"),
+        webhook_section(&viewer, Some(&hook), &deliveries, Some(&secret)),
+        t(lang, "hook.back")
     );
     Ok((
         Extension(AuditNote("webhook set".into())),
-        html_page(html::page(&viewer.frame("Webhook"), &body)),
+        html_page(html::page(
+            &viewer.frame(lang.text("hook.page_title")),
+            &body,
+        )),
     )
         .into_response())
 }

@@ -3,14 +3,16 @@
 //! API, then writes HTML with [`super::html`]. Who may open a page is decided before the
 //! handler runs, from the route table (`crate::routes::UI_ROUTES`); no handler checks a role.
 
+mod decision;
 mod login;
 mod matches;
 mod member;
 mod notices;
 mod queue;
 
-pub use login::{login, login_form, logout};
-pub use matches::{confirm_all, decide, match_page, still};
+pub use decision::{confirm_all, decide};
+pub use login::{login, login_form, logout, set_language};
+pub use matches::{match_page, still};
 pub use member::{member, set_webhook};
 pub use notices::{notice, notice_file, notices};
 pub use queue::queue;
@@ -38,11 +40,19 @@ pub async fn home(viewer: Viewer) -> Page {
     Ok(match viewer.caller.role {
         Role::Reviewer => see_other("/ui/queue"),
         Role::Member => see_other("/ui/member"),
-        _ => html_page(html::page(
-            &viewer.frame("reelguard"),
-            "<h1>Nothing to review here</h1><p>The workbench is for reviewers and members; \
-             administrators and crawlers use the API (<code>/v1/openapi.json</code>).</p>",
-        )),
+        _ => {
+            let lang = viewer.lang;
+            let body = format!(
+                "<h1>{}</h1><p>{}</p>",
+                html::t(lang, "home.nothing"),
+                html::tf(
+                    lang,
+                    "home.api_only",
+                    &[("doc", html::Arg::Html("<code>/v1/openapi.json</code>"))]
+                )
+            );
+            html_page(html::page(&viewer.frame("reelguard"), &body))
+        }
     })
 }
 
@@ -73,12 +83,32 @@ fn platforms(sources: &[Source]) -> String {
     names.join(", ")
 }
 
-fn age(seconds: i64) -> String {
-    match seconds.max(0) {
-        s if s < 3600 => format!("{} min", s / 60),
-        s if s < 2 * DAY => format!("{} h", s / 3600),
-        s => format!("{} d", s / DAY),
-    }
+fn age(lang: html::Lang, seconds: i64) -> String {
+    let (key, n) = match seconds.max(0) {
+        s if s < 3600 => ("age.minutes", s / 60),
+        s if s < 2 * DAY => ("age.hours", s / 3600),
+        s => ("age.days", s / DAY),
+    };
+    html::tf_plain(lang, key, &[("n", &n.to_string())])
+}
+
+/// A code (a state, an edit tag, a delivery state) in the viewer's words: the catalogue's
+/// `{prefix}.{code}`, or the code itself for one the catalogue does not know yet.
+fn code_text<'a>(lang: html::Lang, prefix: &str, code: &'a str) -> &'a str {
+    lang.get(&format!("{prefix}.{code}")).unwrap_or(code)
+}
+
+/// A match's edit tags (`mirror`, `speed`, ...) in the viewer's words, joined.
+fn edit_tags(lang: html::Lang, tags: &[String]) -> String {
+    let sep = if lang == html::Lang::ZhCn {
+        "、"
+    } else {
+        ", "
+    };
+    tags.iter()
+        .map(|t| code_text(lang, "edit", t))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// Only workbench paths are followed after a form, so a crafted `next` cannot send a reviewer

@@ -12,23 +12,35 @@ use serde_json::Value;
 
 use super::Page;
 use crate::present::notice_json;
-use crate::ui::html::{self, clock, esc, esc_or_dash, link, utc};
+use crate::ui::html::{self, clock, esc, esc_or_dash, link, t, utc, Lang};
 use crate::ui::{html_page, Viewer};
 use crate::Shared;
 
 /// `GET /ui/notices`.
 pub async fn notices(State(state): State<Shared>, viewer: Viewer) -> Page {
     let list = review::notices(&state, &viewer.caller, Some(200)).await?;
-    let mut body = String::from("<h1>Takedown notices</h1>");
-    body.push_str(&notices_table(&list));
-    Ok(html_page(html::page(&viewer.frame("Notices"), &body)))
+    let lang = viewer.lang;
+    let mut body = format!("<h1>{}</h1>", t(lang, "notices.title"));
+    body.push_str(&notices_table(lang, &list));
+    Ok(html_page(html::page(
+        &viewer.frame(lang.text("notices.title")),
+        &body,
+    )))
 }
 
-pub(super) fn notices_table(list: &[Notice]) -> String {
-    let mut out = String::from(
-        "<table id=\"notices\"><thead><tr><th>Notice</th><th>Drama</th><th>Ep.</th>\
-         <th>Platform</th><th>Infringing URL</th><th>Issued</th></tr></thead><tbody>",
-    );
+pub(super) fn notices_table(lang: Lang, list: &[Notice]) -> String {
+    let mut out = String::from("<table id=\"notices\"><thead><tr>");
+    for col in [
+        "col.notice",
+        "col.drama",
+        "col.episode",
+        "col.platform",
+        "col.infringing_url",
+        "col.issued",
+    ] {
+        let _ = write!(out, "<th>{}</th>", t(lang, col));
+    }
+    out.push_str("</tr></thead><tbody>");
     for n in list {
         let b = &n.body;
         let first = &b["infringing_copies"][0];
@@ -37,7 +49,9 @@ pub(super) fn notices_table(list: &[Notice]) -> String {
             "<tr><td><a href=\"/ui/notices/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td>\
              <td class=\"url\">{}</td><td>{}</td></tr>",
             n.id,
-            esc(b["notice_id"].as_str().unwrap_or("(unnamed)")),
+            esc(b["notice_id"]
+                .as_str()
+                .unwrap_or_else(|| lang.text("notices.unnamed"))),
             esc(b["work"]["title"].as_str().unwrap_or("")),
             b["episode"].as_u64().unwrap_or(0),
             esc_or_dash(first["platform"].as_str()),

@@ -9,13 +9,11 @@ use reelguard_store::{MatchOrder, MatchRow, MatchState, Source};
 use serde::Deserialize;
 
 use super::{age, non_empty, number, platforms, Page, DAY};
-use crate::ui::html::{self, csrf_field, esc, esc_or_dash, utc_date};
+use crate::ui::html::{self, csrf_field, esc, esc_or_dash, t, tf, utc_date, Arg};
 use crate::ui::{html_page, Viewer};
 use crate::Shared;
 
 const QUEUE_LIMIT: u32 = 200;
-/// What the `c` shortcut and the queue's quick confirm record as the reason.
-const QUICK_REASON: &str = "Confirmed from the review queue: matched segments and stills.";
 
 #[derive(Deserialize, Default)]
 pub struct QueueQuery {
@@ -51,27 +49,53 @@ pub async fn queue(
         listed.into_iter().map(|l| (l.row, l.sources)).collect();
     let now = reelguard_store::now();
     let total: u64 = counts.iter().map(|c| c.pending).sum();
+    let lang = viewer.lang;
     let mut body = String::new();
+    let kbd = |k: &str| format!("<kbd>{k}</kbd>");
+    let (j, k, o, c, x) = (kbd("j"), kbd("k"), kbd("o"), kbd("c"), kbd("x"));
+    let listed = format!("<span id=\"queue-count\">{}</span>", rows.len());
     let _ = write!(
         body,
-        "<h1>Review queue</h1><p class=\"summary\"><span id=\"queue-count\">{}</span> listed; \
-         {total} pending in all. Keys: <kbd>j</kbd>/<kbd>k</kbd> move, <kbd>o</kbd> open, \
-         <kbd>c</kbd> confirm, <kbd>x</kbd> reject.</p>",
-        rows.len()
+        "<h1>{}</h1><p class=\"summary\">{}</p>",
+        t(lang, "queue.title"),
+        tf(
+            lang,
+            "queue.summary",
+            &[
+                ("listed", Arg::Html(&listed)),
+                ("total", total.into()),
+                ("j", Arg::Html(&j)),
+                ("k", Arg::Html(&k)),
+                ("o", Arg::Html(&o)),
+                ("c", Arg::Html(&c)),
+                ("x", Arg::Html(&x)),
+            ]
+        )
     );
-    body.push_str("<form id=\"filters\" method=\"get\" action=\"/ui/queue\"><label>State <select name=\"state\">");
+    let _ = write!(
+        body,
+        "<form id=\"filters\" method=\"get\" action=\"/ui/queue\"><label>{} <select name=\"state\">",
+        t(lang, "queue.state")
+    );
     let current = non_empty(&q.state).unwrap_or_else(|| "pending_review".to_string());
     for (value, label) in [
-        ("pending_review", "pending"),
-        ("confirmed", "confirmed"),
-        ("rejected", "rejected"),
-        ("all", "all"),
+        ("pending_review", "queue.state_pending"),
+        ("confirmed", "queue.state_confirmed"),
+        ("rejected", "queue.state_rejected"),
+        ("all", "queue.state_all"),
     ] {
         let selected = if current == value { " selected" } else { "" };
-        let _ = write!(body, "<option value=\"{value}\"{selected}>{label}</option>");
+        let _ = write!(
+            body,
+            "<option value=\"{value}\"{selected}>{}</option>",
+            t(lang, label)
+        );
     }
-    body.push_str(
-        "</select></label> <label>Drama <select name=\"work\"><option value=\"\">all</option>",
+    let _ = write!(
+        body,
+        "</select></label> <label>{} <select name=\"work\"><option value=\"\">{}</option>",
+        t(lang, "queue.drama"),
+        t(lang, "queue.all")
     );
     for c in &counts {
         let selected = if q.work.as_deref() == Some(c.work_id.as_str()) {
@@ -81,41 +105,81 @@ pub async fn queue(
         };
         let _ = write!(
             body,
-            "<option value=\"{}\"{selected}>{} ({}) — {}</option>",
+            "<option value=\"{}\"{selected}>{}</option>",
             esc(&c.work_id),
-            esc(&c.title),
-            c.pending,
-            esc(&c.member)
+            tf(
+                lang,
+                "queue.drama_option",
+                &[
+                    ("title", (&c.title).into()),
+                    ("pending", c.pending.into()),
+                    ("member", (&c.member).into())
+                ]
+            )
         );
     }
     let field = |v: &Option<String>| esc(v.as_deref().unwrap_or("")).to_string();
     let _ = write!(
         body,
-        "</select></label> <label>Member <input name=\"member\" value=\"{}\"></label> \
-         <label>Platform <input name=\"platform\" value=\"{}\"></label> \
-         <label>Min score <input name=\"min_score\" type=\"number\" step=\"0.05\" min=\"0\" \
-         max=\"1\" value=\"{}\"></label> <label>Max age (days) <input name=\"max_age_days\" \
-         type=\"number\" min=\"0\" value=\"{}\"></label> <button type=\"submit\">Filter</button> \
-         <a href=\"/ui/queue\">Clear</a></form>",
+        "</select></label> <label>{} <input name=\"member\" value=\"{}\"></label> \
+         <label>{} <input name=\"platform\" value=\"{}\"></label> \
+         <label>{} <input name=\"min_score\" type=\"number\" step=\"0.05\" min=\"0\" \
+         max=\"1\" value=\"{}\"></label> <label>{} <input name=\"max_age_days\" \
+         type=\"number\" min=\"0\" value=\"{}\"></label> <button type=\"submit\">{}</button> \
+         <a href=\"/ui/queue\">{}</a></form>",
+        t(lang, "queue.member"),
         field(&q.member),
+        t(lang, "queue.platform"),
         field(&q.platform),
+        t(lang, "queue.min_score"),
         field(&q.min_score),
-        field(&q.max_age_days)
+        t(lang, "queue.max_age"),
+        field(&q.max_age_days),
+        t(lang, "queue.filter"),
+        t(lang, "queue.clear"),
     );
-    body.push_str(
-        "<table id=\"queue\"><thead><tr><th>Drama</th><th>Ep.</th><th>Member</th>\
-         <th>Released</th><th>Platform</th><th>Uploader</th><th>Score</th><th>Edits</th>\
-         <th>Found</th><th></th></tr></thead><tbody>",
-    );
+    body.push_str("<table id=\"queue\"><thead><tr>");
+    for col in [
+        "col.drama",
+        "col.episode",
+        "col.member",
+        "col.released",
+        "col.platform",
+        "col.uploader",
+        "col.score",
+        "col.edits",
+        "col.found",
+    ] {
+        let _ = write!(body, "<th>{}</th>", t(lang, col));
+    }
+    body.push_str("<th></th></tr></thead><tbody>");
     for (row, sources) in &rows {
         let uploader = sources.iter().find_map(|s| s.meta.uploader.as_deref());
+        // No one-click confirm here: confirming needs the evidence seen, so it happens on the
+        // match page. The row keeps a reject form, which `x` fills with a reason it asks for.
+        let action = if row.state == MatchState::PendingReview {
+            format!(
+                "<form class=\"quick\" method=\"post\" action=\"/ui/matches/{}/decision\">{}\
+                 <input type=\"hidden\" name=\"reason\" value=\"\">\
+                 <input type=\"hidden\" name=\"next\" value=\"/ui/queue\">\
+                 <input type=\"hidden\" name=\"decision\" value=\"reject\"></form>",
+                row.id,
+                csrf_field(&viewer.csrf),
+            )
+        } else {
+            format!(
+                "<span class=\"state-{0}\" data-state=\"{0}\">{1}</span>",
+                row.state,
+                esc(super::code_text(lang, "state", row.state.as_str()))
+            )
+        };
         let _ = write!(
             body,
             "<tr class=\"match-row\" data-match-id=\"{id}\"><td class=\"title\">{title}</td>\
              <td>{ep}</td><td>{member}</td><td>{released}</td><td class=\"platform\">{platform}</td>\
              <td>{uploader}</td><td class=\"score\">{score:.2}</td><td>{edits}</td>\
-             <td>{found} ago</td><td><a class=\"open-match\" href=\"/ui/matches/{id}\">Open</a> \
-             {quick}</td></tr>",
+             <td>{found}</td><td><a class=\"open-match\" href=\"/ui/matches/{id}\">{open}</a> \
+             {action}</td></tr>",
             id = row.id,
             title = esc(&row.title),
             ep = row.episode,
@@ -124,27 +188,17 @@ pub async fn queue(
             platform = esc_or_dash(Some(&platforms(sources))),
             uploader = esc_or_dash(uploader),
             score = row.score,
-            edits = esc(&row.transformation.join(", ")),
-            found = age(now - row.created_at),
-            quick = if row.state == MatchState::PendingReview {
-                format!(
-                    "<form class=\"quick\" method=\"post\" action=\"/ui/matches/{}/decision\">{}\
-                     <input type=\"hidden\" name=\"reason\" value=\"{}\">\
-                     <input type=\"hidden\" name=\"next\" value=\"/ui/queue\">\
-                     <button class=\"quick-confirm\" name=\"decision\" value=\"confirm\">Confirm</button>\
-                     </form>",
-                    row.id,
-                    csrf_field(&viewer.csrf),
-                    esc(QUICK_REASON)
-                )
-            } else {
-                format!("<span class=\"state-{0}\">{0}</span>", row.state)
-            },
+            edits = esc(&super::edit_tags(lang, &row.transformation)),
+            found = tf(lang, "queue.found_ago", &[("age", age(lang, now - row.created_at).into())]),
+            open = t(lang, "queue.open"),
         );
     }
     body.push_str("</tbody></table>");
     if rows.is_empty() {
-        body.push_str("<p class=\"empty\">Nothing waiting. New matches appear here as crawlers submit uploads.</p>");
+        let _ = write!(body, "<p class=\"empty\">{}</p>", t(lang, "queue.empty"));
     }
-    Ok(html_page(html::page(&viewer.frame("Review queue"), &body)))
+    Ok(html_page(html::page(
+        &viewer.frame(lang.text("queue.title")),
+        &body,
+    )))
 }

@@ -1,0 +1,207 @@
+//! What makes a notice legally sendable: the rights holder's profile, each work's proof of
+//! rights (registration number and certificate), and — when the alliance sends as the holder's
+//! agent — the holder's authorisation, valid on the day. Members record their own works'
+//! papers; a notice is refused naming every piece that is missing.
+//!
+//! The decision that shapes it: the papers are checked when a notice leaves draft, not when a
+//! match is confirmed, so a reviewer's work is never lost to missing paperwork, and the sent
+//! notice copies the papers as they stood that day (a later edit never rewrites a sent notice).
+
+use base64::Engine;
+use reelguard_store::{Authorisation, Caller, LegalProfile, WorkRights};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::AppError;
+use crate::evidence::{sha256_hex, write_atomically};
+use crate::Service;
+
+/// Largest certificate or authorisation file, in bytes (a scan or a PDF).
+pub const MAX_PAPER_BYTES: usize = 8 << 20;
+
+/// A file sent inside a JSON request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Paper {
+    /// Its file name.
+    pub name: String,
+    /// Its bytes, base64 (standard alphabet, padded).
+    pub content_base64: String,
+}
+
+/// Who sends notices on the members' behalf, from the configuration (`notice_agent_*`);
+/// `None`: each rights holder sends its own.
+pub fn agent(service: &Service) -> Option<Value> {
+    let c = &service.config;
+    c.notice_agent_name.as_ref().map(|name| {
+        json!({
+            "name": name,
+            "contact": c.notice_agent_contact,
+            "phone": c.notice_agent_phone,
+            "email": c.notice_agent_email,
+            "address": c.notice_agent_address,
+        })
+    })
+}
+
+/// Keeps a paper under `<data>/legal/<sha256>` (content-addressed: never rewritten); answers
+/// its SHA-256.
+async fn keep(service: &Service, paper: &Paper) -> Result<String, AppError> {
+    let name = paper.name.trim();
+    if name.is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+        return Err(AppError::Invalid(
+            "the file name must be 1–200 printable characters".into(),
+        ));
+    }
+    if paper.content_base64.len() > MAX_PAPER_BYTES / 3 * 4 + 4 {
+        return Err(AppError::TooLarge(MAX_PAPER_BYTES as u64));
+    }
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(paper.content_base64.trim())
+        .map_err(|e| AppError::Invalid(format!("content_base64: {e}")))?;
+    if bytes.is_empty() {
+        return Err(AppError::Invalid("the file is empty".into()));
+    }
+    let sha256 = sha256_hex(&bytes);
+    let path = service.evidence.legal_dir().join(&sha256);
+    service
+        .blocking(move || {
+            if !path.exists() {
+                write_atomically(&path, &bytes)
+                    .map_err(|e| AppError::Internal(format!("keeping a paper: {e}")))?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(sha256)
+}
+
+/// Records the proof of rights of one of the caller's works.
+pub async fn set_rights(
+    service: &Service,
+    caller: &Caller,
+    work_id: &str,
+    registration_number: String,
+    certificate: Paper,
+) -> Result<WorkRights, AppError> {
+    let work = crate::works::owned(service, caller, work_id).await?;
+    let number = registration_number.trim().to_string();
+    if number.is_empty() || number.len() > 200 {
+        return Err(AppError::Invalid(
+            "registration_number must be 1–200 characters".into(),
+        ));
+    }
+    let rights = WorkRights {
+        registration_number: number,
+        certificate_sha256: keep(service, &certificate).await?,
+        certificate_name: certificate.name.trim().to_string(),
+        recorded_at: reelguard_store::now(),
+    };
+    let stored = rights.clone();
+    service
+        .db(move |s| s.set_work_rights(&work.work_id, &stored))
+        .await?;
+    Ok(rights)
+}
+
+/// Records the caller's authorisation of the agent for one of its works.
+pub async fn set_authorisation(
+    service: &Service,
+    caller: &Caller,
+    work_id: &str,
+    scope: String,
+    valid_from: i64,
+    valid_until: i64,
+    file: Paper,
+) -> Result<Authorisation, AppError> {
+    let work = crate::works::owned(service, caller, work_id).await?;
+    let scope = scope.trim().to_string();
+    if scope.is_empty() || scope.len() > 1000 {
+        return Err(AppError::Invalid("scope must be 1–1000 characters".into()));
+    }
+    if valid_until <= valid_from {
+        return Err(AppError::Invalid(
+            "valid_until must come after valid_from".into(),
+        ));
+    }
+    let auth = Authorisation {
+        scope,
+        valid_from,
+        valid_until,
+        file_sha256: keep(service, &file).await?,
+        file_name: file.name.trim().to_string(),
+        recorded_at: reelguard_store::now(),
+    };
+    let stored = auth.clone();
+    service
+        .db(move |s| s.set_authorisation(&work.work_id, &stored))
+        .await?;
+    Ok(auth)
+}
+
+/// A work's papers as the works API shows them (what is there and what is missing).
+pub async fn papers(service: &Service, caller: &Caller, work_id: &str) -> Result<Value, AppError> {
+    let work = crate::works::owned(service, caller, work_id).await?;
+    let member = caller.member_id;
+    let (legal, rights, auth) = service
+        .db(move |s| {
+            Ok((
+                s.legal_profile(member)?,
+                s.work_rights(&work.work_id)?,
+                s.authorisation(&work.work_id)?,
+            ))
+        })
+        .await?;
+    let now = reelguard_store::now();
+    let missing = missing(
+        service,
+        &legal,
+        work_id,
+        rights.as_ref(),
+        auth.as_ref(),
+        now,
+    );
+    Ok(json!({
+        "work_id": work_id,
+        "rights": rights,
+        "authorisation": auth,
+        "agent": agent(service),
+        "missing": missing,
+    }))
+}
+
+/// Everything a notice for this work would lack on day `at`, each named for the person who
+/// must supply it. Empty: the notice may be sent.
+pub fn missing(
+    service: &Service,
+    legal: &LegalProfile,
+    work_id: &str,
+    rights: Option<&WorkRights>,
+    auth: Option<&Authorisation>,
+    at: i64,
+) -> Vec<String> {
+    let mut out: Vec<String> = legal
+        .missing()
+        .into_iter()
+        .map(|field| format!("rights holder's {field}"))
+        .collect();
+    if rights.is_none() {
+        out.push(format!(
+            "proof of rights for work {work_id} (registration number and certificate)"
+        ));
+    }
+    if let Some(agent) = agent(service) {
+        let name = agent["name"].as_str().unwrap_or("the agent");
+        match auth {
+            None => out.push(format!(
+                "the rights holder's authorisation of {name} for work {work_id}"
+            )),
+            Some(a) if at < a.valid_from || at > a.valid_until => out.push(format!(
+                "a valid authorisation of {name} for work {work_id} (the one recorded is valid {} to {}, China Standard Time)",
+                crate::time::cst(a.valid_from),
+                crate::time::cst(a.valid_until)
+            )),
+            Some(_) => {}
+        }
+    }
+    out
+}
