@@ -42,7 +42,7 @@ def main():
     parser.add_argument("--bits", type=int, default=16)
     parser.add_argument("--nflip", type=int, default=0)
     parser.add_argument("--k", type=int, default=1)
-    parser.add_argument("--max-frames", type=float, default=1e7)
+    parser.add_argument("--max-frames", type=float, default=1.1e7)
     parser.add_argument("--suspects", type=int, default=200)
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
