@@ -8,69 +8,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
-use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use support::takedown::{
+    alliance_site, now as reelguard_now, paper, two_segment_copy, Papers, AGENT,
+};
 use support::{
     call, create_work, decide, job_succeeds, queue_suspect, register_episodes, street, Site,
 };
-
-const AGENT: &str = "短剧版权联盟";
-
-/// A site whose daemon sends notices as the alliance.
-fn alliance_site() -> Site {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let config = tmp.path().join("reelguard.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "notice_agent_name = \"{AGENT}\"\nnotice_agent_contact = \"王芳\"\n\
-             notice_agent_phone = \"+86 10 8000 0000\"\nnotice_agent_email = \"notices@alliance.example\"\n\
-             notice_agent_address = \"北京市海淀区中关村大街 1 号\"\n"
-        ),
-    )
-    .expect("config");
-    let arg = config.to_str().expect("utf-8").to_string();
-    Site::start_in(tmp, &["--config", &arg])
-}
-
-fn paper(name: &str, bytes: &[u8]) -> Value {
-    json!({"name": name, "content_base64": base64::engine::general_purpose::STANDARD.encode(bytes)})
-}
-
-/// A compilation made with the ffmpeg CLI: episode 1's first 7 s, 6 s of unrelated footage,
-/// then episode 1 from 10 s to 18 s — one match with two segments.
-fn two_segment_copy(dir: &Path) -> PathBuf {
-    let out = dir.join("two-segments.mp4");
-    let unrelated = support::fixtures().join("unrelated/mahjongg_game.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-i"])
-        .arg(street(1))
-        .arg("-i")
-        .arg(&unrelated)
-        .args([
-            "-filter_complex",
-            "[0:v]split[x][y];\
-             [x]trim=0:7,setpts=PTS-STARTPTS,fps=25,format=yuv420p[a];\
-             [1:v]scale=720:1280,setsar=1,trim=0:6,setpts=PTS-STARTPTS,fps=25,format=yuv420p[b];\
-             [y]trim=10:18,setpts=PTS-STARTPTS,fps=25,format=yuv420p[c];\
-             [a][b][c]concat=n=3:v=1:a=0[v]",
-            "-map",
-            "[v]",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-        ])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "ffmpeg: {status}");
-    out
-}
 
 struct Case {
     site: Site,
@@ -118,48 +65,13 @@ fn case() -> Case {
 
 /// Records everything a notice needs: profile, rights, a valid authorisation.
 fn complete_papers(case: &Case) {
-    let daemon = &case.site.daemon;
-    let url = daemon.url(&format!("/v1/members/{}", support::url_encode("星河影业")));
-    let profile = json!({
-        "registration_id": "91110105MA01XYZ12K",
-        "contact": "李明",
-        "phone": "+86 10 6500 0000",
-        "email": "legal@xinghe.example",
-        "address": "北京市朝阳区建国路 1 号",
-    });
-    let r = call("PATCH", &url, Some(&case.site.admin), Some(&profile));
-    assert_eq!(r.status, 200, "{}", r.text);
-    let rights = json!({
-        "registration_number": "国作登字-2026-I-00012345",
-        "certificate": paper("证书.pdf", b"%PDF-1.4 certificate"),
-    });
-    let r = call(
-        "PUT",
-        &daemon.url(&format!("/v1/works/{}/rights", case.work_id)),
-        Some(&case.studio),
-        Some(&rights),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-    let now = reelguard_now();
-    let auth = json!({
-        "scope": "信息网络传播权维权，发送删除通知",
-        "valid_from": now - 86_400,
-        "valid_until": now + 365 * 86_400,
-        "file": paper("授权书.pdf", b"%PDF-1.4 authorisation"),
-    });
-    let r = call(
-        "PUT",
-        &daemon.url(&format!("/v1/works/{}/authorisation", case.work_id)),
-        Some(&case.studio),
-        Some(&auth),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
-}
-
-fn reelguard_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    Papers {
+        site: &case.site,
+        member: "星河影业",
+        member_key: &case.studio,
+        work_id: &case.work_id,
+    }
+    .complete();
 }
 
 fn move_notice(case: &Case, key: &str, id: i64, state: &str, reason: &str) -> support::Reply {
@@ -455,6 +367,10 @@ fn the_public_evidence_link_opens_logged_out_and_nothing_else() {
     assert_eq!(token.len(), 64, "256 random bits: {link}");
     let page_path = format!("/public/evidence/{token}");
     assert!(link.ends_with(&page_path));
+    assert!(
+        link.starts_with(&format!("{}/", daemon.base)),
+        "the link points at the daemon's bound address: {link}"
+    );
 
     // Logged out: no key, no cookie.
     let page = call("GET", &daemon.url(&page_path), None, None);
@@ -642,4 +558,139 @@ fn a_notice_moves_by_the_rules_and_time_to_removal_is_measured_per_platform() {
         None,
     );
     assert_eq!(r.json["platforms"], json!([]));
+}
+
+#[test]
+fn a_repost_on_a_second_platform_is_noticed_in_one_step_and_only_its_notice_follows_its_url() {
+    let case = case();
+    let daemon = &case.site.daemon;
+    let file = support::street_variant(1, "mirror");
+    let first_url = "https://www.douyin.example/video/5";
+    let m = crawl(&case, &file, "douyin", first_url, 1_700_000_000);
+    let match_id = m["id"].as_i64().expect("id");
+    let sightings = |key: &str| call("GET", &daemon.url("/v1/sightings"), Some(key), None);
+    let first = confirm(&case, match_id);
+    complete_papers(&case);
+    assert_eq!(
+        move_notice(&case, &case.reviewer, first, "sent", "").status,
+        200
+    );
+    assert_eq!(sightings(&case.reviewer).json["sightings"], json!([]));
+
+    // The same file, re-posted on another platform: deduplicated into the confirmed match.
+    let repost_url = "https://www.bilibili.example/video/BV9";
+    let r = queue_suspect(
+        daemon,
+        &case.crawler,
+        &[
+            ("platform", "bilibili"),
+            ("url", repost_url),
+            ("uploader", "二次搬运"),
+            ("title_seen", "街头 第1集 合集版"),
+            ("found_at", "1700003600"),
+        ],
+        &file,
+    );
+    assert_eq!(r["deduplicated"], true, "{r}");
+    let listed = sightings(&case.reviewer).json["sightings"].clone();
+    let listed = listed.as_array().expect("sightings");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["match_id"], match_id);
+    assert_eq!(listed[0]["notice_id"], first);
+    assert_eq!(listed[0]["source"]["platform"], "bilibili");
+    let source = listed[0]["source"]["id"].as_i64().expect("source id");
+    assert_eq!(
+        sightings(&case.studio).json["sightings"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "the rights holder sees its re-posts"
+    );
+    let rival = case.site.key("rival", "member");
+    assert_eq!(sightings(&rival).json["sightings"], json!([]));
+
+    // One step, by a reviewer only: a draft naming the re-post alone, on the same evidence.
+    let notify = daemon.url(&format!("/v1/sightings/{source}/notice"));
+    assert_eq!(call("POST", &notify, Some(&case.studio), None).status, 403);
+    let r = call("POST", &notify, Some(&case.reviewer), None);
+    assert_eq!(r.status, 200, "{}", r.text);
+    let made = r.json["notices"].as_array().expect("notices");
+    assert_eq!(made.len(), 1, "{}", r.text);
+    let repost = made[0]["id"].as_i64().expect("notice id");
+    let body = &made[0]["notice"];
+    let copies = body["infringing_copies"].as_array().expect("copies");
+    assert_eq!(copies.len(), 1, "{body}");
+    assert_eq!(copies[0]["url"], repost_url);
+    let first_body = call(
+        "GET",
+        &daemon.url(&format!("/v1/notices/{first}")),
+        Some(&case.studio),
+        None,
+    )
+    .json["notice"]
+        .clone();
+    assert_eq!(body["evidence"], first_body["evidence"]);
+    assert_eq!(body["repost_of"]["notice"], first);
+    assert_ne!(body["notice_id"], first_body["notice_id"]);
+    assert!(body["public_evidence"].is_null(), "a draft: {body}");
+    assert_eq!(
+        call("POST", &notify, Some(&case.reviewer), None).status,
+        404,
+        "noticed once"
+    );
+    assert_eq!(sightings(&case.reviewer).json["sightings"], json!([]));
+
+    // Sent with its own public link; the platform's "URL gone" moves only this notice.
+    let r = move_notice(&case, &case.reviewer, repost, "sent", "");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let sent = call(
+        "GET",
+        &daemon.url(&format!("/v1/notices/{repost}")),
+        Some(&case.studio),
+        None,
+    )
+    .json["notice"]
+        .clone();
+    assert_ne!(
+        sent["public_evidence"]["url"],
+        first_body["public_evidence"]["url"]
+    );
+    let doc = call(
+        "GET",
+        &daemon.url(&format!("/v1/notices/{repost}/document")),
+        Some(&case.studio),
+        None,
+    )
+    .text;
+    assert!(
+        doc.contains(repost_url) && !doc.contains(first_url),
+        "{doc}"
+    );
+    assert!(doc.contains("致：bilibili"), "{doc}");
+    let r = call(
+        "POST",
+        &daemon.url("/v1/url-reports"),
+        Some(&case.crawler),
+        Some(&json!({"url": repost_url, "status": "gone"})),
+    );
+    assert_eq!(
+        r.json["notices"],
+        json!([{"notice_id": repost, "state": "removed"}])
+    );
+    let r = call(
+        "GET",
+        &daemon.url(&format!("/v1/notices/{first}/tracking")),
+        Some(&case.studio),
+        None,
+    );
+    assert_eq!(r.json["state"], "sent", "the first notice is untouched");
+    let r = call(
+        "GET",
+        &daemon.url("/v1/removal-times"),
+        Some(&case.studio),
+        None,
+    );
+    let platforms = r.json["platforms"].as_array().expect("platforms");
+    assert_eq!(platforms.len(), 1, "{}", r.text);
+    assert_eq!(platforms[0]["platform"], "bilibili");
 }

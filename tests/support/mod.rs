@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod prom;
+pub mod takedown;
 pub mod web;
 
 use std::collections::HashMap;

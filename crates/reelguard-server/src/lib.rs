@@ -172,6 +172,10 @@ async fn serve(
     let addr = listener
         .local_addr()
         .map_err(io("reading the bound address"))?;
+    // The address actually bound (`:0` picks a port), so that what is derived from it — a
+    // notice's public evidence link without `public_base_url` — points where the daemon is.
+    let mut config = config;
+    config.listen = addr;
     let decoder: Arc<dyn reelguard_media::Decoder> = if config.sandbox {
         Arc::new(reelguard_sandbox::Sandbox::new(
             reelguard_sandbox::SandboxConfig {

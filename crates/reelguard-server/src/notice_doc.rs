@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::ui::html::esc;
@@ -28,6 +30,14 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The language's tag, as `<html lang>` takes it.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::ZhCn => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
     /// `en` is English; anything else (absent, `zh-CN`) is Chinese.
     pub fn parse(text: Option<&str>) -> Lang {
         match text {
@@ -68,6 +78,14 @@ impl Template {
             out = out.replace(&format!("{{{{{k}}}}}"), &esc(v).to_string());
         }
         out
+    }
+}
+
+/// A tracking state in the document's language (the code itself if the template lacks it).
+fn state_label(t: &Template, state: &str) -> String {
+    match t.section(&format!("state.{state}")) {
+        "" => state.to_string(),
+        label => label.to_string(),
     }
 }
 
@@ -224,7 +242,7 @@ pub fn render(body: &Value, state: &str, lang: Lang, files: &str) -> String {
         "document",
         &[
             ("notice_id", text(&body["notice_id"], unknown)),
-            ("state", state.to_string()),
+            ("state", state_label(&t, state)),
             ("platforms", platforms.join("、")),
             ("holder_name", text(&body["rights_holder"], unknown)),
             (
@@ -266,4 +284,68 @@ pub fn render(body: &Value, state: &str, lang: Lang, files: &str) -> String {
             ("public_link", public_link),
         ],
     )
+}
+
+/// A document page as served (the workbench's copy and the public link alike): no referrer
+/// (a public token must not leak to the sites its links lead to), no indexing, no scripts,
+/// and the inline stylesheet the document carries.
+pub fn response(html: String) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+                ),
+            ),
+            (
+                header::HeaderName::from_static("x-robots-tag"),
+                HeaderValue::from_static("noindex"),
+            ),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// The document's content without its page (no head, no stylesheet: the workbench's own
+/// styles it), in `<article class="notice-doc" lang="…">`, for the workbench to show the notice
+/// inside its frame. The words are the template's, exactly as in [`render`].
+pub fn render_fragment(body: &Value, state: &str, lang: Lang, files: &str) -> String {
+    let page = render(body, state, lang, files);
+    let inner = page
+        .split_once("<body>")
+        .and_then(|(_, rest)| rest.rsplit_once("</body>"))
+        .map_or("", |(inner, _)| inner);
+    format!(
+        "<article class=\"notice-doc\" lang=\"{}\">{inner}</article>",
+        lang.tag()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_fragment_is_the_documents_body_with_its_state_in_words() {
+        let body = json!({"notice_id": "RGN-1", "rights_holder": "星河影业",
+                          "work": {"title": "街头"}, "episode": 1});
+        let fragment = render_fragment(&body, "draft", Lang::ZhCn, "/f/");
+        assert!(fragment.starts_with("<article class=\"notice-doc\" lang=\"zh-CN\">"));
+        assert!(fragment.contains("要求删除或断开链接侵权网络内容的通知"));
+        assert!(fragment.contains("状态：草稿"), "{fragment}");
+        assert!(!fragment.contains("<style>") && !fragment.contains("<html"));
+        let en = render_fragment(&body, "counter_noticed", Lang::En, "/f/");
+        assert!(en.contains("state: counter-noticed"), "{en}");
+    }
 }

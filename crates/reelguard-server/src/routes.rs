@@ -286,6 +286,18 @@ pub const ROUTES: &[RouteSpec] = &[
     ),
     route(
         "GET",
+        "/v1/sightings",
+        READERS,
+        "Sightings of confirmed content no notice names yet.",
+    ),
+    route(
+        "POST",
+        "/v1/sightings/{source_id}/notice",
+        REVIEWER,
+        "Notice a sighting in one step, from the decision already taken.",
+    ),
+    route(
+        "GET",
         "/public/evidence/{token}",
         Access::Public,
         "A sent notice's evidence, read-only, without a key (the token is the secret).",
@@ -354,6 +366,24 @@ pub const UI_ROUTES: &[RouteSpec] = &[
         "/ui/notices/{id}/evidence/{file}",
         READERS,
         "A file a notice cites.",
+    ),
+    route(
+        "POST",
+        "/ui/notices/{id}/state",
+        READERS,
+        "Move a notice (send, acknowledged, removed...).",
+    ),
+    route(
+        "GET",
+        "/ui/notices/{id}/document",
+        READERS,
+        "The notice document alone, for printing.",
+    ),
+    route(
+        "POST",
+        "/ui/sightings/{id}/notice",
+        REVIEWER,
+        "Notice a re-post in one step.",
     ),
     route(
         "GET",

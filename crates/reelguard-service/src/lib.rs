@@ -39,6 +39,7 @@ pub mod ratelimit;
 pub mod review;
 pub mod runner;
 pub mod sessions;
+pub mod sightings;
 pub mod stills;
 pub mod submit;
 pub mod takedown;

@@ -185,8 +185,14 @@ pub async fn listed(service: &Service, row: MatchRow) -> Result<Listed, AppError
 pub struct MatchDetail {
     /// The match, its sources and decisions.
     pub listed: Listed,
-    /// The notice issued on it, if any.
+    /// The notice it was confirmed into, if any.
     pub notice: Option<Notice>,
+    /// Every notice issued on it: the decision's, then one per re-post noticed.
+    pub notices: Vec<Notice>,
+    /// For each source a notice of this match names: `(source_id, notice_id)`.
+    pub cited: Vec<(i64, i64)>,
+    /// The indices of the segments a reviewer rejected (dropped), ascending.
+    pub rejected: Vec<usize>,
     /// Every match of the same suspect the caller may read (a compilation's other episodes).
     pub siblings: Vec<MatchRow>,
     /// The suspect's duration in seconds (from its scan; at least the last matched second).
@@ -203,7 +209,7 @@ pub async fn detail(
     let row = get_readable(service, &readable, raw_id).await?;
     let (suspect, match_id, job_id) = (row.suspect_id, row.id, row.job_id);
     let owners = readable.owners().map(<[i64]>::to_vec);
-    let (sources, decisions, notice, siblings, job) = service
+    let (sources, decisions, notices, siblings, job, cited, rejected) = service
         .db(move |s| {
             let siblings = s.matches(&MatchFilter {
                 suspect_id: Some(suspect),
@@ -214,9 +220,11 @@ pub async fn detail(
             Ok((
                 s.sources(suspect)?,
                 s.decisions(match_id)?,
-                s.notice_for_match(match_id)?,
+                s.notices_for_match(match_id)?,
                 siblings,
                 s.job(job_id)?,
+                s.cited_sources(match_id)?,
+                s.rejected_segments(match_id)?,
             ))
         })
         .await?;
@@ -237,7 +245,10 @@ pub async fn detail(
             sources,
             decisions,
         },
-        notice,
+        notice: notices.first().cloned(),
+        notices,
+        cited,
+        rejected,
         siblings,
         duration_s,
     })

@@ -4,7 +4,7 @@
 //! decision or the other way round.
 
 use reelguard_store::{
-    Caller, Decision, MatchFilter, MatchRow, MatchState, Notice, Source, Verdict,
+    Caller, Decision, MatchFilter, MatchRow, MatchState, Notice, SegmentVerdict, Source, Verdict,
 };
 use serde_json::{json, Value};
 
@@ -28,7 +28,7 @@ pub const MAX_REASON_BYTES: usize = 4000;
 
 /// The notice's stable public id: its issue date and the start of its evidence hash, so the
 /// id itself ties the notice to the bundle it was issued on.
-fn public_notice_id(decided_at: i64, bundle_sha256: &str) -> String {
+pub(crate) fn public_notice_id(decided_at: i64, bundle_sha256: &str) -> String {
     let date = crate::time::utc_date(decided_at).replace('-', "");
     format!(
         "RGN-{date}-{}",
@@ -137,6 +137,46 @@ pub async fn decide(
             s.decide(match_id, &caller, verdict, &reason, &compose)
         })
         .await
+}
+
+/// Decides a match with the reviewer's keep/drop choice for each of its segments: the
+/// choices are recorded as segment verdicts first (dropped → rejected, the others accepted),
+/// so the notice a confirmation issues leaves the dropped segments and their stills out. A
+/// rejection of the whole match records no segment verdicts. The verdicts stay recorded if the
+/// decision is then refused (a missing reason): they are the reviewer's, on a match still
+/// pending, and the page shows them as chosen.
+pub async fn decide_with_segments(
+    service: &Service,
+    caller: &Caller,
+    row: &MatchRow,
+    verdict: Verdict,
+    reason: &str,
+    dropped: &[usize],
+) -> Result<(Decision, Option<Notice>), AppError> {
+    if verdict == Verdict::Confirm && row.state == MatchState::PendingReview {
+        let count = row.segments.len();
+        if let Some(bad) = dropped.iter().find(|i| **i >= count) {
+            return Err(AppError::Invalid(format!(
+                "match {} has {count} segments; there is no segment {bad}",
+                row.id
+            )));
+        }
+        let (id, key, dropped) = (row.id, caller.key_id, dropped.to_vec());
+        service
+            .db(move |s| {
+                for index in 0..count {
+                    let verdict = if dropped.contains(&index) {
+                        SegmentVerdict::Rejected
+                    } else {
+                        SegmentVerdict::Accepted
+                    };
+                    s.set_segment_verdict(id, index, verdict, key)?;
+                }
+                Ok(())
+            })
+            .await?;
+    }
+    decide(service, caller, row, verdict, reason).await
 }
 
 /// Confirms every pending match of one suspect the caller may read (a compilation at once);

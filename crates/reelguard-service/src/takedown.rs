@@ -59,7 +59,7 @@ pub async fn segment_verdict(
 }
 
 /// Who did it, as events record it.
-fn actor(caller: &Caller) -> String {
+pub(crate) fn actor(caller: &Caller) -> String {
     format!("{}/{}", caller.member, caller.role)
 }
 

@@ -7,7 +7,7 @@
 //! PostgreSQL tomorrow, behind object-safe traits.** Callers see only the traits ([`Store`] and
 //! the per-concern traits it gathers: [`Members`], [`Keys`], [`Sessions`], [`Works`],
 //! [`Suspects`], [`Jobs`], [`Matches`], [`Reviews`], [`Audit`], [`Webhooks`],
-//! [`LegalProfiles`], [`Takedowns`]) and the records
+//! [`LegalProfiles`], [`Takedowns`], [`Sightings`]) and the records
 //! in their modules. The embedded implementation, [`SqliteStore`], is SQLite (the system
 //! library, WAL, `synchronous=FULL`) in the data directory, written in portable SQL — integer
 //! Unix-second timestamps, `TEXT` JSON, numbered placeholders, `ON CONFLICT DO NOTHING`,
@@ -24,7 +24,7 @@
 //!
 //! Module layering (no module imports one above it): [`error`] and `util` at the bottom; the
 //! record-and-trait modules [`members`], [`legal`], [`works`], [`matches`], [`jobs`], [`reviews`],
-//! [`audit`], [`webhooks`], [`takedown`] and the umbrella `store` above them; `sqlite` (the implementation)
+//! [`audit`], [`webhooks`], [`takedown`], [`sightings`] and the umbrella `store` above them; `sqlite` (the implementation)
 //! on top.
 #![deny(missing_docs)]
 
@@ -74,6 +74,7 @@ pub mod legal;
 pub mod matches;
 pub mod members;
 pub mod reviews;
+pub mod sightings;
 mod sqlite;
 mod store;
 pub mod takedown;
@@ -95,6 +96,7 @@ pub use members::{Caller, KeyInfo, Keys, Member, Members, Role, Session, Session
 pub use reviews::{
     Decision, Notice, NoticeComposer, ReviewCounts, Reviews, Verdict, BACKLOG_AGE_BOUNDS,
 };
+pub use sightings::{RepostComposer, Sighting, Sightings};
 pub use sqlite::{dialect, schema, SqliteStore, StoreOptions, FILE_NAME};
 pub use store::Store;
 pub use takedown::{
@@ -109,7 +111,7 @@ pub use works::{WorkRow, Works};
 /// (`use reelguard_store::prelude::*;`).
 pub mod prelude {
     pub use crate::{
-        Audit, Jobs, Keys, LegalProfiles, Matches, Members, Reviews, Sessions, Store, Suspects,
-        Webhooks, Works,
+        Audit, Jobs, Keys, LegalProfiles, Matches, Members, Reviews, Sessions, Sightings, Store,
+        Suspects, Takedowns, Webhooks, Works,
     };
 }

@@ -116,7 +116,7 @@ pub trait Reviews {
     /// Notices for these members (`None`: all), newest first.
     fn notices(&self, owners: Option<&[i64]>, limit: u32) -> Result<Vec<Notice>, StoreError>;
 
-    /// The notice issued on a match, if it was confirmed.
+    /// The notice a match was confirmed into (its first; re-posts add more), if confirmed.
     fn notice_for_match(&self, match_id: i64) -> Result<Option<Notice>, StoreError>;
 
     /// Pending matches by age as of `now` (Unix seconds), decisions, notices and their

@@ -12,6 +12,7 @@ use crate::legal::LegalProfiles;
 use crate::matches::Matches;
 use crate::members::{Keys, Members, Sessions};
 use crate::reviews::Reviews;
+use crate::sightings::Sightings;
 use crate::takedown::Takedowns;
 use crate::webhooks::Webhooks;
 use crate::works::Works;
@@ -30,6 +31,7 @@ pub trait Store:
     + Webhooks
     + LegalProfiles
     + Takedowns
+    + Sightings
     + Send
     + Sync
 {

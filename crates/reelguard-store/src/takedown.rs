@@ -171,7 +171,7 @@ pub trait Takedowns {
     /// The notice a public token opens, if any.
     fn notice_by_token(&self, token: &str) -> Result<Option<Notice>, StoreError>;
 
-    /// The notices citing a URL (through their match's suspect's sources), with their states.
+    /// The notices naming a URL (among the sightings each names), with their states.
     fn notices_citing(&self, url: &str) -> Result<Vec<(i64, NoticeState)>, StoreError>;
 
     /// Every removal of these members' notices (`None`: all), one per (notice, platform).

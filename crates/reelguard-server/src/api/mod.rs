@@ -101,6 +101,11 @@ pub fn router(state: Shared) -> Router<Shared> {
         .route("/v1/notices/{id}/document", get(takedown::get_document))
         .route("/v1/url-reports", post(takedown::post_url_report))
         .route("/v1/removal-times", get(takedown::get_removal_times))
+        .route("/v1/sightings", get(takedown::list_sightings))
+        .route(
+            "/v1/sightings/{source_id}/notice",
+            post(takedown::notice_sighting),
+        )
         .route("/public/evidence/{token}", get(takedown::public_evidence))
         .route(
             "/public/evidence/{token}/{file}",

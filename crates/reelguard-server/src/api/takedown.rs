@@ -1,13 +1,14 @@
 //! Takedown: a work's papers (proof of rights, the agent's authorisation), per-segment
 //! verdicts, a notice's tracking and its document, crawlers' URL reports, time to removal,
-//! and the public evidence a platform opens without a key. Thin handlers over
-//! `reelguard_service::{legal, takedown}`.
+//! re-posts of confirmed content noticed in one step, and the public evidence a platform
+//! opens without a key. Thin handlers over `reelguard_service::{legal, sightings, takedown}`.
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use reelguard_service::legal::{self, Paper};
+use reelguard_service::sightings;
 use reelguard_service::takedown::{self, UrlStatus};
 use reelguard_store::{NoticeState, SegmentVerdict};
 use serde::Deserialize;
@@ -17,6 +18,7 @@ use super::{JsonBody, Query};
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;
 use crate::notice_doc::{self, Lang};
+use crate::present::notice_json;
 use crate::Shared;
 
 #[derive(Deserialize)]
@@ -130,35 +132,6 @@ pub(super) struct DocumentQuery {
     lang: Option<String>,
 }
 
-/// The headers every document page carries: no referrer (a public token must not leak to
-/// the sites its links lead to), no indexing, no scripts.
-fn document(html: String) -> Response {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (
-                header::REFERRER_POLICY,
-                HeaderValue::from_static("no-referrer"),
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
-                ),
-            ),
-            (
-                header::HeaderName::from_static("x-robots-tag"),
-                HeaderValue::from_static("noindex"),
-            ),
-        ],
-        html,
-    )
-        .into_response()
-}
-
 pub(super) async fn get_document(
     State(state): State<Shared>,
     Auth(caller): Auth,
@@ -181,7 +154,7 @@ pub(super) async fn get_document(
         Lang::parse(q.lang.as_deref()),
         &files,
     );
-    Ok(document(html))
+    Ok(notice_doc::response(html))
 }
 
 #[derive(Deserialize)]
@@ -207,6 +180,37 @@ pub(super) async fn get_removal_times(
     Ok(Json(json!({ "platforms": platforms })).into_response())
 }
 
+#[derive(Deserialize)]
+pub(super) struct SightingQuery {
+    limit: Option<u32>,
+}
+
+pub(super) async fn list_sightings(
+    State(state): State<Shared>,
+    Auth(caller): Auth,
+    Query(q): Query<SightingQuery>,
+) -> Result<Response, ApiError> {
+    let list = sightings::list(&state, &caller, q.limit).await?;
+    Ok(Json(json!({ "sightings": list })).into_response())
+}
+
+pub(super) async fn notice_sighting(
+    State(state): State<Shared>,
+    Auth(caller): Auth,
+    Path(source_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let notices = sightings::notice(&state, &caller, &source_id).await?;
+    let ids: Vec<String> = notices.iter().map(|n| n.id.to_string()).collect();
+    Ok((
+        Extension(AuditNote(format!(
+            "sighting {source_id} notices {}",
+            ids.join(",")
+        ))),
+        Json(json!({"notices": notices.iter().map(notice_json).collect::<Vec<_>>()})),
+    )
+        .into_response())
+}
+
 pub(super) async fn public_evidence(
     State(state): State<Shared>,
     Path(token): Path<String>,
@@ -221,7 +225,7 @@ pub(super) async fn public_evidence(
         Lang::parse(q.lang.as_deref()),
         &files,
     );
-    Ok(document(html))
+    Ok(notice_doc::response(html))
 }
 
 pub(super) async fn public_evidence_file(

@@ -18,6 +18,7 @@ mod members;
 pub(crate) mod pool;
 mod reviews;
 pub(crate) mod rows;
+mod sightings;
 mod suspects;
 mod takedown;
 mod upgrade;

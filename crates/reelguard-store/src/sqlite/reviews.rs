@@ -35,6 +35,22 @@ pub(super) fn notice_from_row(row: &Row<'_>) -> rusqlite::Result<Notice> {
     })
 }
 
+/// Records that a notice names these sources (inside the transaction that writes it).
+pub(super) fn cite_sources(
+    tx: &rusqlite::Connection,
+    notice_id: i64,
+    source_ids: &[i64],
+) -> Result<(), StoreError> {
+    for source_id in source_ids {
+        tx.execute(
+            "INSERT INTO notice_sources (notice_id, source_id) VALUES (?1, ?2) \
+             ON CONFLICT DO NOTHING",
+            (notice_id, source_id),
+        )?;
+    }
+    Ok(())
+}
+
 impl Reviews for SqliteStore {
     fn decide(
         &self,
@@ -97,6 +113,8 @@ impl Reviews for SqliteStore {
                 (match_id, row.member_id, serde_json::to_string(&body)?, t),
                 |r| r.get(0),
             )?;
+            let cited: Vec<i64> = srcs.iter().map(|s| s.id).collect();
+            cite_sources(&tx, id, &cited)?;
             let notice = Notice {
                 id,
                 match_id,
@@ -174,7 +192,7 @@ impl Reviews for SqliteStore {
         Ok(self
             .read()
             .query_row(
-                &format!("{NOTICE_SELECT} WHERE match_id = ?1"),
+                &format!("{NOTICE_SELECT} WHERE match_id = ?1 ORDER BY id LIMIT 1"),
                 [match_id],
                 notice_from_row,
             )

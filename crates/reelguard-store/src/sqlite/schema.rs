@@ -4,7 +4,7 @@
 //! Conventions: timestamps are `BIGINT` Unix seconds; enums are `TEXT` with a `CHECK`; JSON is
 //! `TEXT`; booleans do not appear (states are enums). `{ID}` is the dialect's identity column.
 
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::dialect;
 use crate::error::StoreError;
@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, V6),
     (7, V7),
     (8, V8),
+    (9, V9),
 ];
 
 const V1: &str = "
@@ -344,6 +345,42 @@ CREATE TABLE notice_links (
 CREATE INDEX suspect_sources_url ON suspect_sources (url);
 ";
 
+/// Every copy followed (issue 12): a confirmed match takes a notice per new sighting of its
+/// content, so `notices.match_id` is no longer unique, and each notice names the sightings it
+/// covers (`notice_sources`; a crawler's "URL gone" then moves only the notices naming that
+/// URL). SQLite cannot drop a column constraint, so `notices` is rebuilt (the documented
+/// twelve-step way: [`migrate`] runs this step with foreign keys off and checks them before
+/// committing); PostgreSQL: `ALTER TABLE notices DROP CONSTRAINT notices_match_id_key`.
+/// Notices of older builds named every sighting known when they were issued.
+const V9: &str = "
+CREATE TABLE notices_v9 (
+    id {ID},
+    match_id BIGINT NOT NULL REFERENCES matches (id),
+    member_id BIGINT NOT NULL REFERENCES members (id),
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'draft'
+        CHECK (state IN ('draft', 'sent', 'acknowledged', 'removed', 'counter_noticed', 'restored', 'escalated'))
+);
+INSERT INTO notices_v9 (id, match_id, member_id, body, created_at, state)
+    SELECT id, match_id, member_id, body, created_at, state FROM notices;
+DROP TABLE notices;
+ALTER TABLE notices_v9 RENAME TO notices;
+CREATE INDEX notices_match ON notices (match_id, id);
+CREATE INDEX notices_member ON notices (member_id, id);
+
+CREATE TABLE notice_sources (
+    notice_id BIGINT NOT NULL REFERENCES notices (id),
+    source_id BIGINT NOT NULL REFERENCES suspect_sources (id),
+    PRIMARY KEY (notice_id, source_id)
+);
+CREATE INDEX notice_sources_source ON notice_sources (source_id);
+INSERT INTO notice_sources (notice_id, source_id)
+    SELECT n.id, ss.id FROM notices n JOIN matches m ON m.id = n.match_id
+    JOIN suspect_sources ss ON ss.suspect_id = m.suspect_id
+    WHERE ss.submitted_at <= n.created_at;
+";
+
 /// Brings the schema up to the latest version. Safe against a concurrent migration by another
 /// process (the daemon and `reelguard admin` may start together): the version is read inside the
 /// write transaction that applies the next step.
@@ -354,6 +391,17 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
              applied_at BIGINT NOT NULL
          )",
     )?;
+    // A rebuilt table (version 9) is dropped and replaced under its name, which SQLite allows
+    // only with foreign keys off (the pragma is ignored inside a transaction, so it is set
+    // around the steps); each such step checks every foreign key before it commits.
+    conn.execute_batch("PRAGMA foreign_keys=OFF")?;
+    let applied = apply_pending(conn);
+    conn.execute_batch("PRAGMA foreign_keys=ON")?;
+    applied
+}
+
+/// The steps of [`migrate`], each in its own transaction.
+fn apply_pending(conn: &mut Connection) -> Result<(), StoreError> {
     let latest = latest();
     loop {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -374,6 +422,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         match next {
             1 => tx.execute_batch(dialect::AUDIT_APPEND_ONLY)?,
             4 => super::upgrade::v4_typed_segments(&tx)?,
+            9 => check_foreign_keys(&tx)?,
             _ => {}
         }
         tx.execute(
@@ -382,6 +431,19 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         )?;
         tx.commit()?;
         tracing::info!(version = next, "store migrated");
+    }
+}
+
+/// Refuses a step that left a row pointing at nothing (checked while foreign keys are off).
+fn check_foreign_keys(tx: &Connection) -> Result<(), StoreError> {
+    let broken: Option<String> = tx
+        .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+        .optional()?;
+    match broken {
+        Some(table) => Err(StoreError::Invalid(format!(
+            "migration left a broken foreign key in {table}"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -408,84 +470,5 @@ pub(crate) mod tests_support {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rusqlite::OptionalExtension;
-
-    #[test]
-    fn a_version_1_store_migrates_past_the_missing_version_2() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
-        // A store as a version-1 build left it.
-        conn.execute_batch(
-            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .expect("table");
-        conn.execute_batch(&dialect::ddl(V1)).expect("v1");
-        conn.execute("INSERT INTO schema_migrations VALUES (1, 0)", [])
-            .expect("v1 row");
-        migrate(&mut conn).expect("migrate");
-        assert_eq!(version(&conn).expect("version"), latest());
-        let rows: i64 = conn
-            .query_row("SELECT COUNT(*) FROM webhook_deliveries", [], |r| r.get(0))
-            .expect("the webhook tables exist");
-        assert_eq!(rows, 0);
-        migrate(&mut conn).expect("migrating again is a no-op");
-    }
-
-    #[test]
-    fn an_upgraded_reviewer_without_a_scope_keeps_reviewing_everyone_and_others_do_not() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
-        conn.execute_batch(
-            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .expect("table");
-        for (version, sql) in [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)] {
-            conn.execute_batch(&dialect::ddl(sql)).expect("ddl");
-            conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version])
-                .expect("version row");
-        }
-        // A build before version 6: an unscoped reviewer (1), a scoped one (2), a studio (3).
-        conn.execute_batch(
-            "INSERT INTO members (id, name, created_at) VALUES (1, 'team', 0), (2, 'narrow', 0), (3, 'studio', 0);
-             INSERT INTO api_keys (member_id, role, key_sha256, prefix, created_at)
-                 VALUES (1, 'reviewer', 'a', 'a', 0), (2, 'reviewer', 'b', 'b', 0), (3, 'member', 'c', 'c', 0);
-             INSERT INTO review_scopes VALUES (2, 3);",
-        )
-        .expect("rows");
-        migrate(&mut conn).expect("migrate");
-        let modes: Vec<String> = conn
-            .prepare("SELECT review_scope FROM members ORDER BY id")
-            .expect("query")
-            .query_map([], |r| r.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("modes");
-        assert_eq!(modes, ["all", "listed", "listed"]);
-    }
-
-    #[test]
-    fn a_store_taken_from_1_straight_to_3_still_gets_version_2() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
-        // A store as the webhooks branch's build left it: versions 1 and 3, no 2.
-        conn.execute_batch(
-            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )
-        .expect("table");
-        conn.execute_batch(&dialect::ddl(V1)).expect("v1");
-        conn.execute_batch(&dialect::ddl(V3)).expect("v3");
-        conn.execute("INSERT INTO schema_migrations VALUES (1, 0), (3, 0)", [])
-            .expect("rows");
-        migrate(&mut conn).expect("migrate");
-        let sessions: i64 = conn
-            .query_row("SELECT COUNT(*) FROM ui_sessions", [], |r| r.get(0))
-            .expect("version 2's tables exist");
-        assert_eq!(sessions, 0);
-        conn.query_row("SELECT content_box FROM matches LIMIT 1", [], |_| Ok(()))
-            .optional()
-            .expect("version 2's columns exist");
-        migrate(&mut conn).expect("migrating again is a no-op");
-    }
-}
+#[path = "schema_tests.rs"]
+mod tests;

@@ -1,5 +1,5 @@
 //! Work rights, authorisations, segment verdicts, notice tracking and public links on SQLite
-//! (schema version 7).
+//! (schema version 8; since version 9 a notice's URLs are the sightings it names).
 //!
 //! The decision that shapes it: a notice's state is a column moved only by
 //! `UPDATE … WHERE state IN (…)` inside the transaction that appends its event, so the column
@@ -271,9 +271,9 @@ impl Takedowns for SqliteStore {
     fn notices_citing(&self, url: &str) -> Result<Vec<(i64, NoticeState)>, StoreError> {
         let conn = self.read();
         let mut stmt = conn.prepare(
-            "SELECT DISTINCT n.id, n.state FROM notices n JOIN matches m ON m.id = n.match_id \
-             JOIN suspect_sources ss ON ss.suspect_id = m.suspect_id WHERE ss.url = ?1 \
-             ORDER BY n.id",
+            "SELECT DISTINCT n.id, n.state FROM notices n \
+             JOIN notice_sources ns ON ns.notice_id = n.id \
+             JOIN suspect_sources ss ON ss.id = ns.source_id WHERE ss.url = ?1 ORDER BY n.id",
         )?;
         let rows = stmt.query_map([url], |row| Ok((row.get(0)?, parse_col(row, 1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -287,8 +287,8 @@ impl Takedowns for SqliteStore {
         let sql = format!(
             "SELECT n.id, n.member_id, ss.platform, \
              MIN(COALESCE(ss.found_at, ss.submitted_at)), r.removed_at \
-             FROM notices n JOIN matches m ON m.id = n.match_id \
-             JOIN suspect_sources ss ON ss.suspect_id = m.suspect_id \
+             FROM notices n JOIN notice_sources ns ON ns.notice_id = n.id \
+             JOIN suspect_sources ss ON ss.id = ns.source_id \
              JOIN (SELECT notice_id, MIN(at) AS removed_at FROM notice_events \
                    WHERE state = 'removed' GROUP BY notice_id) r ON r.notice_id = n.id \
              WHERE 1 = 1{filter} \

@@ -1,6 +1,6 @@
 //! Deciding a match: the decision form (confirm waits for the evidence, asks once, and can be
-//! taken without viewing only with a reason), and its two handlers, one match or every pending
-//! match of a compilation.
+//! taken without viewing only with a reason; each segment kept or dropped, a dropped one left
+//! out of the notice), and its two handlers, one match or every pending match of a compilation.
 
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
@@ -15,11 +15,6 @@ use crate::error::ApiError;
 use crate::ui::html::{csrf_field, t, tf, tf_plain, Lang};
 use crate::ui::{CsrfForm, UiError, Viewer};
 use crate::Shared;
-
-/// Whether the service takes a decision per segment. Until it does, the keep/drop choice is
-/// shown but disabled (with a note saying so) and a form that drops a segment is refused,
-/// so a reviewer never believes a segment left a notice when it did not.
-pub(super) const PER_SEGMENT: bool = false;
 
 /// The decision form: confirm waits until every still pair has been seen (the page script
 /// enables it; without script only the explicit "confirm without viewing" path is open), and
@@ -134,13 +129,16 @@ pub async fn decide(
             ))))
         }
     };
-    if !form.dropped.is_empty() && verdict == Verdict::Confirm && !PER_SEGMENT {
-        return Err(UiError::Api(ApiError::BadRequest(
-            "this server cannot drop single segments: reject the whole match instead".into(),
-        )));
-    }
     let row = matches::get(&state, &viewer.caller, &id).await?;
-    let (_, notice) = review::decide(&state, &viewer.caller, &row, verdict, &reason).await?;
+    let (_, notice) = review::decide_with_segments(
+        &state,
+        &viewer.caller,
+        &row,
+        verdict,
+        &reason,
+        &form.dropped,
+    )
+    .await?;
     let note = match &notice {
         Some(n) => format!("match {} notice {}", row.id, n.id),
         None => format!("match {}", row.id),

@@ -12,9 +12,10 @@ use reelguard_model::{ContentBox, RegionKind};
 use reelguard_service::evidence;
 use reelguard_service::matches::{self, MatchDetail};
 use reelguard_service::stills::{self, Still};
-use reelguard_store::{MatchRow, MatchState, Role, Source};
+use reelguard_store::{MatchRow, MatchState, Role};
 
-use super::decision::{decision_form, PER_SEGMENT};
+use super::decision::decision_form;
+use super::notices::{notice_link, notify_button};
 use super::{code_text, edit_tags, Page};
 use crate::ui::html::{
     self, clock, csrf_field, esc, esc_or_dash, link, t, tf, tf_plain, utc, Arg, Lang,
@@ -196,23 +197,32 @@ fn transformation_html(lang: Lang, row: &MatchRow) -> String {
     )
 }
 
-fn sources_table(lang: Lang, sources: &[Source]) -> String {
+/// Where the upload was seen. Once the match is confirmed, each sighting says which notice
+/// names it, or offers to notice it in one step (a re-post seen after the decision).
+fn sources_table(lang: Lang, viewer: &Viewer, view: &MatchDetail) -> String {
+    let confirmed = view.listed.row.state == MatchState::Confirmed && !view.notices.is_empty();
     let mut out = String::from("<table id=\"sources\"><thead><tr>");
-    for col in [
+    let mut cols = vec![
         "col.platform",
         "col.url",
         "col.uploader",
         "col.title_seen",
         "col.found_at",
         "col.submitted",
-    ] {
+    ];
+    if confirmed {
+        cols.push("col.notice");
+    }
+    for col in cols {
         let _ = write!(out, "<th>{}</th>", t(lang, col));
     }
     out.push_str("</tr></thead><tbody>");
-    for s in sources {
+    let back = format!("/ui/matches/{}", view.listed.row.id);
+    for s in &view.listed.sources {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr data-source=\"{}\"><td>{}</td><td class=\"url\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+            s.id,
             esc_or_dash(s.meta.platform.as_deref()),
             link(s.meta.url.as_deref()),
             esc_or_dash(s.meta.uploader.as_deref()),
@@ -220,6 +230,15 @@ fn sources_table(lang: Lang, sources: &[Source]) -> String {
             s.meta.found_at.map_or_else(|| "–".to_string(), utc),
             utc(s.submitted_at),
         );
+        if confirmed {
+            let cited = view.cited.iter().find(|(source, _)| *source == s.id);
+            let cell = match cited.and_then(|(_, n)| view.notices.iter().find(|x| x.id == *n)) {
+                Some(notice) => notice_link(notice),
+                None => notify_button(lang, viewer, s.id, &back),
+            };
+            let _ = write!(out, "<td class=\"source-notice\">{cell}</td>");
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
     out
@@ -271,8 +290,10 @@ fn stills_html(lang: Lang, row: &MatchRow) -> (String, usize) {
     (out, points.len())
 }
 
-/// The matched segments, with a keep/drop choice per segment when the viewer may decide.
-fn segments_table(lang: Lang, row: &MatchRow, deciding: bool) -> String {
+/// The matched segments, with a keep/drop choice per segment when the viewer may decide (the
+/// reviewer's recorded choice checked), and which were dropped once decided.
+fn segments_table(lang: Lang, row: &MatchRow, rejected: &[usize], deciding: bool) -> String {
+    let decided_cut = !deciding && !rejected.is_empty();
     let mut out = String::from("<table class=\"segments\" id=\"segments\"><thead><tr>");
     for col in [
         "col.suspect_range",
@@ -282,14 +303,16 @@ fn segments_table(lang: Lang, row: &MatchRow, deciding: bool) -> String {
     ] {
         let _ = write!(out, "<th>{}</th>", t(lang, col));
     }
-    if deciding {
+    if deciding || decided_cut {
         let _ = write!(out, "<th>{}</th>", t(lang, "col.segment_decision"));
     }
     out.push_str("</tr></thead><tbody>");
     for (i, s) in row.segments.iter().enumerate() {
+        let dropped = rejected.contains(&i);
         let _ = write!(
             out,
-            "<tr data-segment=\"{i}\"><td>{}–{}</td><td>{}–{}</td><td>{:.2}x</td><td>{}</td>",
+            "<tr data-segment=\"{i}\"{}><td>{}–{}</td><td>{}–{}</td><td>{:.2}x</td><td>{}</td>",
+            if dropped { " class=\"dropped\"" } else { "" },
             clock(s.suspect_start_s),
             clock(s.suspect_end_s),
             clock(s.ref_start_s),
@@ -299,30 +322,35 @@ fn segments_table(lang: Lang, row: &MatchRow, deciding: bool) -> String {
         );
         if deciding {
             // Inputs of form#decision (the `form` attribute), though they sit in this table.
-            let disabled = if PER_SEGMENT { "" } else { " disabled" };
+            let (keep, drop) = if dropped {
+                ("", " checked")
+            } else {
+                (" checked", "")
+            };
             let _ = write!(
                 out,
                 "<td class=\"segment-choice\"><label><input type=\"radio\" form=\"decision\" \
-                 name=\"segment_{i}\" value=\"keep\" checked{disabled}> {}</label> \
+                 name=\"segment_{i}\" value=\"keep\"{keep}> {}</label> \
                  <label><input type=\"radio\" form=\"decision\" name=\"segment_{i}\" \
-                 value=\"drop\" class=\"drop-segment\"{disabled}> {}</label></td>",
+                 value=\"drop\" class=\"drop-segment\"{drop}> {}</label></td>",
                 t(lang, "seg.keep"),
                 t(lang, "seg.drop")
+            );
+        } else if decided_cut {
+            let _ = write!(
+                out,
+                "<td class=\"segment-verdict\">{}</td>",
+                t(lang, if dropped { "seg.dropped" } else { "seg.kept" })
             );
         }
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
     if deciding {
-        let hint = if PER_SEGMENT {
-            "seg.hint"
-        } else {
-            "seg.unsupported"
-        };
         let _ = write!(
             out,
             "<p class=\"hint\" id=\"segment-hint\">{}</p>",
-            t(lang, hint)
+            t(lang, "seg.hint")
         );
     }
     out
@@ -370,13 +398,9 @@ pub async fn match_page(
             ]
         ),
     );
-    if let Some(notice) = &view.notice {
-        let public = notice.body["notice_id"].as_str().unwrap_or("");
-        let link = format!(
-            "<a class=\"notice-link\" href=\"/ui/notices/{}\">{}</a>",
-            notice.id,
-            esc(public)
-        );
+    if !view.notices.is_empty() {
+        let links: Vec<String> = view.notices.iter().map(notice_link).collect();
+        let link = links.join(" · ");
         let _ = write!(
             body,
             "<p class=\"notice\">{}</p>",
@@ -384,7 +408,7 @@ pub async fn match_page(
         );
     }
     let _ = write!(body, "<h2>{}</h2>", t(lang, "match.where_found"));
-    body.push_str(&sources_table(lang, &view.listed.sources));
+    body.push_str(&sources_table(lang, &viewer, &view));
     let _ = write!(
         body,
         "<h2>{}</h2><p class=\"hint\">{}</p>{}",
@@ -399,7 +423,7 @@ pub async fn match_page(
     let deciding = viewer.caller.role == Role::Reviewer && row.state == MatchState::PendingReview;
     let _ = write!(body, "<h2>{}</h2>", t(lang, "match.what_done"));
     body.push_str(&transformation_html(lang, row));
-    body.push_str(&segments_table(lang, row, deciding));
+    body.push_str(&segments_table(lang, row, &view.rejected, deciding));
     let (stills, still_count) = stills_html(lang, row);
     let _ = write!(body, "<h2>{}</h2>{stills}", t(lang, "match.side_by_side"));
     if deciding {

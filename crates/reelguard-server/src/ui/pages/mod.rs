@@ -7,6 +7,7 @@ mod decision;
 mod login;
 mod matches;
 mod member;
+mod notice;
 mod notices;
 mod queue;
 
@@ -14,7 +15,8 @@ pub use decision::{confirm_all, decide};
 pub use login::{login, login_form, logout, set_language};
 pub use matches::{match_page, still};
 pub use member::{member, set_webhook};
-pub use notices::{notice, notice_file, notices};
+pub use notice::{notice, notice_document, notice_state};
+pub use notices::{notice_file, notice_sighting, notices};
 pub use queue::queue;
 
 use axum::extract::Path;

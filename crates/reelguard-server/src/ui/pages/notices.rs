@@ -1,26 +1,37 @@
-//! Takedown notices: the list, the printable notice, and the evidence files it cites.
+//! Takedown notices: the list, the re-posts of confirmed content waiting for a notice (each
+//! noticed in one step), and the evidence files a notice cites. One notice's page is
+//! [`super::notice`].
 
 use std::fmt::Write;
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
-use axum::Json;
-use reelguard_service::{review, stills};
-use reelguard_store::Notice;
-use serde_json::Value;
+use axum::Extension;
+use reelguard_service::{review, sightings, stills};
+use reelguard_store::{Notice, Role, Sighting};
+use serde::Deserialize;
 
-use super::Page;
-use crate::present::notice_json;
-use crate::ui::html::{self, clock, esc, esc_or_dash, link, t, utc, Lang};
-use crate::ui::{html_page, Viewer};
+use super::{local_next, see_other, Page};
+use crate::auth::AuditNote;
+use crate::ui::html::{self, csrf_field, esc, esc_or_dash, link, t, tf, utc, Lang};
+use crate::ui::{html_page, CsrfForm, Viewer};
 use crate::Shared;
 
 /// `GET /ui/notices`.
 pub async fn notices(State(state): State<Shared>, viewer: Viewer) -> Page {
     let list = review::notices(&state, &viewer.caller, Some(200)).await?;
+    let waiting = sightings::list(&state, &viewer.caller, Some(200)).await?;
     let lang = viewer.lang;
     let mut body = format!("<h1>{}</h1>", t(lang, "notices.title"));
+    let _ = write!(
+        body,
+        "<h2>{}</h2><p class=\"hint\">{}</p>",
+        t(lang, "notices.sightings"),
+        t(lang, "notices.sightings_hint")
+    );
+    body.push_str(&sightings_table(lang, &viewer, &waiting, "/ui/notices"));
+    let _ = write!(body, "<h2>{}</h2>", t(lang, "notices.issued"));
     body.push_str(&notices_table(lang, &list));
     Ok(html_page(html::page(
         &viewer.frame(lang.text("notices.title")),
@@ -63,109 +74,6 @@ pub(super) fn notices_table(lang: Lang, list: &[Notice]) -> String {
     out
 }
 
-/// `GET /ui/notices/{id}` (printable HTML) and `/ui/notices/{id}.json`.
-pub async fn notice(State(state): State<Shared>, viewer: Viewer, Path(id): Path<String>) -> Page {
-    if let Some(id) = id.strip_suffix(".json") {
-        let notice = review::notice(&state, &viewer.caller, id).await?;
-        return Ok(Json(notice_json(&notice)).into_response());
-    }
-    let notice = review::notice(&state, &viewer.caller, &id).await?;
-    let b = &notice.body;
-    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-    let public = s(&b["notice_id"]);
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<article class=\"notice-doc\"><h1>Notice of copyright infringement</h1>\
-         <p class=\"print-hide\"><a id=\"notice-json\" href=\"/ui/notices/{id}.json\">JSON</a> · \
-         print this page for a paper copy</p>\
-         <dl><dt>Notice id</dt><dd id=\"notice-id\">{public}</dd>\
-         <dt>Date</dt><dd>{date}</dd><dt>Rights holder</dt><dd>{holder}</dd>\
-         <dt>Work</dt><dd>{title} (catalogue id {work_id}), episode {ep}</dd>\
-         <dt>Evidence bundle SHA-256</dt><dd><code id=\"evidence-sha256\">{sha}</code></dd></dl>",
-        id = notice.id,
-        public = esc(&public),
-        date = utc(notice.created_at),
-        holder = esc(&s(&b["rights_holder"])),
-        title = esc(&s(&b["work"]["title"])),
-        work_id = esc(&s(&b["work"]["work_id"])),
-        ep = b["episode"].as_u64().unwrap_or(0),
-        sha = esc(&s(&b["evidence"]["bundle_sha256"])),
-    );
-    body.push_str("<h2>Infringing copies</h2><table class=\"copies\"><thead><tr><th>Platform</th><th>URL</th><th>Uploader</th><th>Title shown</th></tr></thead><tbody>");
-    for c in b["infringing_copies"].as_array().into_iter().flatten() {
-        let _ = write!(
-            body,
-            "<tr><td>{}</td><td class=\"url\">{}</td><td>{}</td><td>{}</td></tr>",
-            esc_or_dash(c["platform"].as_str()),
-            link(c["url"].as_str()),
-            esc_or_dash(c["uploader"].as_str()),
-            esc_or_dash(c["title_seen"].as_str()),
-        );
-    }
-    let _ = write!(
-        body,
-        "</tbody></table><p>Identical file: SHA-256 <code>{}</code></p>\
-         <h2>Matched time ranges</h2><table class=\"segments\"><thead><tr><th>In the upload</th>\
-         <th>In the registered episode</th><th>Speed</th><th>Mirrored</th></tr></thead><tbody>",
-        esc(&s(&b["content_sha256"]))
-    );
-    // The notice is a stored document: it is shown as issued, field by field.
-    for seg in b["matched_time_ranges"].as_array().into_iter().flatten() {
-        let t = |k: &str| seg[k].as_f64().unwrap_or(0.0);
-        let _ = write!(
-            body,
-            "<tr><td>{}–{}</td><td>{}–{}</td><td>{:.2}x</td><td>{}</td></tr>",
-            clock(t("suspect_start_s")),
-            clock(t("suspect_end_s")),
-            clock(t("ref_start_s")),
-            clock(t("ref_end_s")),
-            t("speed"),
-            if seg["mirrored"].as_bool() == Some(true) {
-                "yes"
-            } else {
-                "no"
-            }
-        );
-    }
-    body.push_str("</tbody></table><h2>Evidence</h2><div class=\"stills\">");
-    for still in b["evidence"]["stills"].as_array().into_iter().flatten() {
-        body.push_str("<figure class=\"thumb-pair\">");
-        for side in ["suspect", "registered"] {
-            if let Some(file) = still[side]["file"].as_str() {
-                let _ = write!(
-                    body,
-                    "<div><img class=\"evidence-thumb\" src=\"/ui/notices/{}/evidence/{}\" alt=\"{} still\">\
-                     <figcaption>{} at {} · sha256 {}…</figcaption></div>",
-                    notice.id,
-                    esc(file),
-                    side,
-                    if side == "suspect" { "Upload" } else { "Registered" },
-                    clock(still[if side == "suspect" { "suspect_t" } else { "ref_t" }].as_f64().unwrap_or(0.0)),
-                    esc(&s(&still[side]["sha256"]).chars().take(12).collect::<String>()),
-                );
-            }
-        }
-        body.push_str("</figure>");
-    }
-    let _ = write!(
-        body,
-        "</div><p class=\"hint\">To verify: the SHA-256 of <a href=\"/ui/notices/{id}/evidence/{file}\">the \
-         evidence bundle</a> must equal the hash above, and each still's SHA-256 the one the \
-         bundle lists.</p><h2>Statements</h2><p>{gf}</p><p>{acc}</p>\
-         <p>Reviewed by {reviewer} on {decided}: {reason}</p></article>",
-        id = notice.id,
-        file = esc(&s(&b["evidence"]["bundle_file"])),
-        gf = esc(&s(&b["statements"]["good_faith"])),
-        acc = esc(&s(&b["statements"]["accuracy"])),
-        reviewer = esc(&s(&b["decision"]["reviewer"])),
-        decided = utc(b["decision"]["decided_at"].as_i64().unwrap_or(0)),
-        reason = esc(&s(&b["decision"]["reason"])),
-    );
-    let title = format!("Notice {public}");
-    Ok(html_page(html::page(&viewer.frame(&title), &body)))
-}
-
 /// `GET /ui/notices/{id}/evidence/{file}`: a still or the bundle a notice cites.
 pub async fn notice_file(
     State(state): State<Shared>,
@@ -183,4 +91,107 @@ pub async fn notice_file(
         bytes,
     )
         .into_response())
+}
+
+/// The "notify this re-post" button for one sighting (reviewers only), returning to `back`.
+pub(super) fn notify_button(lang: Lang, viewer: &Viewer, source_id: i64, back: &str) -> String {
+    if viewer.caller.role != Role::Reviewer {
+        return format!(
+            "<span class=\"hint\">{}</span>",
+            t(lang, "sighting.pending")
+        );
+    }
+    format!(
+        "<form class=\"notify-repost\" method=\"post\" action=\"/ui/sightings/{source_id}/notice\">\
+         {}<input type=\"hidden\" name=\"back\" value=\"{}\">\
+         <button type=\"submit\" class=\"confirm\" data-source=\"{source_id}\">{}</button></form>",
+        csrf_field(&viewer.csrf),
+        esc(back),
+        t(lang, "sighting.notify")
+    )
+}
+
+/// Sightings of confirmed content that no notice names yet, each with its one-step button.
+fn sightings_table(lang: Lang, viewer: &Viewer, list: &[Sighting], back: &str) -> String {
+    if list.is_empty() {
+        return format!(
+            "<p id=\"no-sightings\" class=\"hint\">{}</p>",
+            t(lang, "notices.no_sightings")
+        );
+    }
+    let mut out = String::from("<table id=\"sightings\"><thead><tr>");
+    for col in [
+        "col.drama",
+        "col.episode",
+        "col.platform",
+        "col.url",
+        "col.uploader",
+        "col.found_at",
+        "col.original_notice",
+        "col.action",
+    ] {
+        let _ = write!(out, "<th>{}</th>", t(lang, col));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for s in list {
+        let m = &s.source.meta;
+        let _ = write!(
+            out,
+            "<tr class=\"sighting\" data-source=\"{}\" data-match=\"{}\"><td class=\"title\">\
+             <a href=\"/ui/matches/{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"url\">{}</td>\
+             <td>{}</td><td>{}</td><td><a href=\"/ui/notices/{}\">{}</a></td><td>{}</td></tr>",
+            s.source.id,
+            s.match_id,
+            s.match_id,
+            esc(&s.title),
+            s.episode,
+            esc_or_dash(m.platform.as_deref()),
+            link(m.url.as_deref()),
+            esc_or_dash(m.uploader.as_deref()),
+            m.found_at.map_or_else(|| "–".to_string(), utc),
+            s.notice_id,
+            tf(lang, "sighting.notice_number", &[("n", s.notice_id.into())]),
+            notify_button(lang, viewer, s.source.id, back),
+        );
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+#[derive(Deserialize)]
+pub struct SightingForm {
+    back: Option<String>,
+}
+
+/// `POST /ui/sightings/{id}/notice`: the re-post noticed in one step; shows the new notice
+/// (the first, for a compilation seen again), or goes back where the button was.
+pub async fn notice_sighting(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    CsrfForm(viewer, form): CsrfForm<SightingForm>,
+) -> Page {
+    let made = sightings::notice(&state, &viewer.caller, &id).await?;
+    let ids: Vec<String> = made.iter().map(|n| n.id.to_string()).collect();
+    let to = match made.first() {
+        Some(n) => format!("/ui/notices/{}", n.id),
+        None => local_next(form.back.as_deref(), "/ui/notices".to_string()),
+    };
+    Ok((
+        Extension(AuditNote(format!(
+            "sighting {id} notices {}",
+            ids.join(",")
+        ))),
+        see_other(&to),
+    )
+        .into_response())
+}
+
+/// A link to a notice, by its public id (the match page lists them).
+pub(super) fn notice_link(notice: &Notice) -> String {
+    let public = notice.body["notice_id"].as_str().unwrap_or("");
+    format!(
+        "<a class=\"notice-link\" href=\"/ui/notices/{}\">{}</a>",
+        notice.id,
+        esc(public)
+    )
 }
