@@ -76,6 +76,9 @@ const TABLE: &[(&str, &str, Body, [u16; 7])] = &[
     ("GET",    "/v1/notices/{N}/tracking",          Body::None,   [401, 401, 403, 200, 404, 403, 200]),
     ("GET",    "/v1/notices/{N}/document",          Body::None,   [401, 401, 403, 200, 404, 403, 200]),
     ("GET",    "/v1/removal-times",                 Body::None,   [401, 401, 403, 200, 200, 403, 200]),
+    ("GET",    "/v1/sightings",                     Body::None,   [401, 401, 403, 200, 200, 403, 200]),
+    // No such sighting: only a reviewer gets as far as looking it up.
+    ("POST",   "/v1/sightings/999999/notice",       Body::None,   [401, 401, 403, 403, 403, 403, 404]),
     ("GET",    "/public/evidence/{T}",              Body::None,   [404, 404, 404, 404, 404, 404, 404]),
     ("GET",    "/public/evidence/{T}/0-suspect.jpg", Body::None,  [404, 404, 404, 404, 404, 404, 404]),
     ("PUT",    "/v1/works/{W}/rights",              Body::Json(r#"{"registration_number": "R-1", "certificate": {"name": "c.pdf", "content_base64": "eA=="}}"#),
@@ -234,6 +237,7 @@ fn every_route_answers_every_caller_with_the_status_in_the_table() {
             ("{T}", "{token}"),
             ("/0-suspect.jpg", "/{file}"),
             ("/segments/0", "/segments/{segment}"),
+            ("/sightings/999999/", "/sightings/{source_id}/"),
         ] {
             out = out.replace(from, to);
         }
