@@ -250,9 +250,10 @@ fn a_reviewer_takes_a_crawled_compilation_to_a_sent_chinese_notice_and_notices_i
     let missing = browser.find("#missing").text();
     assert!(missing.starts_with("以下材料齐全后才能发送"), "{missing}");
     for gap in [
-        "rights holder's address",
-        "proof of rights",
-        "authorisation",
+        "权利人的通讯地址",
+        "权利人的联系电话",
+        "的权属证明（作品登记号和登记证书）",
+        "权利人对短剧版权联盟的授权书",
     ] {
         assert!(missing.contains(gap), "{gap} not listed in {missing}");
     }

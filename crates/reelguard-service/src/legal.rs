@@ -179,27 +179,100 @@ pub fn missing(
     auth: Option<&Authorisation>,
     at: i64,
 ) -> Vec<String> {
-    let mut out: Vec<String> = legal
-        .missing()
-        .into_iter()
-        .map(|field| format!("rights holder's {field}"))
-        .collect();
+    gaps(service, legal, work_id, rights, auth, at)
+        .iter()
+        .map(Gap::to_string)
+        .collect()
+}
+
+/// One piece a notice lacks before it may be sent. Its `Display` is the API's English
+/// sentence; the workbench words each kind from its message catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gap {
+    /// A field of the rights holder's legal profile (`registration_id`, `contact`, `phone`,
+    /// `email`, `address`).
+    Holder(&'static str),
+    /// The work's proof of rights (registration number and certificate).
+    Rights {
+        /// The work.
+        work_id: String,
+    },
+    /// The rights holder's authorisation of the agent, not recorded.
+    Authorisation {
+        /// The agent's name.
+        agent: String,
+        /// The work.
+        work_id: String,
+    },
+    /// An authorisation is recorded but not valid on the day.
+    AuthorisationNotValid {
+        /// The agent's name.
+        agent: String,
+        /// The work.
+        work_id: String,
+        /// Its first valid moment, Unix seconds.
+        valid_from: i64,
+        /// Its last valid moment, Unix seconds.
+        valid_until: i64,
+    },
+}
+
+impl std::fmt::Display for Gap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Gap::Holder(field) => write!(f, "rights holder's {field}"),
+            Gap::Rights { work_id } => write!(
+                f,
+                "proof of rights for work {work_id} (registration number and certificate)"
+            ),
+            Gap::Authorisation { agent, work_id } => write!(
+                f,
+                "the rights holder's authorisation of {agent} for work {work_id}"
+            ),
+            Gap::AuthorisationNotValid {
+                agent,
+                work_id,
+                valid_from,
+                valid_until,
+            } => write!(
+                f,
+                "a valid authorisation of {agent} for work {work_id} (the one recorded is valid \
+                 {} to {}, China Standard Time)",
+                crate::time::cst(*valid_from),
+                crate::time::cst(*valid_until)
+            ),
+        }
+    }
+}
+
+/// The [`Gap`]s of a notice for this work on day `at` (what [`missing`] names).
+pub fn gaps(
+    service: &Service,
+    legal: &LegalProfile,
+    work_id: &str,
+    rights: Option<&WorkRights>,
+    auth: Option<&Authorisation>,
+    at: i64,
+) -> Vec<Gap> {
+    let mut out: Vec<Gap> = legal.missing().into_iter().map(Gap::Holder).collect();
     if rights.is_none() {
-        out.push(format!(
-            "proof of rights for work {work_id} (registration number and certificate)"
-        ));
+        out.push(Gap::Rights {
+            work_id: work_id.to_string(),
+        });
     }
     if let Some(agent) = agent(service) {
-        let name = agent["name"].as_str().unwrap_or("the agent");
+        let agent = agent["name"].as_str().unwrap_or("the agent").to_string();
+        let work_id = work_id.to_string();
         match auth {
-            None => out.push(format!(
-                "the rights holder's authorisation of {name} for work {work_id}"
-            )),
-            Some(a) if at < a.valid_from || at > a.valid_until => out.push(format!(
-                "a valid authorisation of {name} for work {work_id} (the one recorded is valid {} to {}, China Standard Time)",
-                crate::time::cst(a.valid_from),
-                crate::time::cst(a.valid_until)
-            )),
+            None => out.push(Gap::Authorisation { agent, work_id }),
+            Some(a) if at < a.valid_from || at > a.valid_until => {
+                out.push(Gap::AuthorisationNotValid {
+                    agent,
+                    work_id,
+                    valid_from: a.valid_from,
+                    valid_until: a.valid_until,
+                })
+            }
             Some(_) => {}
         }
     }

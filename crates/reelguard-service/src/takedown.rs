@@ -87,13 +87,13 @@ pub fn public_url(service: &Service, token: &str) -> String {
 
 /// The notice's body completed with the parties and papers as they stand at `at`: what a draft
 /// previews and what sending freezes. `token` is the public evidence link's (none for a
-/// preview). Refused, naming each piece, if anything a platform needs is missing.
+/// preview). Answers with it every [`legal::Gap`]: anything a platform needs that is missing.
 pub async fn final_body(
     service: &Service,
     notice: &Notice,
     token: Option<&str>,
     at: i64,
-) -> Result<(Value, Vec<String>), AppError> {
+) -> Result<(Value, Vec<legal::Gap>), AppError> {
     let mut body = notice.body.clone();
     let work_id = body["work"]["work_id"].as_str().unwrap_or("").to_string();
     let (member, wid) = (notice.member_id, work_id.clone());
@@ -106,7 +106,7 @@ pub async fn final_body(
             ))
         })
         .await?;
-    let missing = legal::missing(
+    let missing = legal::gaps(
         service,
         &legal,
         &work_id,
@@ -162,15 +162,18 @@ pub async fn transition(
     let at = reelguard_store::now();
     let body = if to == NoticeState::Sent {
         tenancy::require(caller, &[Role::Reviewer])?;
+        let incomplete = |gaps: Vec<legal::Gap>| {
+            AppError::Incomplete(gaps.iter().map(legal::Gap::to_string).collect())
+        };
         let (_, missing) = final_body(service, &notice, None, at).await?;
         if !missing.is_empty() {
-            return Err(AppError::Incomplete(missing));
+            return Err(incomplete(missing));
         }
         let id = notice.id;
         let token = service.db(move |s| s.public_token(id)).await?;
         let (body, missing) = final_body(service, &notice, Some(&token), at).await?;
         if !missing.is_empty() {
-            return Err(AppError::Incomplete(missing));
+            return Err(incomplete(missing));
         }
         Some(body)
     } else {

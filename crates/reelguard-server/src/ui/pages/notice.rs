@@ -13,6 +13,7 @@ use std::fmt::Write;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
+use reelguard_service::legal::Gap;
 use reelguard_service::takedown;
 use reelguard_store::{Notice, NoticeState, Role, Tracking};
 use serde::Deserialize;
@@ -46,7 +47,7 @@ async fn shown_body(
     state: &Shared,
     notice: &Notice,
     tracking: &Tracking,
-) -> Result<(Value, Vec<String>), crate::ui::UiError> {
+) -> Result<(Value, Vec<Gap>), crate::ui::UiError> {
     if tracking.state == NoticeState::Draft {
         Ok(takedown::final_body(state, notice, None, reelguard_store::now()).await?)
     } else {
@@ -54,14 +55,40 @@ async fn shown_body(
     }
 }
 
+/// One missing paper, in the viewer's words (escaped HTML).
+fn gap_text(lang: Lang, gap: &Gap) -> String {
+    match gap {
+        Gap::Holder(field) => tf(
+            lang,
+            "gap.holder",
+            &[("field", code_text(lang, "gap.field", field).into())],
+        ),
+        Gap::Rights { work_id } => tf(lang, "gap.rights", &[("work", work_id.into())]),
+        Gap::Authorisation { agent, work_id } => tf(
+            lang,
+            "gap.authorisation",
+            &[("agent", agent.into()), ("work", work_id.into())],
+        ),
+        Gap::AuthorisationNotValid {
+            agent,
+            work_id,
+            valid_from,
+            valid_until,
+        } => tf(
+            lang,
+            "gap.authorisation_not_valid",
+            &[
+                ("agent", agent.into()),
+                ("work", work_id.into()),
+                ("from", reelguard_service::time::cst(*valid_from).into()),
+                ("until", reelguard_service::time::cst(*valid_until).into()),
+            ],
+        ),
+    }
+}
+
 /// The state actions the current state allows, one small form each.
-fn actions(
-    lang: Lang,
-    viewer: &Viewer,
-    id: i64,
-    tracking: &Tracking,
-    missing: &[String],
-) -> String {
+fn actions(lang: Lang, viewer: &Viewer, id: i64, tracking: &Tracking, missing: &[Gap]) -> String {
     let mut out = String::new();
     for to in NoticeState::ALL {
         if !takedown::allowed_from(*to).contains(&tracking.state) {
@@ -196,14 +223,13 @@ pub async fn notice(
         t(lang, "notice.actions")
     );
     if !missing.is_empty() {
-        // The service names each gap in English (the API's words); the heading says what they are.
         let _ = write!(
             page,
-            "<div id=\"missing\"><p>{}</p><ul lang=\"en\">",
+            "<div id=\"missing\"><p>{}</p><ul>",
             t(lang, "notice.cannot_send")
         );
-        for item in &missing {
-            let _ = write!(page, "<li>{}</li>", esc(item));
+        for gap in &missing {
+            let _ = write!(page, "<li>{}</li>", gap_text(lang, gap));
         }
         page.push_str("</ul></div>");
     }
