@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod prom;
+pub mod route_walk;
 pub mod web;
 
 use std::collections::HashMap;
