@@ -50,6 +50,7 @@ fn code_schema() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .enum_values(Some(CODES.iter().copied()))
+        .description(Some("A short stable identifier to branch on."))
         .build()
 }
 
@@ -204,5 +205,31 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_one_the_document_lists() {
+        let all = [
+            ApiError::Unauthorized,
+            ApiError::Forbidden,
+            ApiError::NotFound(String::new()),
+            ApiError::BadRequest(String::new()),
+            ApiError::Conflict(String::new()),
+            ApiError::IdempotencyKeyReused(String::new()),
+            ApiError::TooLarge(1),
+            ApiError::QueueFull { retry_after: 1 },
+            ApiError::Timeout(""),
+            ApiError::RateLimited { retry_after: 1 },
+            ApiError::Unavailable(String::new()),
+            ApiError::Incomplete(Vec::new()),
+            ApiError::Internal(String::new()),
+        ];
+        let codes: Vec<&str> = all.iter().map(ApiError::code).collect();
+        assert_eq!(codes, CODES);
     }
 }

@@ -103,6 +103,14 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_page_sizes_are_the_real_ones() {
+        // `crate::wire::requests::Page` says: default 100, at most 999.
+        assert_eq!(limit(None), 100);
+        assert_eq!(limit(Some(5000)), 999);
+        assert_eq!(limit(Some(0)), 1);
+    }
+
+    #[test]
     fn a_full_last_page_names_no_next_one() {
         let mut rows = vec![3, 2, 1];
         assert_eq!(trim(&mut rows, 3, |r| *r), None);

@@ -38,8 +38,9 @@ impl From<LegalFields> for LegalProfile {
     }
 }
 
-/// `POST /v1/members`. The legal fields are spelt out rather than flattened, because serde
-/// cannot refuse unknown fields through a flattened struct.
+/// `POST /v1/members`: a member and its legal profile (any field may be left out).
+// The legal fields are spelt out rather than flattened: serde cannot refuse unknown fields
+// through a flattened struct.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMember {
@@ -121,8 +122,8 @@ pub struct IngestEpisode {
     pub path: String,
 }
 
-/// `POST /v1/suspects/ingest`: the file and where it was seen (spelt out, as in
-/// [`NewMember`]).
+/// `POST /v1/suspects/ingest`: the file and where it was seen.
+// Spelt out rather than flattening `SourceMeta`, as in `NewMember`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestSuspect {
@@ -230,7 +231,7 @@ pub struct UrlReport {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Page {
-    /// Most items (default 50, at most 500).
+    /// Most items (default 100, at most 999).
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page (opaque); absent: the first page.
     pub cursor: Option<String>,
@@ -243,7 +244,7 @@ pub struct JobQuery {
     /// A job state, or `all` (the default).
     #[param(schema_with = job_state_filter)]
     pub state: Option<String>,
-    /// Most items (default 50, at most 500).
+    /// Most items (default 100, at most 999).
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page (opaque); absent: the first page.
     pub cursor: Option<String>,
@@ -270,7 +271,7 @@ pub struct MatchQuery {
     pub max_age_secs: Option<i64>,
     /// Only this suspect's.
     pub suspect_id: Option<i64>,
-    /// Most items (default 50, at most 500).
+    /// Most items (default 100, at most 999).
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page (opaque); absent: the first page.
     pub cursor: Option<String>,
@@ -323,17 +324,28 @@ pub struct LangQuery {
     pub lang: Option<String>,
 }
 
-fn text_choice(values: impl IntoIterator<Item = &'static str>) -> utoipa::openapi::schema::Object {
+// A parameter whose schema is built by hand loses its doc comment, so the text is given here.
+fn text_choice(
+    values: &'static [&'static str],
+    description: &str,
+) -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
-        .enum_values(Some(values))
+        .enum_values(Some(values.iter().copied()))
+        .description(Some(description))
         .build()
 }
 
 fn match_state_filter() -> utoipa::openapi::schema::Object {
-    text_choice(reelguard_service::matches::STATE_FILTERS.iter().copied())
+    text_choice(
+        reelguard_service::matches::STATE_FILTERS,
+        "A review state, or `all` (the default): the workbench queue's values.",
+    )
 }
 
 fn job_state_filter() -> utoipa::openapi::schema::Object {
-    text_choice(reelguard_service::jobs::STATE_FILTERS.iter().copied())
+    text_choice(
+        reelguard_service::jobs::STATE_FILTERS,
+        "A job state, or `all` (the default).",
+    )
 }

@@ -213,6 +213,7 @@ fn region_kind() -> utoipa::openapi::schema::Object {
     utoipa::openapi::schema::ObjectBuilder::new()
         .schema_type(utoipa::openapi::schema::Type::String)
         .enum_values(Some(["full", "borders", "reframe", "inset"]))
+        .description(Some("What surrounds the picture."))
         .build()
 }
 
