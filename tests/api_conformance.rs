@@ -247,22 +247,41 @@ fn unknown_fields_and_query_parameters_are_refused_naming_them() {
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.text.contains("phnoe"), "{}", r.text);
 
-    for (key, path, unknown) in [
-        (&reviewer, "/v1/matches?platfrom=douyin", "platfrom"),
+    let mut refusals = Vec::new();
+    for (key, path, template, unknown) in [
+        (
+            &reviewer,
+            "/v1/matches?platfrom=douyin",
+            "/v1/matches",
+            "platfrom",
+        ),
         (
             &reviewer,
             "/v1/matches?state=all&colour=red&colour=blue",
+            "/v1/matches",
             "colour",
         ),
-        (&member, "/v1/works?sort=title", "sort"),
-        (&member, "/v1/whoami?verbose=1", "verbose"),
+        (&member, "/v1/works?sort=title", "/v1/works", "sort"),
+        (&member, "/v1/whoami?verbose=1", "/v1/whoami", "verbose"),
     ] {
         let r = call("GET", &daemon.url(path), Some(key), None);
         assert_eq!(r.status, 400, "{path}: {}", r.text);
         let message = r.json["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(unknown), "{path}: {message}");
         assert!(message.contains("this route takes"), "{path}: {message}");
+        refusals.push(
+            json!({"method": "GET", "path": template, "status": r.status,
+            "content_type": header(&r, "content-type"), "body": r.json}),
+        );
     }
+    // The refusals are answers the document lists, in its error schema.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let doc = call("GET", &daemon.url("/v1/openapi.json"), None, None);
+    std::fs::write(dir.path().join("doc.json"), &doc.text).expect("doc");
+    let lines: String = refusals.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("seen.jsonl"), lines).expect("seen");
+    let (ok, report) = check(&dir.path().join("doc.json"), &dir.path().join("seen.jsonl"));
+    assert!(ok, "{report}");
     // The parameters a route documents pass, the workbench's filter values among them.
     for (key, path) in [
         (

@@ -268,13 +268,12 @@ pub fn render(doc: &Value) -> String {
         prose(text(&doc["info"], "description")),
         esc(text(doc, "openapi"))
     );
-    if let Some(paths) = doc["paths"].as_object() {
-        for (path, ops) in paths {
-            if let Some(ops) = ops.as_object() {
-                for (method, op) in ops {
-                    render_operation(&mut out, path, method, op);
-                }
-            }
+    // In the route table's order (grouped by purpose), not the document's alphabetical one.
+    for route in crate::routes::ROUTES {
+        let method = route.method.to_lowercase();
+        let op = &doc["paths"][route.path][&method];
+        if op.is_object() {
+            render_operation(&mut out, route.path, &method, op);
         }
     }
     out.push_str("<h2>Schemas</h2>");
