@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod prom;
 pub mod takedown;
+pub mod route_walk;
 pub mod web;
 
 use std::collections::HashMap;

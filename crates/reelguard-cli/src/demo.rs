@@ -232,6 +232,7 @@ fn print_welcome(base: &str, data: &Path, keys: &[(&str, Role, String, &str)], e
     );
     println!("  workbench: {base}/ui/  (log in with a key below)");
     println!("  API:       {base}/v1/openapi.json  (Authorization: Bearer KEY)");
+    println!("  API docs:  {base}/v1/docs");
     for (member, role, key, purpose) in keys {
         println!("  {:<9} {key}  ({member}: {purpose})", format!("{role}:"));
     }

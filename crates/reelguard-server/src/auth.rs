@@ -1,6 +1,6 @@
 //! The guard every routed request passes: authentication (`Authorization: Bearer KEY`), the
 //! role check from [`crate::routes::ROUTES`], crawler keys' rate limit (429 with
-//! `Retry-After`), request metrics, and the audit log entry for every state-changing request
+//! `Retry-After`), the refusal of query parameters the route does not take, request metrics, and the audit log entry for every state-changing request
 //! (refused ones included).
 //!
 //! Keys never reach a log: the key is read from its header and handed to the store, which
@@ -80,6 +80,38 @@ async fn authorize(
     }
 }
 
+/// The 400 for query parameters the route does not document (a misspelt filter such as
+/// `?platfrom=` would otherwise be ignored and widen the answer), naming them; `None` when
+/// every parameter is known. Checked here, once for every route, against the route table.
+fn unknown_query_parameters(exchange: &Exchange, query: Option<&str>) -> Option<ApiError> {
+    let query = query.filter(|q| !q.is_empty())?;
+    let route = routes::find(exchange.method.as_str(), &exchange.route)?;
+    let known = route.doc.query_names();
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(query) {
+        Ok(pairs) => pairs,
+        Err(e) => return Some(ApiError::BadRequest(format!("malformed query string: {e}"))),
+    };
+    let mut unknown: Vec<String> = pairs
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| !known.contains(name))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    unknown.dedup();
+    let takes = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    Some(ApiError::BadRequest(format!(
+        "unknown query parameter{} {}; this route takes: {takes}",
+        if unknown.len() == 1 { "" } else { "s" },
+        unknown.join(", ")
+    )))
+}
+
 /// The middleware (a `route_layer`, so the matched route is known).
 pub async fn guard(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
     let exchange = Exchange::begin(&request);
@@ -87,12 +119,15 @@ pub async fn guard(State(state): State<Shared>, mut request: Request, next: Next
     let access = routes::find(exchange.method.as_str(), &exchange.route)
         .map_or(Access::Roles(&[]), |r| r.access);
     let (response, caller) = match authorize(&state, access, request.headers()).await {
-        Ok(caller) => {
-            if let Some(c) = &caller {
-                request.extensions_mut().insert(c.clone());
+        Ok(caller) => match unknown_query_parameters(&exchange, request.uri().query()) {
+            Some(error) => (error.into_response(), caller),
+            None => {
+                if let Some(c) = &caller {
+                    request.extensions_mut().insert(c.clone());
+                }
+                (next.run(request).await, caller)
             }
-            (next.run(request).await, caller)
-        }
+        },
         Err((error, caller)) => (error.into_response(), caller),
     };
     exchange

@@ -1,12 +1,58 @@
 //! Every way a request fails, mapped to HTTP in one place.
 //!
 //! The body is always `{"error": {"code": "...", "message": "..."}}`, where `code` is a short
-//! stable identifier clients can branch on.
+//! stable identifier clients can branch on ([`ErrorBody`], one of [`CODES`]).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use reelguard_service::AppError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Every `code` an error body may carry.
+pub const CODES: &[&str] = &[
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "bad_request",
+    "conflict",
+    "idempotency_key_reused",
+    "too_large",
+    "queue_full",
+    "request_timeout",
+    "rate_limited",
+    "unavailable",
+    "incomplete",
+    "internal",
+];
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A short stable identifier to branch on.
+    #[schema(schema_with = code_schema)]
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// For `incomplete`: every piece the request still lacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing: Option<Vec<String>>,
+}
+
+fn code_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(CODES.iter().copied()))
+        .description(Some("A short stable identifier to branch on."))
+        .build()
+}
 
 /// A failed request.
 #[derive(Debug, thiserror::Error)]
@@ -133,10 +179,16 @@ impl IntoResponse for ApiError {
             tracing::error!(%detail, "internal error");
         }
         let status = self.status();
-        let mut body = json!({"error": {"code": self.code(), "message": self.to_string()}});
-        if let ApiError::Incomplete(missing) = &self {
-            body["error"]["missing"] = json!(missing);
-        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code(),
+                message: self.to_string(),
+                missing: match &self {
+                    ApiError::Incomplete(missing) => Some(missing.clone()),
+                    _ => None,
+                },
+            },
+        };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
@@ -153,5 +205,31 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_one_the_document_lists() {
+        let all = [
+            ApiError::Unauthorized,
+            ApiError::Forbidden,
+            ApiError::NotFound(String::new()),
+            ApiError::BadRequest(String::new()),
+            ApiError::Conflict(String::new()),
+            ApiError::IdempotencyKeyReused(String::new()),
+            ApiError::TooLarge(1),
+            ApiError::QueueFull { retry_after: 1 },
+            ApiError::Timeout(""),
+            ApiError::RateLimited { retry_after: 1 },
+            ApiError::Unavailable(String::new()),
+            ApiError::Incomplete(Vec::new()),
+            ApiError::Internal(String::new()),
+        ];
+        let codes: Vec<&str> = all.iter().map(ApiError::code).collect();
+        assert_eq!(codes, CODES);
     }
 }

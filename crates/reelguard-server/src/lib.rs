@@ -21,11 +21,13 @@ pub mod error;
 pub mod limits;
 pub mod notice_doc;
 pub mod notify;
+pub mod openapi;
 pub mod present;
 pub mod routes;
 pub mod security;
 pub mod ui;
 pub mod upload;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;

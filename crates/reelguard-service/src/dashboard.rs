@@ -37,9 +37,9 @@ pub async fn dashboard(
         .db(move |s| {
             Ok((
                 s.infringements_per_day(Some(&[me]), since)?,
-                s.notices(Some(&[me]), 100)?,
+                s.notices(Some(&[me]), None, 100)?,
                 s.webhook(me)?,
-                s.webhook_deliveries(me, 20)?,
+                s.webhook_deliveries(me, None, 20)?,
             ))
         })
         .await?;

@@ -68,19 +68,26 @@ impl RegistrationResult {
     }
 }
 
+/// The values a job-state filter takes: each state's name, then `all` (the default).
+pub const STATE_FILTERS: &[&str] = &["queued", "running", "succeeded", "failed", "all"];
+
 /// The jobs the caller may see, newest first.
 pub async fn list(
     service: &Service,
     caller: &Caller,
     state: Option<&str>,
+    before_id: Option<i64>,
     requested_limit: Option<u32>,
 ) -> Result<Vec<Job>, AppError> {
     let filter = JobFilter {
         state: state
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "all")
             .map(str::parse::<JobState>)
             .transpose()
             .map_err(|e| AppError::Invalid(e.to_string()))?,
         visible_to: (caller.role != Role::Admin).then_some(caller.member_id),
+        before_id,
         limit: limit(requested_limit),
     };
     service.db(move |s| s.jobs(&filter)).await
@@ -100,4 +107,16 @@ pub async fn get(service: &Service, caller: &Caller, raw_id: &str) -> Result<Job
         })
         .await?;
     visible.ok_or_else(|| AppError::NotFound(format!("job {id}")))
+}
+
+#[cfg(test)]
+mod state_filter_tests {
+    use super::*;
+
+    #[test]
+    fn the_state_filters_are_every_state_and_all() {
+        let names: Vec<&str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(&STATE_FILTERS[..names.len()], names.as_slice());
+        assert_eq!(STATE_FILTERS[names.len()..], ["all"]);
+    }
 }

@@ -9,8 +9,7 @@
 
 use base64::Engine;
 use reelguard_store::{Authorisation, Caller, LegalProfile, WorkRights};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::evidence::{sha256_hex, write_atomically};
@@ -20,7 +19,8 @@ use crate::Service;
 pub const MAX_PAPER_BYTES: usize = 8 << 20;
 
 /// A file sent inside a JSON request.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Paper {
     /// Its file name.
     pub name: String,
@@ -28,18 +28,31 @@ pub struct Paper {
     pub content_base64: String,
 }
 
+/// The agent that sends notices on the members' behalf (`notice_agent_*` in the configuration).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Agent {
+    /// Its name.
+    pub name: String,
+    /// The person to contact.
+    pub contact: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Postal address.
+    pub address: Option<String>,
+}
+
 /// Who sends notices on the members' behalf, from the configuration (`notice_agent_*`);
 /// `None`: each rights holder sends its own.
-pub fn agent(service: &Service) -> Option<Value> {
+pub fn agent(service: &Service) -> Option<Agent> {
     let c = &service.config;
-    c.notice_agent_name.as_ref().map(|name| {
-        json!({
-            "name": name,
-            "contact": c.notice_agent_contact,
-            "phone": c.notice_agent_phone,
-            "email": c.notice_agent_email,
-            "address": c.notice_agent_address,
-        })
+    c.notice_agent_name.as_ref().map(|name| Agent {
+        name: name.clone(),
+        contact: c.notice_agent_contact.clone(),
+        phone: c.notice_agent_phone.clone(),
+        email: c.notice_agent_email.clone(),
+        address: c.notice_agent_address.clone(),
     })
 }
 
@@ -138,8 +151,23 @@ pub async fn set_authorisation(
     Ok(auth)
 }
 
-/// A work's papers as the works API shows them (what is there and what is missing).
-pub async fn papers(service: &Service, caller: &Caller, work_id: &str) -> Result<Value, AppError> {
+/// A work's papers as the works API shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Papers {
+    /// The work.
+    pub work_id: String,
+    /// Its proof of rights, once recorded.
+    pub rights: Option<WorkRights>,
+    /// The agent's authorisation for it, once recorded.
+    pub authorisation: Option<Authorisation>,
+    /// The agent notices are sent by (`null`: the rights holder sends its own).
+    pub agent: Option<Agent>,
+    /// What a notice for this work would still lack (empty: it may be sent).
+    pub missing: Vec<String>,
+}
+
+/// A work's papers: what is there and what is missing.
+pub async fn papers(service: &Service, caller: &Caller, work_id: &str) -> Result<Papers, AppError> {
     let work = crate::works::owned(service, caller, work_id).await?;
     let member = caller.member_id;
     let (legal, rights, auth) = service
@@ -160,13 +188,13 @@ pub async fn papers(service: &Service, caller: &Caller, work_id: &str) -> Result
         auth.as_ref(),
         now,
     );
-    Ok(json!({
-        "work_id": work_id,
-        "rights": rights,
-        "authorisation": auth,
-        "agent": agent(service),
-        "missing": missing,
-    }))
+    Ok(Papers {
+        work_id: work_id.to_string(),
+        rights,
+        authorisation: auth,
+        agent: agent(service),
+        missing,
+    })
 }
 
 /// Everything a notice for this work would lack on day `at`, each named for the person who
@@ -261,7 +289,7 @@ pub fn gaps(
         });
     }
     if let Some(agent) = agent(service) {
-        let agent = agent["name"].as_str().unwrap_or("the agent").to_string();
+        let agent = agent.name.clone();
         let work_id = work_id.to_string();
         match auth {
             None => out.push(Gap::Authorisation { agent, work_id }),

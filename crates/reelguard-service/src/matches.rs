@@ -11,7 +11,12 @@ use crate::Service;
 
 pub use crate::query::{limit, parse_id, DEFAULT_LIMIT, MAX_LIMIT};
 
-/// Parses a review-state filter: a state name, `all` (any state), or nothing (`default`).
+/// The values a review-state filter takes, the API's and the workbench's alike: each state's
+/// name, then `all`.
+pub const STATE_FILTERS: &[&str] = &["pending_review", "confirmed", "rejected", "all"];
+
+/// Parses a review-state filter: one of [`STATE_FILTERS`] (`all`: any state), or nothing
+/// (`default`).
 pub fn state_filter(
     raw: Option<&str>,
     default: Option<MatchState>,
@@ -45,6 +50,8 @@ pub struct MatchQuery {
     pub work_id: Option<String>,
     /// Only scoring at least this.
     pub min_score: Option<f64>,
+    /// Only matches older than this id (the next page of a newest-first list).
+    pub before_id: Option<i64>,
     /// In which order.
     pub order: MatchOrder,
     /// Most rows.
@@ -69,6 +76,7 @@ impl MatchQuery {
             suspect_id: self.suspect_id,
             work_id: self.work_id,
             min_score: self.min_score,
+            before_id: self.before_id,
             order: self.order,
             limit: self.limit,
         }
@@ -252,4 +260,20 @@ pub async fn detail(
         siblings,
         duration_s,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_filters_are_every_state_and_all() {
+        let names: Vec<&str> = MatchState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(&STATE_FILTERS[..names.len()], names.as_slice());
+        assert_eq!(STATE_FILTERS[names.len()..], ["all"]);
+        for value in STATE_FILTERS {
+            assert!(state_filter(Some(value), None).is_ok(), "{value}");
+        }
+        assert!(state_filter(Some("pending"), None).is_err());
+    }
 }

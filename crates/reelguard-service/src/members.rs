@@ -13,7 +13,7 @@ use crate::Service;
 pub const LANGUAGES: &[&str] = &["zh-CN", "en"];
 
 /// A member as the administration API shows it: its record and its legal profile.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct MemberView {
     /// The member.
     #[serde(flatten)]

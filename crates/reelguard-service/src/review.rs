@@ -221,12 +221,15 @@ pub async fn confirm_all(
 pub async fn notices(
     service: &Service,
     caller: &Caller,
+    before_id: Option<i64>,
     requested_limit: Option<u32>,
 ) -> Result<Vec<Notice>, AppError> {
     let readable = tenancy::readable(service, caller).await?;
     let owners = readable.owners().map(<[i64]>::to_vec);
     let n = limit(requested_limit);
-    service.db(move |s| s.notices(owners.as_deref(), n)).await
+    service
+        .db(move |s| s.notices(owners.as_deref(), before_id, n))
+        .await
 }
 
 /// One notice the caller may read; not found otherwise.

@@ -198,7 +198,7 @@ pub async fn transition(
 }
 
 /// What a crawler saw at a notice's URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum UrlStatus {
     /// The copy is gone: the notices citing it that are out with the platform become removed.
@@ -208,7 +208,7 @@ pub enum UrlStatus {
 }
 
 /// One notice a crawler's report touched.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Touched {
     /// The notice.
     pub notice_id: i64,
@@ -270,7 +270,7 @@ pub async fn report_url(
 }
 
 /// Time from first sighting to removal on one platform.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PlatformRemoval {
     /// The platform (`null`: not reported by the crawler).
     pub platform: Option<String>,

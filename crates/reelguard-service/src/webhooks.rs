@@ -88,12 +88,13 @@ pub async fn delete(service: &Service, caller: &Caller) -> Result<(), AppError> 
 pub async fn deliveries(
     service: &Service,
     caller: &Caller,
+    before_id: Option<i64>,
     limit: Option<u32>,
 ) -> Result<Vec<Delivery>, AppError> {
     let member = caller.member_id;
     let limit = crate::query::limit(limit);
     service
-        .db(move |s| s.webhook_deliveries(member, limit))
+        .db(move |s| s.webhook_deliveries(member, before_id, limit))
         .await
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 
 /// A state-changing request, for the audit log.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEntry {
     /// The caller's member, when authenticated.
     pub member_id: Option<i64>,
@@ -27,7 +27,7 @@ pub struct AuditEntry {
 }
 
 /// An audit log row.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditRecord {
     /// Id (increasing).
     pub id: i64,

@@ -51,7 +51,7 @@ text_enum!(
 );
 
 /// Where a suspect was seen, as the crawler reports it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SourceMeta {
     /// E.g. `douyin`, `youtube`.
     pub platform: Option<String>,
@@ -213,6 +213,8 @@ pub struct JobFilter {
     pub state: Option<JobState>,
     /// Only those this member submitted (or, for scans, submitted the same content too).
     pub visible_to: Option<i64>,
+    /// Only jobs older than this id (the page after a cursor).
+    pub before_id: Option<i64>,
     /// Most rows (newest first).
     pub limit: u32,
 }

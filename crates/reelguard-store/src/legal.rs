@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 
 /// What a notice says about a rights holder. Every field is optional until a notice needs it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LegalProfile {
     /// The unified social credit code (统一社会信用代码) or another registration number.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -105,6 +105,9 @@ pub struct MatchFilter {
     pub work_id: Option<String>,
     /// Only scoring at least this.
     pub min_score: Option<f64>,
+    /// Only matches older than this id (the page after a cursor; meaningful for
+    /// [`MatchOrder::Newest`] only).
+    pub before_id: Option<i64>,
     /// In which order.
     pub order: MatchOrder,
     /// Most rows.

@@ -23,7 +23,7 @@ text_enum!(
 );
 
 /// A rights holder, crawler operator, review team or administrator: whoever holds keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Member {
     /// Id.
     pub id: i64,
@@ -34,7 +34,7 @@ pub struct Member {
 }
 
 /// An API key as listed (the key itself is never stored).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct KeyInfo {
     /// Id.
     pub id: i64,
@@ -53,7 +53,7 @@ pub struct KeyInfo {
 }
 
 /// Who is calling: the result of authenticating a key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Caller {
     /// The key's id.
     pub key_id: i64,

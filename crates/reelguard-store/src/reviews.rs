@@ -17,7 +17,7 @@ use crate::matches::MatchState;
 use crate::members::Caller;
 
 /// A reviewer's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The suspect infringes: issue a notice.
@@ -27,7 +27,7 @@ pub enum Verdict {
 }
 
 /// A recorded decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     /// Id.
     pub id: i64,
@@ -114,7 +114,12 @@ pub trait Reviews {
     fn notice(&self, notice_id: i64) -> Result<Option<Notice>, StoreError>;
 
     /// Notices for these members (`None`: all), newest first.
-    fn notices(&self, owners: Option<&[i64]>, limit: u32) -> Result<Vec<Notice>, StoreError>;
+    fn notices(
+        &self,
+        owners: Option<&[i64]>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Notice>, StoreError>;
 
     /// The notice a match was confirmed into (its first; re-posts add more), if confirmed.
     fn notice_for_match(&self, match_id: i64) -> Result<Option<Notice>, StoreError>;

@@ -46,7 +46,7 @@ text_enum!(
 );
 
 /// A work's proof of rights: its copyright registration and the certificate file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkRights {
     /// The registration number (e.g. 国作登字-2026-I-00000001).
     pub registration_number: String,
@@ -59,7 +59,7 @@ pub struct WorkRights {
 }
 
 /// The rights holder's authorisation of the agent that sends notices on its behalf.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Authorisation {
     /// What it authorises (e.g. 信息网络传播权维权, 发送删除通知).
     pub scope: String,
@@ -76,7 +76,7 @@ pub struct Authorisation {
 }
 
 /// One dated change of a notice's state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NoticeEvent {
     /// The state it entered.
     pub state: NoticeState,
@@ -89,7 +89,7 @@ pub struct NoticeEvent {
 }
 
 /// A notice's state and history.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tracking {
     /// The current state.
     pub state: NoticeState,

@@ -128,7 +128,7 @@ impl AttemptOutcome {
 }
 
 /// One logged attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DeliveryAttempt {
     /// 1 for the first.
     pub attempt: u32,
@@ -143,7 +143,7 @@ pub struct DeliveryAttempt {
 }
 
 /// A delivery with its log, as the member sees it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Delivery {
     /// Id.
     pub id: i64,
@@ -234,7 +234,12 @@ pub trait Webhooks {
     ) -> Result<DeliveryState, StoreError>;
 
     /// A member's deliveries, newest first, each with its attempts.
-    fn webhook_deliveries(&self, member_id: i64, limit: u32) -> Result<Vec<Delivery>, StoreError>;
+    fn webhook_deliveries(
+        &self,
+        member_id: i64,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
 }
 
 #[cfg(test)]

@@ -5,14 +5,15 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use reelguard_service::members;
-use reelguard_store::{Caller, LegalProfile, Role};
-use serde::Deserialize;
-use serde_json::json;
+use reelguard_store::Caller;
 
-use super::{JsonBody, Query};
+use super::{pages, JsonBody, Query};
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;
-use crate::routes::OPENAPI;
+use crate::wire::requests::{Language, LegalFields, NewKey, NewMember, Page, ReviewScope};
+use crate::wire::responses::{
+    AuditPage, KeyList, KeyRevoked, LanguageSet, MemberList, NewKeyOut, ReviewScopeSet,
+};
 use crate::Shared;
 
 pub(super) async fn healthz() -> &'static str {
@@ -37,25 +38,27 @@ pub(super) async fn metrics(State(state): State<Shared>) -> Result<Response, Api
 }
 
 pub(super) async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document_json(),
+    )
+        .into_response()
+}
+
+pub(super) async fn docs() -> Response {
+    crate::openapi::docs::page()
 }
 
 pub(super) async fn whoami(Auth(caller): Auth) -> Json<Caller> {
     Json(caller)
 }
 
-#[derive(Deserialize)]
-pub(super) struct NewMember {
-    name: String,
-    #[serde(flatten)]
-    legal: LegalProfile,
-}
-
 pub(super) async fn create_member(
     State(state): State<Shared>,
     JsonBody(body): JsonBody<NewMember>,
 ) -> Result<Response, ApiError> {
-    let member = members::create(&state, body.name, body.legal).await?;
+    let legal = body.legal();
+    let member = members::create(&state, body.name, legal).await?;
     Ok((
         StatusCode::CREATED,
         Extension(AuditNote(format!("member {}", member.member.id))),
@@ -67,9 +70,9 @@ pub(super) async fn create_member(
 pub(super) async fn update_member(
     State(state): State<Shared>,
     Path(name): Path<String>,
-    JsonBody(patch): JsonBody<LegalProfile>,
+    JsonBody(patch): JsonBody<LegalFields>,
 ) -> Result<Response, ApiError> {
-    let member = members::update(&state, name, patch).await?;
+    let member = members::update(&state, name, patch.into()).await?;
     Ok((
         Extension(AuditNote(format!("member {}", member.member.id))),
         Json(member),
@@ -77,59 +80,58 @@ pub(super) async fn update_member(
         .into_response())
 }
 
-#[derive(Deserialize)]
-pub(super) struct Language {
-    language: Option<String>,
-}
-
 pub(super) async fn set_language(
     State(state): State<Shared>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<Language>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<LanguageSet>, ApiError> {
     members::set_language(&state, &caller, body.language.clone()).await?;
-    Ok(Json(json!({"language": body.language})).into_response())
+    Ok(Json(LanguageSet {
+        language: body.language,
+    }))
 }
 
-pub(super) async fn list_members(State(state): State<Shared>) -> Result<Response, ApiError> {
-    let members = members::list(&state).await?;
-    Ok(Json(json!({ "members": members })).into_response())
-}
-
-/// `{"members": [...]}` (only these; `[]`: none) or `{"all": true}`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct ReviewScope {
-    #[serde(default)]
-    members: Option<Vec<String>>,
-    #[serde(default)]
-    all: bool,
+pub(super) async fn list_members(
+    State(state): State<Shared>,
+    Query(page): Query<Page>,
+) -> Result<Json<MemberList>, ApiError> {
+    let all = members::list(&state).await?;
+    let (members, next_cursor) =
+        pages::of_whole(all, page.cursor.as_deref(), pages::limit(page.limit), |m| {
+            m.member.id
+        })?;
+    Ok(Json(MemberList {
+        members,
+        next_cursor,
+    }))
 }
 
 pub(super) async fn set_review_scope(
     State(state): State<Shared>,
     Path(name): Path<String>,
     JsonBody(body): JsonBody<ReviewScope>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<ReviewScopeSet>, ApiError> {
     match (body.all, body.members) {
         (true, None) => {
             let reviewer = members::set_review_scope_all(&state, name).await?;
-            Ok(Json(json!({"reviewer": reviewer, "all": true})).into_response())
+            Ok(Json(ReviewScopeSet {
+                reviewer,
+                all: Some(true),
+                members: None,
+            }))
         }
         (false, Some(listed)) => {
             let reviewer = members::set_review_scope(&state, name, listed.clone()).await?;
-            Ok(Json(json!({"reviewer": reviewer, "members": listed})).into_response())
+            Ok(Json(ReviewScopeSet {
+                reviewer,
+                all: None,
+                members: Some(listed),
+            }))
         }
         _ => Err(ApiError::BadRequest(
             "give either \"members\": [names] or \"all\": true".into(),
         )),
     }
-}
-
-#[derive(Deserialize)]
-pub(super) struct NewKey {
-    member: String,
-    role: Role,
 }
 
 pub(super) async fn create_key(
@@ -140,34 +142,48 @@ pub(super) async fn create_key(
     Ok((
         StatusCode::CREATED,
         Extension(AuditNote(format!("key {}", info.id))),
-        Json(json!({"key": key, "id": info.id, "prefix": info.prefix, "member": info.member, "role": info.role})),
+        Json(NewKeyOut {
+            key,
+            id: info.id,
+            prefix: info.prefix,
+            member: info.member,
+            role: info.role,
+        }),
     )
         .into_response())
 }
 
-pub(super) async fn list_keys(State(state): State<Shared>) -> Result<Response, ApiError> {
-    let keys = members::keys(&state).await?;
-    Ok(Json(json!({ "keys": keys })).into_response())
+pub(super) async fn list_keys(
+    State(state): State<Shared>,
+    Query(page): Query<Page>,
+) -> Result<Json<KeyList>, ApiError> {
+    let all = members::keys(&state).await?;
+    let (keys, next_cursor) =
+        pages::of_whole(all, page.cursor.as_deref(), pages::limit(page.limit), |k| {
+            k.id
+        })?;
+    Ok(Json(KeyList { keys, next_cursor }))
 }
 
 pub(super) async fn revoke_key(
     State(state): State<Shared>,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<KeyRevoked>, ApiError> {
     let id = members::revoke_key(&state, &id).await?;
-    Ok(Json(json!({"id": id, "revoked": true})).into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct AuditQuery {
-    after: Option<i64>,
-    limit: Option<u32>,
+    Ok(Json(KeyRevoked { id, revoked: true }))
 }
 
 pub(super) async fn audit_log(
     State(state): State<Shared>,
-    Query(q): Query<AuditQuery>,
-) -> Result<Response, ApiError> {
-    let records = members::audit_log(&state, q.after, q.limit).await?;
-    Ok(Json(json!({ "entries": records })).into_response())
+    Query(page): Query<Page>,
+) -> Result<Json<AuditPage>, ApiError> {
+    // The log is read oldest first after an id: the cursor is that id.
+    let after = pages::decode(page.cursor.as_deref())?;
+    let limit = pages::limit(page.limit);
+    let mut entries = members::audit_log(&state, after, Some(limit + 1)).await?;
+    let next_cursor = pages::trim(&mut entries, limit, |e| e.id);
+    Ok(Json(AuditPage {
+        entries,
+        next_cursor,
+    }))
 }

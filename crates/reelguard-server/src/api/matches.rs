@@ -5,34 +5,21 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use reelguard_service::matches::{self, MatchQuery};
 use reelguard_service::review;
-use reelguard_store::Verdict;
-use serde::Deserialize;
-use serde_json::json;
 
-use super::{JsonBody, Query};
+use super::{pages, JsonBody, Query};
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;
-use crate::present::{match_json, notice_json};
+use crate::present::{match_out, notice_out};
+use crate::wire::requests::{self, NewDecision, Page};
+use crate::wire::responses::{Decided, MatchList, MatchOut, NoticeList, NoticeOut};
 use crate::Shared;
-
-#[derive(Deserialize)]
-pub(super) struct MatchParams {
-    state: Option<String>,
-    member: Option<String>,
-    platform: Option<String>,
-    /// Unix seconds: matches found at or after.
-    since: Option<i64>,
-    /// Matches found at most this many seconds ago.
-    max_age_secs: Option<i64>,
-    suspect_id: Option<i64>,
-    limit: Option<u32>,
-}
 
 pub(super) async fn list(
     State(state): State<Shared>,
     Auth(caller): Auth,
-    Query(q): Query<MatchParams>,
-) -> Result<Response, ApiError> {
+    Query(q): Query<requests::MatchQuery>,
+) -> Result<Json<MatchList>, ApiError> {
+    let limit = pages::limit(q.limit);
     let query = MatchQuery {
         state: matches::state_filter(q.state.as_deref(), None)?,
         member: q.member,
@@ -40,37 +27,34 @@ pub(super) async fn list(
         since: q.since,
         max_age_secs: q.max_age_secs,
         suspect_id: q.suspect_id,
-        limit: matches::limit(q.limit),
+        work_id: q.work_id,
+        min_score: q.min_score,
+        before_id: pages::decode(q.cursor.as_deref())?,
+        limit: limit + 1,
         ..MatchQuery::default()
     };
-    let list: Vec<_> = matches::list(&state, &caller, query)
-        .await?
-        .iter()
-        .map(match_json)
-        .collect();
-    Ok(Json(json!({ "matches": list })).into_response())
+    let mut rows = matches::list(&state, &caller, query).await?;
+    let next_cursor = pages::trim(&mut rows, limit, |l| l.row.id);
+    Ok(Json(MatchList {
+        matches: rows.iter().map(match_out).collect(),
+        next_cursor,
+    }))
 }
 
 pub(super) async fn get(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<MatchOut>, ApiError> {
     let listed = matches::get_listed(&state, &caller, &id).await?;
-    Ok(Json(match_json(&listed)).into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct DecisionBody {
-    decision: Verdict,
-    reason: String,
+    Ok(Json(match_out(&listed)))
 }
 
 pub(super) async fn decide(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<DecisionBody>,
+    JsonBody(body): JsonBody<NewDecision>,
 ) -> Result<Response, ApiError> {
     let row = matches::get(&state, &caller, &id).await?;
     let (decision, notice) =
@@ -82,36 +66,34 @@ pub(super) async fn decide(
         Some(n) => format!("match {match_id} notice {}", n.id),
         None => format!("match {match_id}"),
     };
-    let result = json!({
-        "match": match_json(&listed),
-        "decision": decision,
-        "notice": notice.as_ref().map(notice_json),
-    });
+    let result = Decided {
+        decided: match_out(&listed),
+        decision,
+        notice: notice.as_ref().map(notice_out),
+    };
     Ok((Extension(AuditNote(note)), Json(result)).into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct NoticeQuery {
-    limit: Option<u32>,
 }
 
 pub(super) async fn list_notices(
     State(state): State<Shared>,
     Auth(caller): Auth,
-    Query(q): Query<NoticeQuery>,
-) -> Result<Response, ApiError> {
-    let notices = review::notices(&state, &caller, q.limit).await?;
-    Ok(
-        Json(json!({"notices": notices.iter().map(notice_json).collect::<Vec<_>>()}))
-            .into_response(),
-    )
+    Query(page): Query<Page>,
+) -> Result<Json<NoticeList>, ApiError> {
+    let before = pages::decode(page.cursor.as_deref())?;
+    let limit = pages::limit(page.limit);
+    let mut rows = review::notices(&state, &caller, before, Some(limit + 1)).await?;
+    let next_cursor = pages::trim(&mut rows, limit, |n| n.id);
+    Ok(Json(NoticeList {
+        notices: rows.iter().map(notice_out).collect(),
+        next_cursor,
+    }))
 }
 
 pub(super) async fn get_notice(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<NoticeOut>, ApiError> {
     let notice = review::notice(&state, &caller, &id).await?;
-    Ok(Json(notice_json(&notice)).into_response())
+    Ok(Json(notice_out(&notice)))
 }

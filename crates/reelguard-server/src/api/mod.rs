@@ -7,6 +7,7 @@
 mod admin;
 mod jobs;
 mod matches;
+mod pages;
 mod submissions;
 mod takedown;
 mod webhook;
@@ -39,6 +40,7 @@ pub fn router(state: Shared) -> Router<Shared> {
         .route("/readyz", get(admin::readyz))
         .route("/metrics", get(admin::metrics))
         .route("/v1/openapi.json", get(admin::openapi))
+        .route("/v1/docs", get(admin::docs))
         .route("/v1/whoami", get(admin::whoami))
         .route(
             "/v1/members",

@@ -16,14 +16,14 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::Response;
 use reelguard_service::files::{self, Received};
 use reelguard_service::{submit, AppError};
-use reelguard_store::{SourceMeta, Submission};
-use serde::Deserialize;
+use reelguard_store::Submission;
 
 use super::{JsonBody, Query};
 use crate::auth::Auth;
 use crate::error::ApiError;
 use crate::present::accepted;
 use crate::upload;
+use crate::wire::requests::{EpisodeQuery, IngestEpisode, IngestSuspect, SuspectQuery};
 use crate::Shared;
 
 fn declared_length(headers: &HeaderMap) -> Option<u64> {
@@ -126,11 +126,6 @@ fn answer(submission: &Submission) -> Response {
     response
 }
 
-#[derive(Deserialize)]
-pub(super) struct EpisodeQuery {
-    filename: Option<String>,
-}
-
 pub(super) async fn upload_episode(
     State(state): State<Shared>,
     Auth(caller): Auth,
@@ -155,11 +150,6 @@ pub(super) async fn upload_episode(
     Ok(answer(&submission))
 }
 
-#[derive(Deserialize)]
-pub(super) struct IngestEpisode {
-    path: String,
-}
-
 pub(super) async fn ingest_episode(
     State(state): State<Shared>,
     Auth(caller): Auth,
@@ -175,33 +165,10 @@ pub(super) async fn ingest_episode(
     Ok(answer(&submission))
 }
 
-#[derive(Deserialize, Default)]
-pub(super) struct SuspectMeta {
-    platform: Option<String>,
-    url: Option<String>,
-    uploader: Option<String>,
-    title_seen: Option<String>,
-    /// Unix seconds.
-    found_at: Option<i64>,
-    filename: Option<String>,
-}
-
-impl SuspectMeta {
-    fn source(&self) -> SourceMeta {
-        SourceMeta {
-            platform: self.platform.clone(),
-            url: self.url.clone(),
-            uploader: self.uploader.clone(),
-            title_seen: self.title_seen.clone(),
-            found_at: self.found_at,
-        }
-    }
-}
-
 pub(super) async fn upload_suspect(
     State(state): State<Shared>,
     Auth(caller): Auth,
-    Query(meta): Query<SuspectMeta>,
+    Query(meta): Query<SuspectQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -248,21 +215,15 @@ pub(super) async fn upload_suspect(
     Ok(answer(&submission))
 }
 
-#[derive(Deserialize)]
-pub(super) struct IngestSuspect {
-    path: String,
-    #[serde(flatten)]
-    source: SourceMeta,
-}
-
 pub(super) async fn ingest_suspect(
     State(state): State<Shared>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<IngestSuspect>,
 ) -> Result<Response, ApiError> {
-    submit::check_source(&body.source)?;
+    let source = body.source();
+    submit::check_source(&source)?;
     submit::check_queue(&state).await?;
     let (received, name) = submit::from_ingest(&state, &body.path).await?;
-    let submission = submit::scan(&state, &caller, received, body.source, name).await?;
+    let submission = submit::scan(&state, &caller, received, source, name).await?;
     Ok(answer(&submission))
 }

@@ -7,32 +7,40 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use reelguard_service::legal::{self, Paper};
+use reelguard_service::legal::{self, Papers};
 use reelguard_service::sightings;
-use reelguard_service::takedown::{self, UrlStatus};
-use reelguard_store::{NoticeState, SegmentVerdict};
-use serde::Deserialize;
-use serde_json::json;
+use reelguard_service::takedown;
+use reelguard_store::NoticeState;
 
 use super::{JsonBody, Query};
 use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;
 use crate::notice_doc::{self, Lang};
-use crate::present::notice_json;
+use crate::present::notice_out;
+use crate::wire::requests::{
+    LangQuery, NewAuthorisation, NewNoticeState, NewRights, NewSegmentVerdict, SightingQuery,
+    UrlReport,
+};
+use crate::wire::responses::{
+    AuthorisationSet, NoticesMade, RemovalTimes, RightsSet, SegmentsSet, SightingList,
+    SightingOut, TrackingOut, UrlReported,
+};
 use crate::Shared;
 
-#[derive(Deserialize)]
-pub(super) struct Rights {
-    registration_number: String,
-    certificate: Paper,
+/// A path id the service has already accepted, as the number it is (a malformed one never
+/// gets this far: the service answers 404 for it).
+fn numeric(id: &str) -> Result<i64, ApiError> {
+    id.trim()
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("{id:?}")))
 }
 
 pub(super) async fn put_rights(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Path(work_id): Path<String>,
-    JsonBody(body): JsonBody<Rights>,
-) -> Result<Response, ApiError> {
+    JsonBody(body): JsonBody<NewRights>,
+) -> Result<Json<RightsSet>, ApiError> {
     let rights = legal::set_rights(
         &state,
         &caller,
@@ -41,15 +49,7 @@ pub(super) async fn put_rights(
         body.certificate,
     )
     .await?;
-    Ok(Json(json!({"work_id": work_id, "rights": rights})).into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct NewAuthorisation {
-    scope: String,
-    valid_from: i64,
-    valid_until: i64,
-    file: Paper,
+    Ok(Json(RightsSet { work_id, rights }))
 }
 
 pub(super) async fn put_authorisation(
@@ -57,7 +57,7 @@ pub(super) async fn put_authorisation(
     Auth(caller): Auth,
     Path(work_id): Path<String>,
     JsonBody(body): JsonBody<NewAuthorisation>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<AuthorisationSet>, ApiError> {
     let auth = legal::set_authorisation(
         &state,
         &caller,
@@ -68,75 +68,69 @@ pub(super) async fn put_authorisation(
         body.file,
     )
     .await?;
-    Ok(Json(json!({"work_id": work_id, "authorisation": auth})).into_response())
+    Ok(Json(AuthorisationSet {
+        work_id,
+        authorisation: auth,
+    }))
 }
 
 pub(super) async fn get_papers(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Path(work_id): Path<String>,
-) -> Result<Response, ApiError> {
-    Ok(Json(legal::papers(&state, &caller, &work_id).await?).into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct Verdict {
-    verdict: SegmentVerdict,
+) -> Result<Json<Papers>, ApiError> {
+    Ok(Json(legal::papers(&state, &caller, &work_id).await?))
 }
 
 pub(super) async fn put_segment(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Path((id, segment)): Path<(String, String)>,
-    JsonBody(body): JsonBody<Verdict>,
-) -> Result<Response, ApiError> {
+    JsonBody(body): JsonBody<NewSegmentVerdict>,
+) -> Result<Json<SegmentsSet>, ApiError> {
     let rejected = takedown::segment_verdict(&state, &caller, &id, &segment, body.verdict).await?;
-    Ok(Json(json!({"match_id": id, "rejected_segments": rejected})).into_response())
+    Ok(Json(SegmentsSet {
+        match_id: numeric(&id)?,
+        rejected_segments: rejected,
+    }))
 }
 
 pub(super) async fn get_tracking(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<TrackingOut>, ApiError> {
     let (notice, tracking) = takedown::tracking(&state, &caller, &id).await?;
-    Ok(
-        Json(json!({"notice_id": notice.id, "state": tracking.state, "events": tracking.events}))
-            .into_response(),
-    )
-}
-
-#[derive(Deserialize)]
-pub(super) struct NewState {
-    state: NoticeState,
-    #[serde(default)]
-    reason: String,
+    Ok(Json(TrackingOut {
+        notice_id: notice.id,
+        state: tracking.state,
+        events: tracking.events,
+    }))
 }
 
 pub(super) async fn post_state(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<NewState>,
+    JsonBody(body): JsonBody<NewNoticeState>,
 ) -> Result<Response, ApiError> {
     let tracking = takedown::transition(&state, &caller, &id, body.state, &body.reason).await?;
     Ok((
         Extension(AuditNote(format!("notice {id} {}", tracking.state))),
-        Json(json!({"notice_id": id, "state": tracking.state, "events": tracking.events})),
+        Json(TrackingOut {
+            notice_id: numeric(&id)?,
+            state: tracking.state,
+            events: tracking.events,
+        }),
     )
         .into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct DocumentQuery {
-    lang: Option<String>,
 }
 
 pub(super) async fn get_document(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    Query(q): Query<DocumentQuery>,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, ApiError> {
     let (notice, tracking) = takedown::tracking(&state, &caller, &id).await?;
     // A draft previews the papers as they stand; a sent notice shows what was sent.
@@ -157,41 +151,32 @@ pub(super) async fn get_document(
     Ok(notice_doc::response(html))
 }
 
-#[derive(Deserialize)]
-pub(super) struct UrlReport {
-    url: String,
-    status: UrlStatus,
-}
-
 pub(super) async fn post_url_report(
     State(state): State<Shared>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<UrlReport>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<UrlReported>, ApiError> {
     let touched = takedown::report_url(&state, &caller, body.url, body.status).await?;
-    Ok(Json(json!({ "notices": touched })).into_response())
+    Ok(Json(UrlReported { notices: touched }))
 }
 
 pub(super) async fn get_removal_times(
     State(state): State<Shared>,
     Auth(caller): Auth,
-) -> Result<Response, ApiError> {
+) -> Result<Json<RemovalTimes>, ApiError> {
     let platforms = takedown::removal_times(&state, &caller).await?;
-    Ok(Json(json!({ "platforms": platforms })).into_response())
-}
-
-#[derive(Deserialize)]
-pub(super) struct SightingQuery {
-    limit: Option<u32>,
+    Ok(Json(RemovalTimes { platforms }))
 }
 
 pub(super) async fn list_sightings(
     State(state): State<Shared>,
     Auth(caller): Auth,
     Query(q): Query<SightingQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<SightingList>, ApiError> {
     let list = sightings::list(&state, &caller, q.limit).await?;
-    Ok(Json(json!({ "sightings": list })).into_response())
+    Ok(Json(SightingList {
+        sightings: list.into_iter().map(SightingOut::from).collect(),
+    }))
 }
 
 pub(super) async fn notice_sighting(
@@ -206,7 +191,9 @@ pub(super) async fn notice_sighting(
             "sighting {source_id} notices {}",
             ids.join(",")
         ))),
-        Json(json!({"notices": notices.iter().map(notice_json).collect::<Vec<_>>()})),
+        Json(NoticesMade {
+            notices: notices.iter().map(notice_out).collect(),
+        }),
     )
         .into_response())
 }
@@ -214,7 +201,7 @@ pub(super) async fn notice_sighting(
 pub(super) async fn public_evidence(
     State(state): State<Shared>,
     Path(token): Path<String>,
-    Query(q): Query<DocumentQuery>,
+    Query(q): Query<LangQuery>,
 ) -> Result<Response, ApiError> {
     let (notice, notice_state) = takedown::public_notice(&state, &token).await?;
     // Relative to the page, so the stills resolve under this token only.

@@ -7,35 +7,30 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use reelguard_service::webhooks;
-use serde::Deserialize;
-use serde_json::json;
 
-use super::{JsonBody, Query};
+use super::{pages, JsonBody, Query};
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::wire::requests::{NewWebhook, Page};
+use crate::wire::responses::{DeliveryList, WebhookDeleted, WebhookOut, WebhookSet};
 use crate::Shared;
-
-#[derive(Deserialize)]
-pub(crate) struct WebhookBody {
-    url: String,
-}
 
 /// `PUT /v1/webhook`: sets the caller's webhook with a new secret, shown only in this answer.
 pub(crate) async fn put_webhook(
     State(state): State<Shared>,
     Auth(caller): Auth,
-    JsonBody(body): JsonBody<WebhookBody>,
+    JsonBody(body): JsonBody<NewWebhook>,
 ) -> Result<Response, ApiError> {
     let (hook, secret) = webhooks::set(&state, &caller, body.url).await?;
     Ok((
         // The one response that holds the secret must not linger in a cache.
         [(header::CACHE_CONTROL, "no-store")],
-        Json(json!({
-            "url": hook.url,
-            "secret": secret,
-            "created_at": hook.created_at,
-            "updated_at": hook.updated_at,
-        })),
+        Json(WebhookSet {
+            url: hook.url,
+            secret,
+            created_at: hook.created_at,
+            updated_at: hook.updated_at,
+        }),
     )
         .into_response())
 }
@@ -46,11 +41,11 @@ pub(crate) async fn get_webhook(
     Auth(caller): Auth,
 ) -> Result<Response, ApiError> {
     match webhooks::get(&state, &caller).await? {
-        Some(hook) => Ok(Json(json!({
-            "url": hook.url,
-            "created_at": hook.created_at,
-            "updated_at": hook.updated_at,
-        }))
+        Some(hook) => Ok(Json(WebhookOut {
+            url: hook.url,
+            created_at: hook.created_at,
+            updated_at: hook.updated_at,
+        })
         .into_response()),
         None => Err(ApiError::NotFound("webhook".into())),
     }
@@ -62,20 +57,21 @@ pub(crate) async fn delete_webhook(
     Auth(caller): Auth,
 ) -> Result<Response, ApiError> {
     webhooks::delete(&state, &caller).await?;
-    Ok(Json(json!({"deleted": true})).into_response())
-}
-
-#[derive(Deserialize)]
-pub(crate) struct DeliveryQuery {
-    limit: Option<u32>,
+    Ok(Json(WebhookDeleted { deleted: true }).into_response())
 }
 
 /// `GET /v1/webhook/deliveries`: the caller's deliveries, newest first, with their attempts.
 pub(crate) async fn list_deliveries(
     State(state): State<Shared>,
     Auth(caller): Auth,
-    Query(q): Query<DeliveryQuery>,
-) -> Result<Response, ApiError> {
-    let deliveries = webhooks::deliveries(&state, &caller, q.limit).await?;
-    Ok(Json(json!({ "deliveries": deliveries })).into_response())
+    Query(page): Query<Page>,
+) -> Result<Json<DeliveryList>, ApiError> {
+    let before = pages::decode(page.cursor.as_deref())?;
+    let limit = pages::limit(page.limit);
+    let mut deliveries = webhooks::deliveries(&state, &caller, before, Some(limit + 1)).await?;
+    let next_cursor = pages::trim(&mut deliveries, limit, |d| d.id);
+    Ok(Json(DeliveryList {
+        deliveries,
+        next_cursor,
+    }))
 }

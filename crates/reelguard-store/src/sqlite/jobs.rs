@@ -450,6 +450,10 @@ impl Jobs for SqliteStore {
                  (SELECT suspect_id FROM suspect_sources WHERE member_id = ?{n}))"
             );
         }
+        if let Some(before) = filter.before_id {
+            params.push(SqlValue::Integer(before));
+            sql += &format!(" AND j.id < ?{}", params.len());
+        }
         params.push(SqlValue::Integer(i64::from(filter.limit.max(1))));
         sql += &format!(" ORDER BY j.id DESC LIMIT ?{}", params.len());
         let conn = self.read();

@@ -169,6 +169,10 @@ impl Matches for SqliteStore {
             params.push(SqlValue::Real(score));
             sql += &format!(" AND m.score >= ?{}", params.len());
         }
+        if let Some(before) = filter.before_id {
+            params.push(SqlValue::Integer(before));
+            sql += &format!(" AND m.id < ?{}", params.len());
+        }
         sql += match filter.order {
             MatchOrder::Newest => " ORDER BY m.id DESC",
             MatchOrder::Triage => {

@@ -174,11 +174,20 @@ impl Reviews for SqliteStore {
             .optional()?)
     }
 
-    fn notices(&self, owners: Option<&[i64]>, limit: u32) -> Result<Vec<Notice>, StoreError> {
+    fn notices(
+        &self,
+        owners: Option<&[i64]>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Notice>, StoreError> {
         let mut sql = format!("{NOTICE_SELECT} WHERE 1 = 1");
         let mut params: Vec<SqlValue> = Vec::new();
         if let Some(owners) = owners {
             sql += &in_list("member_id", owners, &mut params);
+        }
+        if let Some(before) = before_id {
+            params.push(SqlValue::Integer(before));
+            sql += &format!(" AND id < ?{}", params.len());
         }
         params.push(SqlValue::Integer(i64::from(limit.max(1))));
         sql += &format!(" ORDER BY id DESC LIMIT ?{}", params.len());

@@ -262,16 +262,25 @@ impl Webhooks for SqliteStore {
         Ok(next)
     }
 
-    fn webhook_deliveries(&self, member_id: i64, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+    fn webhook_deliveries(
+        &self,
+        member_id: i64,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
         // One read transaction: the deliveries and their attempts come from one snapshot.
         let reader = self.read();
         let conn = reader.unchecked_transaction()?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE member_id = ?1 \
-             ORDER BY id DESC LIMIT ?2"
+             AND id < ?3 ORDER BY id DESC LIMIT ?2"
         ))?;
+        let before = before_id.unwrap_or(i64::MAX);
         let mut deliveries = stmt
-            .query_map((member_id, i64::from(limit.max(1))), delivery_from_row)?
+            .query_map(
+                (member_id, i64::from(limit.max(1)), before),
+                delivery_from_row,
+            )?
             .collect::<Result<Vec<_>, _>>()?;
         // Every listed delivery's attempts in one query, not one query per delivery.
         let ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
@@ -389,7 +398,10 @@ mod tests {
     fn a_member_without_a_webhook_gets_no_delivery() {
         let (_dir, s, owner, caller, match_id) = setup();
         confirm(&s, match_id, &caller);
-        assert!(s.webhook_deliveries(owner, 10).expect("list").is_empty());
+        assert!(s
+            .webhook_deliveries(owner, None, 10)
+            .expect("list")
+            .is_empty());
         assert!(s
             .claim_due_webhooks(now_ms(), 1000, 10)
             .expect("claim")
@@ -446,7 +458,7 @@ mod tests {
                 .expect("record"),
             DeliveryState::Delivered
         );
-        let log = s.webhook_deliveries(owner, 10).expect("list");
+        let log = s.webhook_deliveries(owner, None, 10).expect("list");
         assert_eq!(log.len(), 1);
         assert_eq!(log[0].state, DeliveryState::Delivered);
         assert_eq!(log[0].attempts, 2);
@@ -498,7 +510,7 @@ mod tests {
             s.delete_webhook(owner),
             Err(StoreError::NotFound(_))
         ));
-        let log = s.webhook_deliveries(owner, 10).expect("list");
+        let log = s.webhook_deliveries(owner, None, 10).expect("list");
         assert_eq!(log.len(), 2);
         assert_eq!(log[0].last_error.as_deref(), Some("webhook removed"));
         assert!(log.iter().all(|d| d.state == DeliveryState::Failed));

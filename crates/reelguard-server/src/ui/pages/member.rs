@@ -335,7 +335,7 @@ pub async fn set_webhook(
 ) -> Page {
     let url = form.url.trim().to_string();
     let (hook, secret) = webhooks::set(&state, &viewer.caller, url).await?;
-    let deliveries = webhooks::deliveries(&state, &viewer.caller, Some(20)).await?;
+    let deliveries = webhooks::deliveries(&state, &viewer.caller, None, Some(20)).await?;
     let lang = viewer.lang;
     let body = format!(
         "<h1>{}</h1>{}<p><a href=\"/ui/member\">{}</a></p>",

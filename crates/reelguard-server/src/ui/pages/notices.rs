@@ -20,7 +20,7 @@ use crate::Shared;
 
 /// `GET /ui/notices`.
 pub async fn notices(State(state): State<Shared>, viewer: Viewer) -> Page {
-    let list = review::notices(&state, &viewer.caller, Some(200)).await?;
+    let list = review::notices(&state, &viewer.caller, None, Some(200)).await?;
     let waiting = sightings::list(&state, &viewer.caller, Some(200)).await?;
     let lang = viewer.lang;
     let mut body = format!("<h1>{}</h1>", t(lang, "notices.title"));

@@ -78,12 +78,14 @@ pub async fn queue(
         t(lang, "queue.state")
     );
     let current = non_empty(&q.state).unwrap_or_else(|| "pending_review".to_string());
-    for (value, label) in [
-        ("pending_review", "queue.state_pending"),
-        ("confirmed", "queue.state_confirmed"),
-        ("rejected", "queue.state_rejected"),
-        ("all", "queue.state_all"),
-    ] {
+    // The API's values, from the one list both use (`GET /v1/matches?state=`).
+    for value in matches::STATE_FILTERS.iter().copied() {
+        let label = match value {
+            "pending_review" => "queue.state_pending",
+            "confirmed" => "queue.state_confirmed",
+            "rejected" => "queue.state_rejected",
+            _ => "queue.state_all",
+        };
         let selected = if current == value { " selected" } else { "" };
         let _ = write!(
             body,
