@@ -153,6 +153,41 @@ fn the_check_split_has_no_wrong_matches_and_no_false_segments() {
     );
 }
 
+/// The unregistered-neighbour scenario (issue 11): with each episode left out of the catalogue
+/// in turn, nothing the suspects showing it hold is credited to a registered episode, on either
+/// split, and the other episodes of a compilation are still found.
+#[test]
+fn an_unregistered_episode_is_not_credited_to_its_registered_neighbours() {
+    let report = eval_report();
+    let mut failures = Vec::new();
+    for split in ["tune", "check"] {
+        let rows = report["neighbour"]["splits"][split]
+            .as_array()
+            .unwrap_or_else(|| panic!("no neighbour rows for the {split} split"));
+        assert!(
+            rows.iter().any(|r| r["family"] == "mirror"),
+            "no mirror variants in the {split} neighbour rows"
+        );
+        for row in rows {
+            let family = row["family"].as_str().unwrap_or("?");
+            eprintln!("neighbour {split} {row}");
+            for key in ["wrong", "false_segments", "failed_scans"] {
+                if row[key].as_u64() != Some(0) {
+                    failures.push(format!("{split} {family}: {key} = {}", row[key]));
+                }
+            }
+            if row["recall"].as_f64().unwrap_or(0.0) < 0.95 {
+                failures.push(format!("{split} {family}: recall {}", row["recall"]));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "unregistered neighbours:\n{}",
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn register_and_scan_speak_the_documented_json() {
     let data = tempfile::tempdir().expect("temp dir");

@@ -29,6 +29,7 @@
 #![deny(missing_docs)]
 
 pub mod catalogue;
+pub mod distinct;
 pub mod lsh;
 pub mod migrate;
 mod snapshot;
@@ -39,6 +40,8 @@ use std::path::PathBuf;
 use reelguard_align::chance::Calibration;
 use reelguard_align::{Params, Segment};
 use serde::{Deserialize, Serialize};
+
+pub use distinct::Distinctness;
 
 pub use catalogue::{
     Episode, Manifest, StoredFrame, Work, FORMAT, FRAME_RECORD_BYTES, MAX_FRAME_T_S,
@@ -148,6 +151,9 @@ pub struct MatchParams {
     /// of alignments the suspect took as the trials), and is dropped above its limit, before
     /// claims compete: a likely-chance segment must not displace nor accompany a real one.
     pub calibration: Calibration,
+    /// The mutual-best-match test every segment must pass before claims compete: its frames
+    /// must be nearer their own moment of the episode than to the suspect's other candidates.
+    pub distinct: Distinctness,
 }
 
 impl Default for MatchParams {
@@ -161,6 +167,7 @@ impl Default for MatchParams {
             max_document_fraction: 0.2,
             max_overlap: 0.5,
             calibration: Calibration::default(),
+            distinct: Distinctness::default(),
         }
     }
 }
