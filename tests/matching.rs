@@ -154,7 +154,7 @@ fn the_check_split_has_no_wrong_matches_and_no_false_segments() {
 }
 
 /// False segments the unregistered-neighbour scenario still reports on the check split, all
-/// of them street (static camera) neighbours at 0.07-0.11 per million that also fail the
+/// of them street (static camera) neighbours at 0.06-0.11 per million that also fail the
 /// mutual-best-match test: a known gap, not a target (README, "Unregistered neighbours";
 /// measured 3, and 68 before the test). The tune split is held to zero.
 const CHECK_NEIGHBOUR_FALSE_SEGMENTS: u64 = 3;

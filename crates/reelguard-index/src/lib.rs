@@ -5,7 +5,9 @@
 //! ([`lsh`]). [`Catalogue::find`] turns a suspect's frame hashes into [`Match`]es in three
 //! steps: band lookups vote for candidate episodes, each vote weighted by how rare its band
 //! value is (IDF: a title card every episode shares, or a black frame, weighs almost nothing);
-//! the top candidates are aligned in time (`reelguard-align`); and segments that claim the same
+//! the top candidates are aligned in time (`reelguard-align`); each segment must pass the
+//! mutual-best-match test against the suspect's other candidates ([`distinct`]), or be a
+//! correspondingly stronger match; and segments that claim the same
 //! stretch of the suspect are resolved in favour of the best-supported one, so a shared title
 //! card cannot make a second episode match.
 //!

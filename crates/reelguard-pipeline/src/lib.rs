@@ -218,9 +218,12 @@ pub fn scan_file_with(
     scan_file_probes(catalogue, decoder, path, options, progress).map(|(report, _)| report)
 }
 
+/// A suspect's views on one timeline: the whole frame, then each inset window.
+pub type Views = Vec<Vec<QueryFrame>>;
+
 /// The suspect views a full pass aligns, on one timeline: the whole frame, then each
 /// picture-in-picture window candidate.
-pub fn probe_frames(full: &Fingerprint) -> Vec<Vec<QueryFrame>> {
+pub fn probe_frames(full: &Fingerprint) -> Views {
     std::iter::once(query_frames(full))
         .chain(inset_query_frames(full))
         .collect()
@@ -235,7 +238,7 @@ pub fn scan_file_probes(
     path: &Path,
     options: &ScanOptions,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<(ScanReport, Option<Vec<Vec<QueryFrame>>>), PipelineError> {
+) -> Result<(ScanReport, Option<Views>), PipelineError> {
     let mut decode_seconds = 0.0;
     let mut passes = Passes::Full;
     if options.keyframes_first {
