@@ -153,6 +153,58 @@ fn the_check_split_has_no_wrong_matches_and_no_false_segments() {
     );
 }
 
+/// False segments the unregistered-neighbour scenario still reports on the check split, all
+/// of them street (static camera) neighbours at 0.06-0.11 per million that also fail the
+/// mutual-best-match test: a known gap, not a target (README, "Unregistered neighbours";
+/// measured 3, and 68 before the test). The tune split is held to zero.
+const CHECK_NEIGHBOUR_FALSE_SEGMENTS: u64 = 3;
+
+/// The unregistered-neighbour scenario (issue 11): with each episode left out of the catalogue
+/// in turn, nothing the suspects showing it hold is credited to a registered episode (tune
+/// split; the check split within its measured gap), and the other episodes of a compilation
+/// are still found.
+#[test]
+fn an_unregistered_episode_is_not_credited_to_its_registered_neighbours() {
+    let report = eval_report();
+    let mut failures = Vec::new();
+    for split in ["tune", "check"] {
+        let rows = report["neighbour"]["splits"][split]
+            .as_array()
+            .unwrap_or_else(|| panic!("no neighbour rows for the {split} split"));
+        assert!(
+            rows.iter().any(|r| r["family"] == "mirror"),
+            "no mirror variants in the {split} neighbour rows"
+        );
+        let mut false_segments = 0;
+        for row in rows {
+            let family = row["family"].as_str().unwrap_or("?");
+            eprintln!("neighbour {split} {row}");
+            false_segments += row["false_segments"].as_u64().unwrap_or(u64::MAX / 4);
+            if row["failed_scans"].as_u64() != Some(0) {
+                failures.push(format!("{split} {family}: {} failed", row["failed_scans"]));
+            }
+            if row["recall"].as_f64().unwrap_or(0.0) < 0.95 {
+                failures.push(format!("{split} {family}: recall {}", row["recall"]));
+            }
+        }
+        let allowed = if split == "tune" {
+            0
+        } else {
+            CHECK_NEIGHBOUR_FALSE_SEGMENTS
+        };
+        if false_segments > allowed {
+            failures.push(format!(
+                "{split}: {false_segments} false segments > {allowed}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "unregistered neighbours:\n{}",
+        failures.join("\n")
+    );
+}
+
 #[test]
 fn register_and_scan_speak_the_documented_json() {
     let data = tempfile::tempdir().expect("temp dir");

@@ -5,7 +5,9 @@
 //! ([`lsh`]). [`Catalogue::find`] turns a suspect's frame hashes into [`Match`]es in three
 //! steps: band lookups vote for candidate episodes, each vote weighted by how rare its band
 //! value is (IDF: a title card every episode shares, or a black frame, weighs almost nothing);
-//! the top candidates are aligned in time (`reelguard-align`); and segments that claim the same
+//! the top candidates are aligned in time (`reelguard-align`); each segment must pass the
+//! mutual-best-match test against the suspect's other candidates ([`distinct`]), or be a
+//! correspondingly stronger match; and segments that claim the same
 //! stretch of the suspect are resolved in favour of the best-supported one, so a shared title
 //! card cannot make a second episode match.
 //!
@@ -29,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod catalogue;
+pub mod distinct;
 pub mod lsh;
 pub mod migrate;
 mod snapshot;
@@ -39,6 +42,8 @@ use std::path::PathBuf;
 use reelguard_align::chance::Calibration;
 use reelguard_align::{Params, Segment};
 use serde::{Deserialize, Serialize};
+
+pub use distinct::Distinctness;
 
 pub use catalogue::{
     Episode, Manifest, StoredFrame, Work, FORMAT, FRAME_RECORD_BYTES, MAX_FRAME_T_S,
@@ -148,6 +153,9 @@ pub struct MatchParams {
     /// of alignments the suspect took as the trials), and is dropped above its limit, before
     /// claims compete: a likely-chance segment must not displace nor accompany a real one.
     pub calibration: Calibration,
+    /// The mutual-best-match test every segment must pass before claims compete: its frames
+    /// must be nearer their own moment of the episode than to the suspect's other candidates.
+    pub distinct: Distinctness,
 }
 
 impl Default for MatchParams {
@@ -161,6 +169,7 @@ impl Default for MatchParams {
             max_document_fraction: 0.2,
             max_overlap: 0.5,
             calibration: Calibration::default(),
+            distinct: Distinctness::default(),
         }
     }
 }

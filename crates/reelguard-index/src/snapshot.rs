@@ -19,6 +19,7 @@ use reelguard_align::{align_signal, QueryFrame, RefFrame, Segment};
 use reelguard_hash::{Record, SignalType};
 
 use crate::catalogue::{read_records, Episode, Manifest, StoredFrame, Video, Work, BANDS_DIR};
+use crate::distinct::margin;
 use crate::lsh::{BandIndex, PostingCache, Snapshot as BandSnapshot};
 use crate::{FindStats, IndexError, Match, MatchParams};
 
@@ -206,28 +207,90 @@ impl CatalogueSnapshot {
         params: &MatchParams,
     ) -> Result<(Vec<Match>, FindStats), IndexError> {
         let (work, stats) = self.candidates_to_align_signal::<S>(probes, params)?;
+        // Each candidate's records once: the aligner reads them, and so does the
+        // mutual-best-match test of every other candidate's segments (`distinct`).
+        let mut ids: Vec<u64> = work.iter().map(|&(_, id)| id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let records: HashMap<u64, Vec<RefFrame<S::Hash>>> = ids
+            .par_iter()
+            .map(|&id| Ok((id, self.ref_frames::<S>(id)?)))
+            .collect::<Result<_, IndexError>>()?;
+        let frames_of = |id: u64| records.get(&id).map_or(&[][..], Vec::as_slice);
+        // Rayon runs the alignments on other threads: carry the caller's span to their logs.
+        let span = tracing::Span::current();
         let aligned: Vec<(u64, Vec<Segment>)> = work
             .par_iter()
             .map(|&(probe, id)| {
+                let _span = span.enter();
                 let query = probes[probe];
-                let (_, episode) = self.episode(id).ok_or(IndexError::Corrupt {
-                    path: self.dir.clone(),
-                    reason: format!("episode {id} indexed but not in the manifest"),
-                })?;
-                let frames: Vec<RefFrame<S::Hash>> = self
-                    .episode_records::<S>(episode)?
+                let segments = align_signal::<S>(query, frames_of(id), &params.align);
+                let segments = params.calibration.apply(segments, work.len());
+                let background: Vec<&[RefFrame<S::Hash>]> = work
+                    .iter()
+                    .filter(|&&(p, other)| p == probe && other != id)
+                    .map(|&(_, other)| frames_of(other))
+                    .collect();
+                if params.distinct.min_share <= 0.0 {
+                    return (id, segments);
+                }
+                let kept = segments
                     .into_iter()
-                    .map(|f| RefFrame {
-                        t: f.t as f64,
-                        hash: f.hash,
-                        quality: f.quality,
+                    .filter(|segment| {
+                        let m = margin::<S>(
+                            segment,
+                            query,
+                            frames_of(id),
+                            &background,
+                            &params.distinct,
+                            (params.align.min_quality, params.align.max_distance),
+                        );
+                        let keep = params.distinct.keeps(segment, &m, &params.calibration);
+                        let (work_title, number) = self
+                            .episode(id)
+                            .map_or(("?", 0), |(w, e)| (w.title.as_str(), e.number));
+                        tracing::debug!(
+                            episode = id,
+                            work = work_title,
+                            number,
+                            probe,
+                            keep,
+                            start = segment.suspect_start_s,
+                            end = segment.suspect_end_s,
+                            speed = segment.speed,
+                            evidence = segment.evidence,
+                            score = segment.score,
+                            frames = m.frames,
+                            share = m.share,
+                            coverage = segment.coverage,
+                            rate = segment.false_match_rate,
+                            gap = m.mean_gap,
+                            "distinct"
+                        );
+                        keep
                     })
                     .collect();
-                let segments = align_signal::<S>(query, &frames, &params.align);
-                Ok((id, params.calibration.apply(segments, work.len())))
+                (id, kept)
             })
-            .collect::<Result<_, IndexError>>()?;
+            .collect();
         Ok((self.resolve(aligned, params.max_overlap), stats))
+    }
+
+    /// An episode's records of signal `S` as the aligner takes them.
+    fn ref_frames<S: SignalType>(&self, id: u64) -> Result<Vec<RefFrame<S::Hash>>, IndexError> {
+        let (_, episode) = self.episode(id).ok_or(IndexError::Corrupt {
+            path: self.dir.clone(),
+            reason: format!("episode {id} indexed but not in the manifest"),
+        })?;
+        Ok(self
+            .episode_records::<S>(episode)?
+            .into_iter()
+            .map(|f| RefFrame {
+                t: f.t as f64,
+                hash: f.hash,
+                quality: f.quality,
+            })
+            .collect())
     }
 
     /// The (probe, episode id) pairs [`CatalogueSnapshot::find_probes`] aligns: each probe's

@@ -215,6 +215,30 @@ pub fn scan_file_with(
     options: &ScanOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<ScanReport, PipelineError> {
+    scan_file_probes(catalogue, decoder, path, options, progress).map(|(report, _)| report)
+}
+
+/// A suspect's views on one timeline: the whole frame, then each inset window.
+pub type Views = Vec<Vec<QueryFrame>>;
+
+/// The suspect views a full pass aligns, on one timeline: the whole frame, then each
+/// picture-in-picture window candidate.
+pub fn probe_frames(full: &Fingerprint) -> Views {
+    std::iter::once(query_frames(full))
+        .chain(inset_query_frames(full))
+        .collect()
+}
+
+/// [`scan_file_with`], also handing back the full pass's views ([`probe_frames`]; `None` when
+/// the key frames ruled the file out), so an evaluation can match them again against other
+/// catalogues without decoding the file again.
+pub fn scan_file_probes(
+    catalogue: &CatalogueSnapshot,
+    decoder: &dyn Decoder,
+    path: &Path,
+    options: &ScanOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(ScanReport, Option<Views>), PipelineError> {
     let mut decode_seconds = 0.0;
     let mut passes = Passes::Full;
     if options.keyframes_first {
@@ -237,14 +261,15 @@ pub fn scan_file_with(
         );
         if candidates.is_empty() && first.frames.len() >= MIN_KEYFRAMES && rate >= MIN_KEYFRAME_RATE
         {
-            return Ok(ScanReport {
+            let report = ScanReport {
                 duration_s: first.duration_s,
                 matches: Vec::new(),
                 passes: Passes::Keyframes,
                 decode_seconds,
                 match_seconds: started.elapsed().as_secs_f64(),
                 content: None,
-            });
+            };
+            return Ok((report, None));
         }
         passes = Passes::KeyframesThenFull;
     }
@@ -255,20 +280,18 @@ pub fn scan_file_with(
     let full = decoder.fingerprint(path, &full_options, progress)?;
     decode_seconds += full.stats.seconds;
     let started = std::time::Instant::now();
-    let whole = query_frames(&full);
-    let insets = inset_query_frames(&full);
-    let probes: Vec<&[QueryFrame]> = std::iter::once(whole.as_slice())
-        .chain(insets.iter().map(Vec::as_slice))
-        .collect();
+    let views = probe_frames(&full);
+    let probes: Vec<&[QueryFrame]> = views.iter().map(Vec::as_slice).collect();
     let (matches, _) = catalogue.find_probes(&probes, &options.matching)?;
-    Ok(ScanReport {
+    let report = ScanReport {
         duration_s: full.duration_s,
         matches,
         passes,
         decode_seconds,
         match_seconds: started.elapsed().as_secs_f64(),
         content: Some(content_box(&full)),
-    })
+    };
+    Ok((report, Some(views)))
 }
 
 #[cfg(test)]

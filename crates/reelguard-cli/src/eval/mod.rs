@@ -4,11 +4,15 @@
 //! temporary catalogue, scans every suspect of `variants/`, `compilations/` and `unrelated/`
 //! exactly as `reelguard scan` does, and compares with the ground truth the fixture generator
 //! wrote: recall of the right (work, episode), matches to anything not in the suspect,
-//! boundary error of the matched segment, speed error and the mirrored flag.
+//! boundary error of the matched segment, speed error and the mirrored flag. Then it matches
+//! the same decodes again with each episode left out of the catalogue in turn ([`neighbour`]):
+//! whatever is found on the missing episode's stretch is false.
 //!
 //! The scoring ([`score`]) takes matches as [`Found`], not as the pipeline's types, so that
 //! `reelguard demo`, which gets its matches from the daemon's API, prints the same table by the
 //! same rules.
+
+mod neighbour;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -16,9 +20,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use rayon::prelude::*;
-use reelguard_index::{Catalogue, Match, MatchParams, NewWork};
-use reelguard_media::{fingerprint_files, Options};
-use reelguard_pipeline::{new_episode, scan_file, ScanOptions};
+use reelguard_index::{Catalogue, Match, MatchParams, NewEpisode, NewWork};
+use reelguard_media::{fingerprint_files, InProcess, Options};
+use reelguard_pipeline::{new_episode, scan_file_probes, ScanOptions};
 use serde::Serialize;
 
 use crate::progress::VideoProgress;
@@ -39,6 +43,11 @@ pub struct Args {
     /// both.
     #[arg(long)]
     split: Option<Split>,
+    /// The mutual-best-match test's least share of winning frames
+    /// (`reelguard_index::Distinctness::min_share`); 0 turns it off, which is the matcher
+    /// before the test, for before/after tables.
+    #[arg(long, default_value_t = reelguard_index::Distinctness::default().min_share)]
+    min_distinct_share: f64,
 }
 
 /// What a suspect should match: original name → truth.
@@ -61,6 +70,13 @@ pub struct Case {
     /// The suspect file.
     pub file: PathBuf,
     truths: Vec<Truth>,
+}
+
+impl Case {
+    /// Whether the suspect shows this original (an episode's name).
+    pub fn shows(&self, original: &str) -> bool {
+        self.truths.iter().any(|t| t.original == original)
+    }
 }
 
 /// One matched stretch, as scored.
@@ -120,8 +136,9 @@ pub struct FamilyRow {
     pub found: usize,
     pub recall: f64,
     pub wrong: usize,
-    /// Segments of a right match that lie mostly (over half their length) outside the true
-    /// suspect span.
+    /// Segments whose suspect span lies mostly (over half its length) outside the true span of
+    /// the episode they name: every segment of a wrong match, and those of a right match that
+    /// lie elsewhere.
     pub false_segments: usize,
     pub median_boundary_error_s: Option<f64>,
     pub max_speed_error: Option<f64>,
@@ -214,33 +231,55 @@ pub fn require_fixtures(fixtures: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Registers the fixture dramas in `catalogue`.
-fn register(fixtures: &Path, catalogue: &mut Catalogue) -> anyhow::Result<Registered> {
-    let progress = VideoProgress::new("registering fixtures");
-    let mut ids = HashMap::new();
+/// The fixture episodes, fingerprinted once: drama → its episodes' (original name, catalogue
+/// record), in number order.
+pub type Episodes = BTreeMap<String, Vec<(String, NewEpisode)>>;
+
+/// Fingerprints every fixture episode, as `reelguard register` does.
+fn fingerprint_originals(fixtures: &Path) -> anyhow::Result<Episodes> {
+    let progress = VideoProgress::new("fingerprinting episodes");
+    let mut out = Episodes::new();
     for (drama, episodes) in dramas(fixtures)? {
         let files: Vec<PathBuf> = episodes
             .iter()
             .map(|(_, name)| fixtures.join("originals").join(format!("{name}.mp4")))
             .collect();
         let fingerprints = fingerprint_files(&files, &Options::default(), &|p| progress.report(p));
-        let mut new_episodes = Vec::new();
-        for (file, fp) in files.iter().zip(fingerprints) {
-            new_episodes.push(new_episode(&file.display().to_string(), &fp?));
+        let mut records = Vec::new();
+        for (((_, name), file), fp) in episodes.iter().zip(&files).zip(fingerprints) {
+            records.push((name.clone(), new_episode(&file.display().to_string(), &fp?)));
         }
+        out.insert(drama, records);
+    }
+    progress.finish();
+    Ok(out)
+}
+
+/// Registers the fixture dramas in `catalogue`, one work each, every episode but
+/// `leave_out` (an original's name).
+pub fn register(
+    episodes: &Episodes,
+    catalogue: &mut Catalogue,
+    leave_out: Option<&str>,
+) -> anyhow::Result<Registered> {
+    let mut ids = HashMap::new();
+    for (drama, records) in episodes {
+        let kept: Vec<&(String, NewEpisode)> = records
+            .iter()
+            .filter(|(name, _)| Some(name.as_str()) != leave_out)
+            .collect();
         let work = catalogue.add_work(
             NewWork {
                 title: drama.clone(),
                 owner: Some("fixtures".into()),
                 external_id: None,
             },
-            new_episodes,
+            kept.iter().map(|(_, record)| record.clone()).collect(),
         )?;
-        for ((_, name), episode) in episodes.iter().zip(&work.episodes) {
+        for ((name, _), episode) in kept.iter().zip(&work.episodes) {
             ids.insert(name.clone(), (work.id.clone(), episode.number));
         }
     }
-    progress.finish();
     Ok(ids)
 }
 
@@ -276,39 +315,57 @@ pub struct Evaluation {
 type Tally = (FamilyRow, Vec<f64>, Vec<f64>);
 
 /// Runs the evaluation and returns one row per family, in a stable order, overall and per
-/// split.
-pub fn evaluate(fixtures: &Path, full: bool) -> anyhow::Result<Evaluation> {
+/// split; then the unregistered-neighbour scenario ([`neighbour`]) on the same decodes.
+pub fn evaluate(
+    fixtures: &Path,
+    full: bool,
+    matching: &MatchParams,
+) -> anyhow::Result<(Evaluation, Evaluation)> {
     require_fixtures(fixtures)?;
+    let episodes = fingerprint_originals(fixtures)?;
     let data = tempfile::tempdir()?;
     let mut catalogue = Catalogue::open(data.path())?;
-    let ids = register(fixtures, &mut catalogue)?;
+    let ids = register(&episodes, &mut catalogue, None)?;
     let catalogue = catalogue.snapshot();
     let cases = cases(fixtures)?;
     let options = ScanOptions {
         keyframes_first: !full,
+        matching: matching.clone(),
         ..ScanOptions::default()
     };
     let progress = VideoProgress::new("scanning fixtures");
-    let results: Vec<_> = cases
+    let (results, views): (Vec<Outcome>, Vec<_>) = cases
         .par_iter()
         .with_max_len(1)
         .map(|case| {
+            let _case = tracing::debug_span!("case", file = %case.file.display()).entered();
             let started = std::time::Instant::now();
-            let report = scan_file(&catalogue, &case.file, &options, &|p| progress.report(p));
-            let found = report
-                .map(|r| r.matches.iter().map(Found::from).collect())
-                .map_err(|e| e.to_string());
-            (found, started.elapsed().as_secs_f64() * 1000.0)
+            let report = scan_file_probes(&catalogue, &InProcess, &case.file, &options, &|p| {
+                progress.report(p)
+            });
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            match report {
+                Ok((r, views)) => ((Ok(r.matches.iter().map(Found::from).collect()), ms), views),
+                Err(e) => ((Err(e.to_string()), ms), None),
+            }
         })
-        .collect();
+        .unzip();
     progress.finish();
-    Ok(score(&cases, results, &ids))
+    let main = score(&cases, results, &ids);
+    let neighbour = neighbour::evaluate(&episodes, &cases, views, matching)?;
+    Ok((main, neighbour))
 }
 
 /// Scores what scanning each case found (`outcomes[i]` is `cases[i]`'s) against the truth.
 pub fn score(cases: &[Case], outcomes: Vec<Outcome>, ids: &Registered) -> Evaluation {
+    score_each(cases, outcomes, &vec![ids; cases.len()])
+}
+
+/// [`score`] with each case's own registrations (`ids[i]` is what was registered when
+/// `cases[i]` was scanned).
+pub fn score_each(cases: &[Case], outcomes: Vec<Outcome>, ids: &[&Registered]) -> Evaluation {
     let mut rows: BTreeMap<(Option<Split>, String), Tally> = BTreeMap::new();
-    for (case, (found, ms)) in cases.iter().zip(outcomes) {
+    for ((case, (found, ms)), ids) in cases.iter().zip(outcomes).zip(ids) {
         let found = found.as_deref().map_err(String::as_str);
         for split in [None, Some(case.split)] {
             let tally = rows.entry((split, case.family.clone())).or_default();
@@ -368,6 +425,8 @@ fn tally_case(
                 .find(|(_, (work, episode))| *work == m.work_id && *episode == m.episode)
             else {
                 row.wrong += 1;
+                // Every segment of a match to something the suspect does not show is false.
+                row.false_segments += m.spans.len();
                 tracing::info!(file = %case.file.display(), work = %m.work_id, episode = m.episode, "wrong match");
                 continue;
             };
@@ -433,7 +492,9 @@ pub fn print_rows(title: &str, rows: &[FamilyRow]) {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fixtures = crate::checks::existing_dir(&args.fixtures, "fixtures directory")?;
-    let evaluation = evaluate(&fixtures, args.full)?;
+    let mut matching = MatchParams::default();
+    matching.distinct.min_share = args.min_distinct_share;
+    let (evaluation, neighbour) = evaluate(&fixtures, args.full, &matching)?;
     let calibration = crate::chance::calibration_table(&MatchParams::default().calibration);
     if args.json {
         println!(
@@ -441,6 +502,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             serde_json::json!({
                 "families": evaluation.families,
                 "splits": evaluation.splits,
+                "neighbour": neighbour,
                 "calibration": calibration,
             })
         );
@@ -452,6 +514,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (split, rows) in &evaluation.splits {
         if args.split.is_none_or(|s| s == *split) {
             print_rows(&format!("\n{} split", split.name()), rows);
+        }
+    }
+    for (split, rows) in &neighbour.splits {
+        if args.split.is_none_or(|s| s == *split) {
+            print_rows(
+                &format!(
+                    "\nunregistered neighbour, {} split (every episode left out in turn; \
+                     every segment naming another episode is false)",
+                    split.name()
+                ),
+                rows,
+            );
         }
     }
     println!();
