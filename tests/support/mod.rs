@@ -3,8 +3,8 @@
 
 pub mod browser;
 pub mod prom;
-pub mod takedown;
 pub mod route_walk;
+pub mod takedown;
 pub mod web;
 
 use std::collections::HashMap;

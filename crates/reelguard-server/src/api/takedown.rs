@@ -22,8 +22,8 @@ use crate::wire::requests::{
     UrlReport,
 };
 use crate::wire::responses::{
-    AuthorisationSet, NoticesMade, RemovalTimes, RightsSet, SegmentsSet, SightingList,
-    SightingOut, TrackingOut, UrlReported,
+    AuthorisationSet, NoticesMade, RemovalTimes, RightsSet, SegmentsSet, SightingList, SightingOut,
+    TrackingOut, UrlReported,
 };
 use crate::Shared;
 
