@@ -226,14 +226,14 @@ impl CatalogueSnapshot {
                 let query = probes[probe];
                 let segments = align_signal::<S>(query, frames_of(id), &params.align);
                 let segments = params.calibration.apply(segments, work.len());
+                if params.distinct.min_share <= 0.0 || segments.is_empty() {
+                    return (id, segments);
+                }
                 let background: Vec<&[RefFrame<S::Hash>]> = work
                     .iter()
                     .filter(|&&(p, other)| p == probe && other != id)
                     .map(|&(_, other)| frames_of(other))
                     .collect();
-                if params.distinct.min_share <= 0.0 {
-                    return (id, segments);
-                }
                 let kept = segments
                     .into_iter()
                     .filter(|segment| {

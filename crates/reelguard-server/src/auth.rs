@@ -86,20 +86,21 @@ async fn authorize(
 fn unknown_query_parameters(exchange: &Exchange, query: Option<&str>) -> Option<ApiError> {
     let query = query.filter(|q| !q.is_empty())?;
     let route = routes::find(exchange.method.as_str(), &exchange.route)?;
-    let known = route.doc.query_names();
+    let known = routes::query_names(route);
     let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(query) {
         Ok(pairs) => pairs,
         Err(e) => return Some(ApiError::BadRequest(format!("malformed query string: {e}"))),
     };
-    let mut unknown: Vec<String> = pairs
-        .into_iter()
-        .map(|(name, _)| name)
-        .filter(|name| !known.contains(name))
-        .collect();
+    // Each unknown name once, in the order first given (a repeat need not be adjacent).
+    let mut unknown: Vec<String> = Vec::new();
+    for (name, _) in pairs {
+        if !known.contains(&name) && !unknown.contains(&name) {
+            unknown.push(name);
+        }
+    }
     if unknown.is_empty() {
         return None;
     }
-    unknown.dedup();
     let takes = if known.is_empty() {
         "none".to_string()
     } else {

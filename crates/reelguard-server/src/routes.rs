@@ -522,6 +522,19 @@ pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
     find_in(ROUTES, method, path)
 }
 
+/// The query parameters an API route documents, by its index in [`ROUTES`]: built once, since
+/// the guard asks on every request that has a query string and building a route's parameter
+/// documentation allocates its descriptions and schemas.
+pub fn query_names(route: &'static RouteSpec) -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| ROUTES.iter().map(|r| r.doc.query_names()).collect());
+    ROUTES
+        .iter()
+        .position(|r| std::ptr::eq(r, route))
+        .and_then(|i| names.get(i))
+        .map_or(&[], Vec::as_slice)
+}
+
 /// The workbench route for a method and matched path template.
 pub fn find_ui(method: &str, path: &str) -> Option<&'static RouteSpec> {
     find_in(UI_ROUTES, method, path)

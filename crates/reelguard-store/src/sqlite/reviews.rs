@@ -258,9 +258,9 @@ impl Reviews for SqliteStore {
 mod tests {
     use serde_json::Value;
 
-    use super::super::test_support::{file, store, LIMITS};
+    use super::super::test_support::{file, scanned_to_match, store, LIMITS};
     use crate::prelude::*;
-    use crate::{MatchFilter, NewMatch, Role, SourceMeta, StoreError, Verdict};
+    use crate::{MatchFilter, Role, SourceMeta, StoreError, Verdict};
 
     #[test]
     fn a_decided_match_cannot_be_decided_again() {
@@ -268,24 +268,7 @@ mod tests {
         let owner = s.ensure_member("acme").expect("member");
         s.insert_work("w000001", owner.id, "Street", None, None)
             .expect("work");
-        let sub = s
-            .submit_suspect(owner.id, &file("a"), &SourceMeta::default(), LIMITS)
-            .expect("accepted");
-        let job = s
-            .claim_job("worker", std::time::Duration::from_secs(60))
-            .expect("claim")
-            .expect("job");
-        let m = NewMatch {
-            work_id: "w000001".into(),
-            episode: 1,
-            episode_id: 1,
-            score: 0.9,
-            segments: vec![],
-            transformation: vec![],
-            content_box: None,
-        };
-        s.complete_job(sub.job_id, job.lease_token(), &serde_json::json!({}), &[m])
-            .expect("done");
+        scanned_to_match(&s, owner.id, &file("a"), &SourceMeta::default(), LIMITS);
         let reviewer = s.ensure_member("review").expect("member");
         let (_, key) = s.create_key(reviewer.id, Role::Reviewer).expect("key");
         let caller = s.authenticate(&key).expect("auth").expect("valid");

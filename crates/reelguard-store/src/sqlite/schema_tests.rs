@@ -3,18 +3,33 @@
 use super::*;
 use rusqlite::OptionalExtension;
 
-#[test]
-fn a_version_1_store_migrates_past_the_missing_version_2() {
+/// A store as a build that applied exactly `versions` (of [`MIGRATIONS`], in order) left it,
+/// on a file of its own; `configured` sets the connection up as the store does.
+fn store_at(versions: &[i64], configured: bool) -> (tempfile::TempDir, Connection) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
-    // A store as a version-1 build left it.
+    let conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
+    if configured {
+        dialect::configure(&conn).expect("configure");
+    }
     conn.execute_batch(
         "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
     )
     .expect("table");
-    conn.execute_batch(&dialect::ddl(V1)).expect("v1");
-    conn.execute("INSERT INTO schema_migrations VALUES (1, 0)", [])
-        .expect("v1 row");
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| versions.contains(v)) {
+        conn.execute_batch(&dialect::ddl(sql)).expect("ddl");
+        if *version == 4 {
+            super::super::upgrade::v4_typed_segments(&conn).expect("v4");
+        }
+        conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version])
+            .expect("version row");
+    }
+    (dir, conn)
+}
+
+#[test]
+fn a_version_1_store_migrates_past_the_missing_version_2() {
+    // A store as a version-1 build left it.
+    let (_dir, mut conn) = store_at(&[1], false);
     migrate(&mut conn).expect("migrate");
     assert_eq!(version(&conn).expect("version"), latest());
     let rows: i64 = conn
@@ -26,17 +41,7 @@ fn a_version_1_store_migrates_past_the_missing_version_2() {
 
 #[test]
 fn an_upgraded_reviewer_without_a_scope_keeps_reviewing_everyone_and_others_do_not() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
-    conn.execute_batch(
-        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
-    .expect("table");
-    for (version, sql) in [(1, V1), (2, V2), (3, V3), (4, V4), (5, V5)] {
-        conn.execute_batch(&dialect::ddl(sql)).expect("ddl");
-        conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version])
-            .expect("version row");
-    }
+    let (_dir, mut conn) = store_at(&[1, 2, 3, 4, 5], false);
     // A build before version 6: an unscoped reviewer (1), a scoped one (2), a studio (3).
     conn.execute_batch(
         "INSERT INTO members (id, name, created_at) VALUES (1, 'team', 0), (2, 'narrow', 0), (3, 'studio', 0);
@@ -58,21 +63,7 @@ fn an_upgraded_reviewer_without_a_scope_keeps_reviewing_everyone_and_others_do_n
 
 #[test]
 fn version_9_keeps_every_notice_and_its_history_and_names_the_sightings_it_covered() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
-    dialect::configure(&conn).expect("configure");
-    conn.execute_batch(
-        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
-    .expect("table");
-    for (version, sql) in &MIGRATIONS[..8] {
-        conn.execute_batch(&dialect::ddl(sql)).expect("ddl");
-        if *version == 4 {
-            super::super::upgrade::v4_typed_segments(&conn).expect("v4");
-        }
-        conn.execute("INSERT INTO schema_migrations VALUES (?1, 0)", [version])
-            .expect("version row");
-    }
+    let (_dir, mut conn) = store_at(&[1, 2, 3, 4, 5, 6, 7, 8], true);
     // A version-8 store: one notice on a match whose upload was seen before (1) and after
     // (2) the notice was written.
     conn.execute_batch(
@@ -124,17 +115,8 @@ fn version_9_keeps_every_notice_and_its_history_and_names_the_sightings_it_cover
 
 #[test]
 fn a_store_taken_from_1_straight_to_3_still_gets_version_2() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut conn = Connection::open(dir.path().join("s.sqlite3")).expect("open");
     // A store as the webhooks branch's build left it: versions 1 and 3, no 2.
-    conn.execute_batch(
-        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
-    .expect("table");
-    conn.execute_batch(&dialect::ddl(V1)).expect("v1");
-    conn.execute_batch(&dialect::ddl(V3)).expect("v3");
-    conn.execute("INSERT INTO schema_migrations VALUES (1, 0), (3, 0)", [])
-        .expect("rows");
+    let (_dir, mut conn) = store_at(&[1, 3], false);
     migrate(&mut conn).expect("migrate");
     let sessions: i64 = conn
         .query_row("SELECT COUNT(*) FROM ui_sessions", [], |r| r.get(0))

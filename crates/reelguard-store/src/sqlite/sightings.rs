@@ -195,9 +195,9 @@ impl Sightings for SqliteStore {
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::{file, store, LIMITS};
+    use super::super::test_support::{file, scanned_to_match, store, LIMITS};
     use crate::prelude::*;
-    use crate::{MatchFilter, NewMatch, Role, SourceMeta, StoreError, Verdict};
+    use crate::{MatchFilter, Role, SourceMeta, StoreError, Verdict};
 
     fn seen_on(platform: &str, url: &str) -> SourceMeta {
         SourceMeta {
@@ -214,29 +214,13 @@ mod tests {
         s.insert_work("w000001", owner.id, "Street", None, None)
             .expect("work");
         let crawler = s.ensure_member("crawler").expect("member");
-        let sub = s
-            .submit_suspect(
-                crawler.id,
-                &file("a"),
-                &seen_on("douyin", "https://d/1"),
-                LIMITS,
-            )
-            .expect("accepted");
-        let job = s
-            .claim_job("worker", std::time::Duration::from_secs(60))
-            .expect("claim")
-            .expect("job");
-        let m = NewMatch {
-            work_id: "w000001".into(),
-            episode: 1,
-            episode_id: 1,
-            score: 0.9,
-            segments: vec![],
-            transformation: vec![],
-            content_box: None,
-        };
-        s.complete_job(sub.job_id, job.lease_token(), &json!({}), &[m])
-            .expect("done");
+        scanned_to_match(
+            &s,
+            crawler.id,
+            &file("a"),
+            &seen_on("douyin", "https://d/1"),
+            LIMITS,
+        );
         let reviewer = s.ensure_member("review").expect("member");
         let (_, key) = s.create_key(reviewer.id, Role::Reviewer).expect("key");
         let caller = s.authenticate(&key).expect("auth").expect("valid");

@@ -22,3 +22,34 @@ pub(crate) const LIMITS: QueueLimits = QueueLimits {
     max_unfinished: 2,
     max_attempts: 2,
 };
+
+/// Submits `file` as `submitter`'s suspect seen at `seen` and completes its scan with one
+/// plain match against episode 1 of work `w000001` (which the test has inserted): the path a
+/// suspect takes to a pending match, for tests about what happens after it.
+pub(crate) fn scanned_to_match(
+    s: &SqliteStore,
+    submitter: i64,
+    file: &NewFile,
+    seen: &crate::SourceMeta,
+    limits: QueueLimits,
+) {
+    use crate::prelude::*;
+    let sub = s
+        .submit_suspect(submitter, file, seen, limits)
+        .expect("accepted");
+    let job = s
+        .claim_job("worker", std::time::Duration::from_secs(60))
+        .expect("claim")
+        .expect("job");
+    let m = crate::NewMatch {
+        work_id: "w000001".into(),
+        episode: 1,
+        episode_id: 1,
+        score: 0.9,
+        segments: vec![],
+        transformation: vec![],
+        content_box: None,
+    };
+    s.complete_job(sub.job_id, job.lease_token(), &serde_json::json!({}), &[m])
+        .expect("done");
+}

@@ -319,14 +319,13 @@ impl Webhooks for SqliteStore {
 mod tests {
     use serde_json::{json, Value};
 
+    use super::super::test_support::scanned_to_match;
     use super::super::SqliteStore;
     use crate::prelude::*;
     use crate::webhooks::{
         now_ms, AttemptOutcome, DeliveryState, WebhookPolicy, EVENT_INFRINGEMENT_CONFIRMED,
     };
-    use crate::{
-        MatchFilter, NewFile, NewMatch, Notice, QueueLimits, Role, SourceMeta, StoreError, Verdict,
-    };
+    use crate::{MatchFilter, NewFile, Notice, QueueLimits, Role, SourceMeta, StoreError, Verdict};
 
     /// A store with one pending match against a work of `acme`, and a reviewer caller.
     fn setup() -> (tempfile::TempDir, SqliteStore, i64, crate::Caller, i64) {
@@ -347,24 +346,7 @@ mod tests {
                 path: format!("/tmp/{sha}"),
                 name: "x.mp4".into(),
             };
-            let sub = s
-                .submit_suspect(owner.id, &file, &SourceMeta::default(), limits)
-                .expect("submit");
-            let job = s
-                .claim_job("worker", std::time::Duration::from_secs(60))
-                .expect("claim")
-                .expect("job");
-            let m = NewMatch {
-                work_id: "w000001".into(),
-                episode: 1,
-                episode_id: 1,
-                score: 0.9,
-                segments: vec![],
-                transformation: vec![],
-                content_box: None,
-            };
-            s.complete_job(sub.job_id, job.lease_token(), &json!({}), &[m])
-                .expect("done");
+            scanned_to_match(&s, owner.id, &file, &SourceMeta::default(), limits);
         }
         for m in s
             .matches(&MatchFilter {
