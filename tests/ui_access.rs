@@ -5,7 +5,7 @@
 
 mod support;
 
-use reelguard_server::routes::{Access, UI_ROUTES};
+use reelguard_server::routes::{query_names, Access, UI_ROUTES};
 use reelguard_store::Role;
 use support::web::{Form, Web};
 use support::Site;
@@ -79,4 +79,36 @@ fn every_workbench_route_answers_every_role_as_its_table_says() {
         }
     }
     assert_eq!(checked, UI_ROUTES.len() * roles.len());
+}
+
+#[test]
+fn workbench_pages_refuse_query_parameters_they_do_not_take() {
+    let site = Site::start(&[]);
+    let mut web = Web::new(&site.daemon);
+    web.log_in(&site.key("review-team", "reviewer"));
+    let mut checked = 0;
+    for route in UI_ROUTES.iter().filter(|r| r.method == "GET") {
+        let admitted = match route.access {
+            Access::Public => false, // a login form takes no filters to misspell
+            Access::AnyKey => true,
+            Access::Roles(roles) => roles.contains(&Role::Reviewer),
+        };
+        if !admitted {
+            continue;
+        }
+        let path = format!("{}?platfrom=douyin", concrete(route.path));
+        let page = web.get(&path);
+        assert_eq!(page.status, 400, "GET {path}: {}", page.body);
+        assert!(page.body.contains("platfrom"), "GET {path}: {}", page.body);
+        for name in query_names(route) {
+            assert!(page.body.contains(name.as_str()), "GET {path} names {name}");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} pages checked");
+    // The documented filters still work, the API's spelling of them included.
+    let queue = web.get("/ui/queue?state=all&platform=douyin&min_score=0.5");
+    assert_eq!(queue.status, 200, "{}", queue.body);
+    let notice = web.get("/ui/notices/999999?lang=en");
+    assert_eq!(notice.status, 404, "{}", notice.body);
 }

@@ -436,7 +436,13 @@ pub const UI_ROUTES: &[RouteSpec] = &[
         Access::Public,
         "Chooses the workbench's language.",
     ),
-    page("GET", "/ui/queue", REVIEWER, "The review queue."),
+    route(
+        "GET",
+        "/ui/queue",
+        REVIEWER,
+        "The review queue.",
+        Doc::PAGE.query(params::<QueueQuery>),
+    ),
     page(
         "GET",
         "/ui/matches/{id}",
@@ -462,11 +468,12 @@ pub const UI_ROUTES: &[RouteSpec] = &[
         "Confirm every pending match of one upload.",
     ),
     page("GET", "/ui/notices", READERS, "Takedown notices."),
-    page(
+    route(
         "GET",
         "/ui/notices/{id}",
         READERS,
         "One notice, printable (or .json).",
+        Doc::PAGE.query(params::<DocumentQuery>),
     ),
     page(
         "GET",
@@ -480,11 +487,12 @@ pub const UI_ROUTES: &[RouteSpec] = &[
         READERS,
         "Move a notice (send, acknowledged, removed...).",
     ),
-    page(
+    route(
         "GET",
         "/ui/notices/{id}/document",
         READERS,
         "The notice document alone, for printing.",
+        Doc::PAGE.query(params::<DocumentQuery>),
     ),
     page(
         "POST",
@@ -522,14 +530,15 @@ pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
     find_in(ROUTES, method, path)
 }
 
-/// The query parameters an API route documents, by its index in [`ROUTES`]: built once, since
-/// the guard asks on every request that has a query string and building a route's parameter
-/// documentation allocates its descriptions and schemas.
+/// The query parameters a route documents (an API route or a workbench page), by its place in
+/// [`ROUTES`] then [`UI_ROUTES`]: built once, since the guards ask on every request that has a
+/// query string and building a route's parameter documentation allocates its descriptions and
+/// schemas.
 pub fn query_names(route: &'static RouteSpec) -> &'static [String] {
     static NAMES: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
-    let names = NAMES.get_or_init(|| ROUTES.iter().map(|r| r.doc.query_names()).collect());
-    ROUTES
-        .iter()
+    let all = || ROUTES.iter().chain(UI_ROUTES);
+    let names = NAMES.get_or_init(|| all().map(|r| r.doc.query_names()).collect());
+    all()
         .position(|r| std::ptr::eq(r, route))
         .and_then(|i| names.get(i))
         .map_or(&[], Vec::as_slice)

@@ -310,18 +310,21 @@ async fn layer(State(state): State<Shared>, mut request: Request, next: Next) ->
         cookie(request.headers(), i18n::LANG_COOKIE),
     );
     request.extensions_mut().insert(lang);
-    let access = request
+    let route = request
         .extensions()
         .get::<MatchedPath>()
-        .and_then(|p| routes::find_ui(exchange.method.as_str(), p.as_str()))
-        .map_or(Access::AnyKey, |r| r.access);
+        .and_then(|p| routes::find_ui(exchange.method.as_str(), p.as_str()));
+    let access = route.map_or(Access::AnyKey, |r| r.access);
     let refused = match (access, &caller) {
         (Access::Public, _) => None,
         (_, None) => Some(UiError::LoginRequired),
         (Access::Roles(roles), Some(c)) if !roles.contains(&c.role) => {
             Some(UiError::Api(ApiError::Forbidden))
         }
-        _ => None,
+        // Only a viewer allowed to see the page learns which parameters it takes.
+        _ => route
+            .and_then(|r| crate::auth::unknown_query_parameters(r, request.uri().query()))
+            .map(UiError::Api),
     };
     let response = if exchange.method == Method::POST && cross_site(request.headers()) {
         UiError::Api(ApiError::Forbidden).into_response()

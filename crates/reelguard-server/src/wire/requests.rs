@@ -357,3 +357,33 @@ pub struct SightingQuery {
     /// Most sightings (default 100).
     pub limit: Option<u32>,
 }
+
+// ---- the workbench's query strings -----------------------------------------------------------
+// Its pages are held to their parameters by the same route table as the API (a misspelt
+// `?platfrom=` on the queue would otherwise show a wider queue than the reviewer asked for).
+
+/// `GET /ui/queue`: the review queue's filters, the API's `GET /v1/matches` filters by name.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// `pending_review` (the default), `confirmed`, `rejected` or `all`.
+    pub state: Option<String>,
+    /// Only matches of this work.
+    pub work: Option<String>,
+    /// Only matches of this member's works.
+    pub member: Option<String>,
+    /// Only suspects seen on this platform.
+    pub platform: Option<String>,
+    /// Only matches scoring at least this.
+    pub min_score: Option<String>,
+    /// Only matches found at most this many days ago.
+    pub max_age_days: Option<String>,
+}
+
+/// `GET /ui/notices/{id}` and its document: which language the notice document is in.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentQuery {
+    /// `zh-CN` or `en`; absent: the viewer's language.
+    pub lang: Option<String>,
+}

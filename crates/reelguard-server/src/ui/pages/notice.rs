@@ -25,12 +25,8 @@ use crate::notice_doc;
 use crate::present::notice_json;
 use crate::ui::html::{self, csrf_field, esc, t, tf, utc, Arg, Lang};
 use crate::ui::{html_page, CsrfForm, Viewer};
+use crate::wire::requests::DocumentQuery;
 use crate::Shared;
-
-#[derive(Deserialize)]
-pub struct DocumentQuery {
-    lang: Option<String>,
-}
 
 /// The document's language: `?lang=` if given, else the viewer's.
 fn document_lang(requested: Option<&str>, viewer: Lang) -> notice_doc::Lang {

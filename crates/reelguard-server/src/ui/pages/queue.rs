@@ -6,25 +6,14 @@ use std::fmt::Write;
 use axum::extract::{Query, State};
 use reelguard_service::matches::{self, MatchQuery};
 use reelguard_store::{MatchOrder, MatchRow, MatchState, Source};
-use serde::Deserialize;
 
 use super::{age, non_empty, number, platforms, Page, DAY};
 use crate::ui::html::{self, csrf_field, esc, esc_or_dash, t, tf, utc_date, Arg};
 use crate::ui::{html_page, Viewer};
+use crate::wire::requests::QueueQuery;
 use crate::Shared;
 
 const QUEUE_LIMIT: u32 = 200;
-
-#[derive(Deserialize, Default)]
-pub struct QueueQuery {
-    /// `pending_review` (the default), `confirmed`, `rejected` or `all`.
-    state: Option<String>,
-    work: Option<String>,
-    member: Option<String>,
-    platform: Option<String>,
-    min_score: Option<String>,
-    max_age_days: Option<String>,
-}
 
 /// `GET /ui/queue`: pending matches, newest release and highest score first.
 pub async fn queue(
