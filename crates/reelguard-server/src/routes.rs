@@ -533,13 +533,14 @@ pub fn find(method: &str, path: &str) -> Option<&'static RouteSpec> {
 /// The query parameters a route documents (an API route or a workbench page), by its place in
 /// [`ROUTES`] then [`UI_ROUTES`]: built once, since the guards ask on every request that has a
 /// query string and building a route's parameter documentation allocates its descriptions and
-/// schemas.
+/// schemas. A route is recognised by its method and path, not its address: the tables are
+/// `const`s, so two references to one entry need not be equal.
 pub fn query_names(route: &'static RouteSpec) -> &'static [String] {
     static NAMES: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
     let all = || ROUTES.iter().chain(UI_ROUTES);
     let names = NAMES.get_or_init(|| all().map(|r| r.doc.query_names()).collect());
     all()
-        .position(|r| std::ptr::eq(r, route))
+        .position(|r| r.method == route.method && r.path == route.path)
         .and_then(|i| names.get(i))
         .map_or(&[], Vec::as_slice)
 }
