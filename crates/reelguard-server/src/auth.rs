@@ -83,9 +83,13 @@ async fn authorize(
 /// The 400 for query parameters the route does not document (a misspelt filter such as
 /// `?platfrom=` would otherwise be ignored and widen the answer), naming them; `None` when
 /// every parameter is known. Checked here, once for every route, against the route table.
-fn unknown_query_parameters(exchange: &Exchange, query: Option<&str>) -> Option<ApiError> {
+pub fn unknown_query_parameters(
+    method: &str,
+    route: &str,
+    query: Option<&str>,
+) -> Option<ApiError> {
     let query = query.filter(|q| !q.is_empty())?;
-    let route = routes::find(exchange.method.as_str(), &exchange.route)?;
+    let route = routes::find(method, route)?;
     let known = routes::query_names(route);
     let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(query) {
         Ok(pairs) => pairs,
@@ -120,7 +124,11 @@ pub async fn guard(State(state): State<Shared>, mut request: Request, next: Next
     let access = routes::find(exchange.method.as_str(), &exchange.route)
         .map_or(Access::Roles(&[]), |r| r.access);
     let (response, caller) = match authorize(&state, access, request.headers()).await {
-        Ok(caller) => match unknown_query_parameters(&exchange, request.uri().query()) {
+        Ok(caller) => match unknown_query_parameters(
+            exchange.method.as_str(),
+            &exchange.route,
+            request.uri().query(),
+        ) {
             Some(error) => (error.into_response(), caller),
             None => {
                 if let Some(c) = &caller {
