@@ -165,7 +165,7 @@ pub(crate) fn check_frame_times<H>(frames: &[Record<H>]) -> Result<(), String> {
 
 /// Byte offset and length of an episode's records in `frames.bin`; `None` when their end
 /// does not fit in a `u64`.
-fn run_bytes(episode: &Episode) -> Option<(u64, u64)> {
+pub(crate) fn run_bytes(episode: &Episode) -> Option<(u64, u64)> {
     let offset = episode.first_frame.checked_mul(FRAME_RECORD_BYTES)?;
     let len = episode.frame_count.checked_mul(FRAME_RECORD_BYTES)?;
     offset.checked_add(len)?;
@@ -175,7 +175,7 @@ fn run_bytes(episode: &Episode) -> Option<(u64, u64)> {
 /// Every episode's run of records lies within the committed length of `frames.bin` and holds
 /// the one signal `frames.bin` stores: an edited or damaged `catalogue.json` is refused at
 /// open rather than read past the end (or allocated for, or misread) at match time.
-fn check_runs(manifest: &Manifest) -> Result<(), String> {
+pub(crate) fn check_runs(manifest: &Manifest) -> Result<(), String> {
     if !manifest.frames_len.is_multiple_of(FRAME_RECORD_BYTES) {
         return Err(format!(
             "frames_len {} is not a whole number of {FRAME_RECORD_BYTES}-byte records",
@@ -203,6 +203,22 @@ fn check_runs(manifest: &Manifest) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A manifest's text as read from `path`: JSON of a format this code reads (checked against
+/// `frames.bin` later, by `check_runs` at recovery).
+pub(crate) fn parse_manifest(text: &str, path: &Path) -> Result<Manifest, IndexError> {
+    let manifest: Manifest = serde_json::from_str(text).map_err(|e| IndexError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if manifest.format != FORMAT && manifest.format != FORMAT_1 {
+        return Err(IndexError::Corrupt {
+            path: path.to_path_buf(),
+            reason: format!("unsupported format {}", manifest.format),
+        });
+    }
+    Ok(manifest)
 }
 
 /// Fails an operation at a named step when `REELGUARD_CRASH_AT` names it, by aborting the
@@ -252,17 +268,7 @@ impl Files {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&path, e)),
         };
-        let manifest: Manifest = serde_json::from_str(&text).map_err(|e| IndexError::Corrupt {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        if manifest.format != FORMAT && manifest.format != FORMAT_1 {
-            return Err(IndexError::Corrupt {
-                path,
-                reason: format!("unsupported format {}", manifest.format),
-            });
-        }
-        Ok(Some(manifest))
+        parse_manifest(&text, &path).map(Some)
     }
 
     /// The format of the committed manifest; `None` for a new catalogue.
@@ -425,12 +431,23 @@ pub(crate) fn read_records<S: SignalType>(
     frames_file
         .read_exact_at(&mut bytes, offset)
         .map_err(|e| io(&path, e))?;
+    decode_run::<S>(&bytes, episode.id).map_err(corrupt)
+}
+
+/// An episode's run of records, as read from `frames.bin`: whole records of signal `S`, each
+/// with a plausible time (see [`check_frame_times`]).
+pub(crate) fn decode_run<S: SignalType>(
+    bytes: &[u8],
+    episode_id: u64,
+) -> Result<Vec<Record<S::Hash>>, String> {
+    if !bytes.len().is_multiple_of(S::RECORD_BYTES) {
+        return Err(format!("episode {episode_id}: a partial record"));
+    }
     let frames: Vec<Record<S::Hash>> = bytes
         .chunks_exact(S::RECORD_BYTES)
         .map(S::decode_record)
         .collect::<Option<_>>()
-        .ok_or_else(|| corrupt(format!("episode {}: undecodable record", episode.id)))?;
-    check_frame_times(&frames)
-        .map_err(|reason| corrupt(format!("episode {}: {reason}", episode.id)))?;
+        .ok_or_else(|| format!("episode {episode_id}: undecodable record"))?;
+    check_frame_times(&frames).map_err(|reason| format!("episode {episode_id}: {reason}"))?;
     Ok(frames)
 }

@@ -32,6 +32,7 @@
 
 pub mod catalogue;
 pub mod distinct;
+pub mod fuzzing;
 pub mod lsh;
 pub mod migrate;
 mod snapshot;

@@ -106,11 +106,7 @@ impl BandIndex {
     /// The catalogue generation of the last commit (0 for a new index).
     pub(crate) fn generation(&self) -> Result<u64, IndexError> {
         let metas = self.index.load_metas().map_err(tantivy_error)?;
-        Ok(metas
-            .payload
-            .as_deref()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0))
+        Ok(parse_generation(metas.payload.as_deref()))
     }
 
     fn writer(&mut self) -> Result<&mut IndexWriter, IndexError> {
@@ -326,4 +322,10 @@ impl<'a> PostingCache<'a> {
         }
         Ok(self.cache.get(&term).map_or(&[], |v| v.as_slice()))
     }
+}
+
+/// The catalogue generation a commit payload names; 0 for none, or for one this code did not
+/// write (the manifest's recovery then refuses the mismatch as corruption rather than guess).
+pub(crate) fn parse_generation(payload: Option<&str>) -> u64 {
+    payload.and_then(|p| p.parse().ok()).unwrap_or(0)
 }

@@ -75,13 +75,8 @@ fn migrate(dir: &Path, files: &Files) -> Result<(), IndexError> {
     let lock: IndexWriter = old
         .writer_with_num_threads(1, 15_000_000)
         .map_err(tantivy_error)?;
-    let old_generation = old
-        .load_metas()
-        .map_err(tantivy_error)?
-        .payload
-        .as_deref()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
+    let old_generation =
+        crate::lsh::parse_generation(old.load_metas().map_err(tantivy_error)?.payload.as_deref());
     let manifest = files.recover_format(FORMAT_1, old_generation)?;
 
     // Step 2: a fresh band index, whatever an earlier attempt left.

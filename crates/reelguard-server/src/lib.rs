@@ -18,6 +18,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod fuzzing;
 pub mod limits;
 pub mod notice_doc;
 pub mod notify;

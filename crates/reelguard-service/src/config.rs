@@ -206,26 +206,45 @@ impl Config {
         file: Option<&Path>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        let file = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                Some((text, path.display().to_string()))
+            }
+            None => None,
+        };
+        Config::from_text(
+            file.as_ref()
+                .map(|(text, origin)| (text.as_str(), origin.as_str())),
+            env,
+        )
+    }
+
+    /// [`Config::load`] with the file already read: `file` is its text and its name (for
+    /// errors). The fuzz target `config` calls this directly.
+    pub fn from_text(
+        file: Option<(&str, &str)>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let mut table =
             toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Invalid {
                 origin: "defaults".into(),
                 message: e.to_string(),
             })?;
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        if let Some((text, origin)) = file {
             let from_file: toml::Table =
                 text.parse()
                     .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                        origin: path.display().to_string(),
+                        origin: origin.to_string(),
                         message: e.to_string(),
                     })?;
             for (key, value) in from_file {
                 if !KEYS.contains(&key.as_str()) {
                     return Err(ConfigError::Invalid {
-                        origin: path.display().to_string(),
+                        origin: origin.to_string(),
                         message: format!("unknown key {key:?} (known: {})", KEYS.join(", ")),
                     });
                 }
@@ -299,6 +318,27 @@ impl Config {
             self.workers
         }
     }
+}
+
+/// The fuzz target `config`: any bytes as the configuration file, with no environment. A text
+/// that loads must load again, to the same settings, from its own serialisation (what
+/// `reelguard serve` would be given back if it wrote its settings out). Returns whether it
+/// loaded.
+pub fn fuzz_config(data: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let Ok(config) = Config::from_text(Some((text, "fuzz.toml")), &|_| None) else {
+        return false;
+    };
+    let written = toml::to_string(&config).expect("a loaded configuration serialises");
+    let again = Config::from_text(Some((&written, "written.toml")), &|_| None)
+        .unwrap_or_else(|e| panic!("its own serialisation does not load: {e}\n{written}"));
+    assert_eq!(
+        again, config,
+        "the serialisation loads differently:\n{written}"
+    );
+    true
 }
 
 #[cfg(test)]

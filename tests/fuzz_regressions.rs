@@ -1,6 +1,7 @@
 //! The inputs kept from fuzzing (`fuzz/regressions/TARGET/`) replayed on stable through the
 //! same entry points the `cargo fuzz` targets call: none may panic, and each parses to what
-//! its file name promises where it promises something.
+//! its file name promises where it promises something. The inputs of every target live here,
+//! in the package that depends on every crate with a fuzz entry point.
 
 use std::path::PathBuf;
 
@@ -51,6 +52,55 @@ fn kept_media_header_inputs_parse_without_panicking() {
         // A PNG header claiming 2^32-1 squared must still come out as a size, not wrap to 0.
         if name == "png_ihdr_u32_max" {
             assert!(understood > 0, "{name}");
+        }
+    }
+}
+
+#[test]
+fn kept_api_json_inputs_parse_without_panicking() {
+    for (name, data) in inputs("api_json") {
+        let accepted = reelguard_server::fuzzing::fuzz_json_body(&data);
+        eprintln!("{name}: accepted {accepted}");
+        if name.starts_with("accepted_") {
+            assert!(accepted, "{name}");
+        }
+        if name.starts_with("refused_") {
+            assert!(!accepted, "{name}");
+        }
+    }
+}
+
+#[test]
+fn kept_api_query_inputs_parse_without_panicking() {
+    for (name, data) in inputs("api_query") {
+        let typed = reelguard_server::fuzzing::fuzz_query(&data);
+        eprintln!("{name}: {typed} typed queries accept it");
+    }
+}
+
+#[test]
+fn kept_catalogue_inputs_parse_without_panicking() {
+    for (name, data) in inputs("catalogue") {
+        let records = reelguard_index::fuzzing::fuzz_catalogue(&data);
+        eprintln!("{name}: {records} records");
+        if let Some(count) = name.strip_prefix("records_") {
+            let want: usize = count
+                .split('_')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            assert_eq!(records, want, "{name}");
+        }
+    }
+}
+
+#[test]
+fn kept_config_inputs_parse_without_panicking() {
+    for (name, data) in inputs("config") {
+        let loaded = reelguard_service::config::fuzz_config(&data);
+        eprintln!("{name}: loaded {loaded}");
+        if name.starts_with("loads_") {
+            assert!(loaded, "{name}");
         }
     }
 }
