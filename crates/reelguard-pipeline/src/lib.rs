@@ -317,6 +317,7 @@ mod tests {
                 .collect(),
             inset_frames: Vec::new(),
             insets: Vec::new(),
+            audio: None,
             stats: DecodeStats::default(),
         }
     }
