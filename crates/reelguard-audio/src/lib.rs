@@ -48,14 +48,19 @@ const HIGH_HZ: f64 = 2000.0;
 const BANDS: usize = 33;
 /// Windows quieter than this (mean square, full scale 1.0) are silence: quality 0.
 const SILENCE_DB: f64 = -60.0;
+/// A band counts as sounding when within this factor (30 dB) of the loudest band.
+const SOUNDING: f64 = 1e-3;
+/// Windows with this few sounding bands or fewer carry a tone, not a spectrum: their other
+/// bands' bits are codec noise (the fixtures' sine beep is one band; speech sounds 15–33).
+const TONE_BANDS: usize = 4;
 
 /// The sub-fingerprints of one stretch of audio, one per [`HOP`] samples.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Hashes {
     /// The 32-bit sub-fingerprints.
     pub hashes: Vec<u32>,
-    /// Loudness of each window, 0 (silence) to 255; below `reelguard_hash::MIN_USEFUL_QUALITY`
-    /// the bits are noise.
+    /// Structure of each window, 0 (silence, a pure tone) to 255: 8 per sounding band beyond
+    /// [`TONE_BANDS`]; below `reelguard_hash::MIN_USEFUL_QUALITY` the bits are noise.
     pub quality: Vec<u8>,
 }
 
@@ -143,16 +148,22 @@ impl Fingerprinter {
                 }
             }
             out.hashes.push(hash);
-            out.quality.push(quality(db));
+            out.quality.push(quality(&energies, db));
             previous = energies;
         }
         out
     }
 }
 
-/// Loudness to quality: 0 at [`SILENCE_DB`] and below, 4 per dB above, 240 at full scale.
-fn quality(db: f64) -> u8 {
-    ((db - SILENCE_DB) * 4.0).clamp(0.0, 255.0) as u8
+/// A window's quality: 0 when silent (at or below [`SILENCE_DB`]), else 8 per band
+/// sounding (within [`SOUNDING`] of the loudest) beyond [`TONE_BANDS`].
+fn quality(energies: &[f64], db: f64) -> u8 {
+    if db <= SILENCE_DB {
+        return 0;
+    }
+    let loudest = energies.iter().copied().fold(0.0, f64::max);
+    let sounding = energies.iter().filter(|&&e| e > loudest * SOUNDING).count();
+    (sounding.saturating_sub(TONE_BANDS) * 8).min(255) as u8
 }
 
 /// Seconds from the start of the (un-stretched) audio to sub-fingerprint `i` of samples

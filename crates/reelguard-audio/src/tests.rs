@@ -149,6 +149,15 @@ fn silence_and_short_input_give_nothing_usable() {
     let silent = print.fingerprint(&vec![0.0; SAMPLE_RATE as usize * 2]);
     assert!(!silent.hashes.is_empty());
     assert!(silent.quality.iter().all(|&q| q == 0));
+    // A pure tone (the old fixtures' beep) is one band: its other bits are noise.
+    let tone: Vec<f32> = (0..SAMPLE_RATE as usize * 2)
+        .map(|n| (n as f32 * 2.0 * std::f32::consts::PI * 660.0 / SAMPLE_RATE as f32).sin() * 0.5)
+        .collect();
+    let tone = print.fingerprint(&tone);
+    assert!(tone
+        .quality
+        .iter()
+        .all(|&q| q < reelguard_hash::MIN_USEFUL_QUALITY));
 }
 
 #[test]
