@@ -129,7 +129,6 @@ fn catalogue(
             let batch = 80.min(distractors - made);
             let episodes = (0..batch)
                 .map(|i| NewEpisode {
-                    audio: Vec::new(),
                     file: format!("distractor-{}", made + i),
                     duration_s: 120.0,
                     frames: generator.episode(600),

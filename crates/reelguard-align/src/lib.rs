@@ -305,7 +305,6 @@ fn describe<S: SignalType>(
         evidence,
         signal: S::NAME,
         false_match_rate: None,
-        confirmed_by: None,
     }
 }
 

@@ -309,7 +309,6 @@ mod tests {
             let segment = Segment {
                 coverage,
                 false_match_rate: Some(rate),
-                confirmed_by: None,
                 ..segment
             };
             let margin = Margin {
