@@ -88,27 +88,32 @@ mod tests {
         [&len.to_le_bytes()[..], manifest.as_bytes(), frames].concat()
     }
 
+    /// A manifest of one work with one two-frame episode, committed up to `frames_len` bytes.
+    fn manifest(frames_len: usize) -> String {
+        format!(
+            r#"{{"format":2,"generation":1,"frames_len":{frames_len},"next_episode_id":2,
+            "next_work_number":2,"works":[{{"id":"w1","title":"t","owner":null,
+            "external_id":null,"episodes":[{{"id":1,"number":1,"file":"e1.mp4",
+            "duration_s":0.4,"first_frame":0,"frame_count":2,"signal":"video_phash"}}]}}]}}"#
+        )
+    }
+
     #[test]
     fn an_episode_s_records_are_read_from_a_well_formed_input() {
-        let manifest = r#"{"format":2,"generation":1,"frames_len":26,"next_episode_id":2,
-            "next_work_number":2,"works":[{"id":"w1","title":"t","owner":null,
-            "external_id":null,"episodes":[{"id":1,"number":1,"file":"e1.mp4",
-            "duration_s":0.4,"first_frame":0,"frame_count":2,"signal":"video_phash"}]}]}"#;
         let mut frames = Vec::new();
         for t in [0.0f32, 0.2] {
-            frames.extend_from_slice(&7u64.to_le_bytes());
-            frames.extend_from_slice(&t.to_le_bytes());
-            frames.push(200);
+            let record = reelguard_hash::Record {
+                t,
+                hash: 7u64,
+                quality: 200,
+            };
+            Video::encode_record(&record, &mut frames);
         }
-        assert_eq!(fuzz_catalogue(&input(manifest, &frames)), 2);
+        assert_eq!(fuzz_catalogue(&input(&manifest(26), &frames)), 2);
     }
 
     #[test]
     fn a_run_past_the_frames_is_refused() {
-        let manifest = r#"{"format":2,"generation":1,"frames_len":13,"next_episode_id":2,
-            "next_work_number":2,"works":[{"id":"w1","title":"t","owner":null,
-            "external_id":null,"episodes":[{"id":1,"number":1,"file":"e1.mp4",
-            "duration_s":0.4,"first_frame":0,"frame_count":2,"signal":"video_phash"}]}]}"#;
-        assert_eq!(fuzz_catalogue(&input(manifest, &[0; 26])), 0);
+        assert_eq!(fuzz_catalogue(&input(&manifest(13), &[0; 26])), 0);
     }
 }
