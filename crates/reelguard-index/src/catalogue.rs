@@ -359,7 +359,11 @@ impl Files {
             path: self.dir.join(MANIFEST),
             reason,
         })?;
-        self.audio.recover(&manifest)?;
+        let runs = manifest.works.iter().flat_map(|w| &w.episodes);
+        self.audio.recover(
+            manifest.audio_len,
+            runs.filter_map(|e| Some((e.id, e.audio.as_ref()?))),
+        )?;
         Ok(manifest)
     }
 

@@ -19,7 +19,9 @@ use reelguard_align::{align_signal, QueryFrame, RefFrame, Segment};
 use reelguard_hash::{Record, SignalType};
 
 use crate::audio_runs::read_audio;
-use crate::catalogue::{read_records, Episode, Manifest, StoredFrame, Video, Work, BANDS_DIR};
+use crate::catalogue::{
+    check_frame_times, read_records, Episode, Manifest, StoredFrame, Video, Work, BANDS_DIR,
+};
 use crate::distinct::margin;
 use crate::lsh::{BandIndex, PostingCache, Snapshot as BandSnapshot};
 use crate::{FindStats, IndexError, Match, MatchParams};
@@ -100,8 +102,24 @@ impl CatalogueSnapshot {
     ) -> Result<Vec<Record<S::Hash>>, IndexError> {
         if episode.signal == S::NAME {
             read_records::<S>(&self.frames, &self.dir, episode)
+        } else if S::NAME != crate::audio_runs::Audio::NAME {
+            // Neither file holds `S`: a run is never read as another signal's records.
+            Err(IndexError::Corrupt {
+                path: self.dir.clone(),
+                reason: format!(
+                    "episode {} holds no {} records (its frames are {})",
+                    episode.id,
+                    S::NAME,
+                    episode.signal
+                ),
+            })
         } else {
-            read_audio::<S>(&self.audio, &self.dir, episode)
+            let records = read_audio::<S>(&self.audio, &self.dir, episode.id, episode.audio)?;
+            check_frame_times(&records).map_err(|reason| IndexError::Corrupt {
+                path: self.dir.join(crate::audio_runs::AUDIO),
+                reason: format!("episode {}: {reason}", episode.id),
+            })?;
+            Ok(records)
         }
     }
 
