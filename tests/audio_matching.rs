@@ -2,7 +2,8 @@
 //! whose picture is fixture footage and whose sound is `espeak-ng` speech over pink noise,
 //! pirated with the `ffmpeg` CLI, registered and scanned. Each audio variant is found by
 //! the audio signal at the right episode and speed, the still cover by audio alone, the
-//! re-dub carries `redubbed`, and unrelated speech matches nothing.
+//! re-dub carries `redubbed`, and unrelated speech matches nothing. Through the daemon, the
+//! workbench names the signals that found each segment and shows the re-dub tag.
 
 mod support;
 
@@ -11,7 +12,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use support::{fixtures, json_lines, reelguard};
+use support::web::Web;
+use support::{fixtures, json_lines, matches_of, reelguard, register_work, submit_suspect, Site};
 
 const LINES: [&str; 3] = [
     "The heir returns to the family house after ten years. Nobody recognises him at the \
@@ -268,4 +270,84 @@ fn audio_finds_sped_up_still_cover_and_redubbed_copies_and_nothing_unrelated() {
     let report = scan(data, &unrelated);
     assert!(audio_segments(&report).is_empty(), "{report}");
     assert_eq!(report["matches"], serde_json::json!([]), "{report}");
+}
+
+/// The fixture originals, as soon as they are complete.
+fn originals() -> PathBuf {
+    std::env::var_os("REELGUARD_FIXTURES")
+        .map(PathBuf::from)
+        .filter(|d| d.join("originals/MANIFEST.tsv").exists())
+        .unwrap_or_else(|| fixtures().to_path_buf())
+        .join("originals")
+}
+
+#[test]
+fn the_workbench_names_the_signals_of_each_segment_and_tags_the_redub() {
+    let site = Site::start(&[]);
+    let dir = site.tmp.path();
+    let studio = site.key("studio", "member");
+    let crawler = site.key("crawler-co", "crawler");
+    let reviewer = site.key("review-team", "reviewer");
+    let a = speech(dir, "a", "en", LINES[0]);
+    let ep1 = episode(dir, "ep1", &originals().join("street_e1.mp4"), &a);
+    register_work(&site.daemon, &studio, "Audio drama", None, &ep1);
+
+    // A plain re-encode: picture and sound both found it. A re-dub: the picture alone.
+    let copy = dir.join("copy.mp4");
+    ffmpeg(&[
+        "-i",
+        ep1.to_str().unwrap_or_default(),
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "30",
+        "-c:a",
+        "aac",
+        "-b:a",
+        "48k",
+        copy.to_str().unwrap_or_default(),
+    ]);
+    let redub_voice = speech(dir, "redub", "en+f3", LINES[2]);
+    let redub = episode(dir, "redub", &ep1, &redub_voice);
+
+    let mut web = Web::new(&site.daemon);
+    web.log_in(&reviewer);
+    let page_of = |web: &mut Web, file: &Path| {
+        let suspect = submit_suspect(&site.daemon, &crawler, &[], file)["suspect_id"]
+            .as_i64()
+            .expect("suspect_id");
+        let found = matches_of(&site.daemon, &reviewer, suspect);
+        assert_eq!(found.len(), 1, "{}: {found:?}", file.display());
+        let id = found[0]["id"].as_i64().expect("match id");
+        let page = web.get(&format!("/ui/matches/{id}"));
+        assert_eq!(page.status, 200, "{}", page.body);
+        page.body
+    };
+
+    let body = page_of(&mut web, &copy);
+    assert!(
+        body.contains("data-signals=\"video_phash,audio_hk32\""),
+        "the copy's segments name both signals: {body}"
+    );
+    // In the workbench's default language: 画面 (picture) + 声音 (sound), 重配音 (re-dubbed).
+    assert!(body.contains("画面 + 声音"), "{body}");
+    assert!(!body.contains("redubbed"), "{body}");
+
+    let body = page_of(&mut web, &redub);
+    assert!(
+        body.contains("data-signals=\"video_phash\"") && !body.contains("audio_hk32"),
+        "the re-dub was found by the picture alone: {body}"
+    );
+    let edits = body
+        .split("data-edits=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default();
+    assert!(
+        edits.split(',').any(|e| e == "redubbed"),
+        "edits {edits:?}: {body}"
+    );
+    assert!(body.contains("重配音"), "{body}");
 }
