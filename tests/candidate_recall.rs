@@ -132,6 +132,7 @@ fn catalogue(
             let batch = 80.min(distractors - made);
             let episodes = (0..batch)
                 .map(|i| NewEpisode {
+                    audio: Vec::new(),
                     file: format!("distractor-{}", made + i),
                     duration_s: 120.0,
                     frames: generator.episode(600),

@@ -184,6 +184,7 @@ mod tests {
             evidence,
             signal: reelguard_model::VIDEO_PHASH,
             false_match_rate: None,
+            confirmed_by: None,
         }
     }
 

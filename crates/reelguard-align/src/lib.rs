@@ -305,6 +305,7 @@ fn describe<S: SignalType>(
         evidence,
         signal: S::NAME,
         false_match_rate: None,
+        confirmed_by: None,
     }
 }
 

@@ -341,6 +341,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
                     suspects.push(suspect(&mut rng, n as u64 + 1, &hashes, family));
                 }
                 episodes.push(NewEpisode {
+                    audio: Vec::new(),
                     file: format!("synthetic-{n}"),
                     duration_s: FRAMES_PER_EPISODE as f64 / f64::from(FPS),
                     frames,

@@ -483,6 +483,7 @@ pub fn calibration_table(calibration: &Calibration) -> Vec<CalibrationRow> {
             evidence,
             signal: <reelguard_hash::VideoPhash as reelguard_hash::SignalType>::NAME,
             false_match_rate: None,
+            confirmed_by: None,
         };
         calibration.false_match_rate(&segment, TABLE_ALIGNMENTS)
     };

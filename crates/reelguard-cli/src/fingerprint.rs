@@ -1,4 +1,4 @@
-//! `reelguard fingerprint FILE|DIR... [--json] [--keyframes]`
+//! `reelguard fingerprint FILE|DIR... [--json] [--keyframes] [--audio none|one|grid]`
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,6 +30,22 @@ pub struct Args {
     #[arg(long, default_value_t = reelguard_media::DEFAULT_SAMPLE_FPS, value_parser = sample_fps,
           allow_negative_numbers = true)]
     fps: f64,
+    /// Audio sub-fingerprints: `one` (the audio as it is, what `register` stores), `grid`
+    /// (also stretched back by each speed of `reelguard_audio::SPEED_GRID`, what a scan's
+    /// full pass takes) or `none` (no audio decoded at all).
+    #[arg(long, value_enum, default_value_t = Audio::One)]
+    audio: Audio,
+}
+
+/// How much audio to fingerprint.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Audio {
+    /// None decoded.
+    None,
+    /// At speed 1.
+    One,
+    /// At every speed of the grid.
+    Grid,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -40,6 +56,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             DecodeMode::Keyframes
         } else {
             DecodeMode::Full
+        },
+        audio_speeds: match args.audio {
+            Audio::None => Vec::new(),
+            Audio::One => vec![1.0],
+            Audio::Grid => reelguard_audio::SPEED_GRID.to_vec(),
         },
         ..Options::default()
     };
@@ -89,6 +110,16 @@ fn json_line(
                 "region": fp.main_region(),
                 "regions": fp.regions,
                 "insets": fp.insets,
+                "audio": fp.audio.as_ref().map(|a| json!({
+                    "codec": a.codec,
+                    "seconds": a.seconds,
+                    "tracks": a.tracks.iter().map(|t| json!({
+                        "speed": t.speed,
+                        "start_s": t.start_s,
+                        "hashes": t.hashes.iter().map(|h| format!("{h:08x}")).collect::<Vec<_>>(),
+                        "quality": t.quality,
+                    })).collect::<Vec<_>>(),
+                })),
                 "decode": {
                     "frames_decoded": fp.stats.frames_decoded,
                     "packets_failed": fp.stats.packets_failed,
@@ -113,7 +144,7 @@ fn table_line(file: &std::path::Path, result: &Result<Fingerprint, MediaError>) 
         Ok(fp) => {
             let region = fp.main_region();
             format!(
-                "ok     {}  {:.1} s  {}x{} {}  {} frames hashed  region {}x{}+{}+{} ({:?})  decode {:.0} fps ({:.1}x real time)",
+                "ok     {}  {:.1} s  {}x{} {}  {} frames hashed  region {}x{}+{}+{} ({:?})  audio {}  decode {:.0} fps ({:.1}x real time) in {:.3} s",
                 file.display(),
                 fp.duration_s,
                 fp.width,
@@ -125,8 +156,15 @@ fn table_line(file: &std::path::Path, result: &Result<Fingerprint, MediaError>) 
                 region.x,
                 region.y,
                 region.kind,
+                fp.audio.as_ref().map_or("none".to_string(), |a| format!(
+                    "{:.1} s {} x{} speeds",
+                    a.seconds,
+                    a.codec,
+                    a.tracks.len()
+                )),
                 fp.stats.frames_decoded as f64 / fp.stats.seconds.max(1e-9),
                 fp.realtime_factor(),
+                fp.stats.seconds,
             )
         }
     }

@@ -90,6 +90,8 @@ pub fn match_json(m: &Match) -> Value {
         "episode": m.episode,
         "score": round(m.score, 3),
         "segments": m.segments.iter().map(segment_json).collect::<Vec<_>>(),
+        // Additive (issue 14): `redubbed` when the picture matches and the sound does not.
+        "tags": m.tags,
     })
 }
 

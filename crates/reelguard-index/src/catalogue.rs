@@ -10,6 +10,8 @@
 //! - `catalogue.json`: the manifest: works, episodes (with their run in `frames.bin` and the
 //!   name of the signal type whose records the run holds), id counters, the committed length
 //!   of `frames.bin`, and a `generation` number.
+//! - `audio.bin`: append-only audio records, each episode's one run, in the audio signal's
+//!   record format ([`crate::audio_runs`]); the manifest's `audio_len` is its committed length.
 //! - `bands/`: the tantivy band index ([`crate::lsh`]), its terms prefixed by signal name,
 //!   whose commit payload is the generation of the manifest it belongs to.
 //!
@@ -90,6 +92,10 @@ pub struct Episode {
     /// Withdrawn episodes never match.
     #[serde(default)]
     pub withdrawn: bool,
+    /// Its run of audio records in `audio.bin`; `None` for an episode without sound (and
+    /// every episode registered before audio existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<crate::audio_runs::AudioRun>,
 }
 
 /// A registered work (a drama).
@@ -119,6 +125,9 @@ pub struct Manifest {
     pub generation: u64,
     /// Committed length of `frames.bin` in bytes.
     pub frames_len: u64,
+    /// Committed length of `audio.bin` in bytes (0 before audio existed).
+    #[serde(default)]
+    pub audio_len: u64,
     /// Next episode id to hand out.
     pub next_episode_id: u64,
     /// Next work number to hand out.
@@ -133,6 +142,7 @@ impl Default for Manifest {
             format: FORMAT,
             generation: 0,
             frames_len: 0,
+            audio_len: 0,
             next_episode_id: 1,
             next_work_number: 1,
             works: Vec::new(),
@@ -235,6 +245,8 @@ pub(crate) struct Files {
     /// Opened for appending and reading; shared with every snapshot, which only reads at
     /// committed offsets (positioned reads, so no shared cursor).
     frames: Arc<File>,
+    /// `audio.bin`, alike.
+    pub(crate) audio: crate::audio_runs::AudioFile,
 }
 
 fn io(path: &Path, source: std::io::Error) -> IndexError {
@@ -257,6 +269,7 @@ impl Files {
         Ok(Files {
             dir: dir.to_path_buf(),
             frames: Arc::new(frames),
+            audio: crate::audio_runs::AudioFile::open(dir)?,
         })
     }
 
@@ -346,6 +359,11 @@ impl Files {
             path: self.dir.join(MANIFEST),
             reason,
         })?;
+        let runs = manifest.works.iter().flat_map(|w| &w.episodes);
+        self.audio.recover(
+            manifest.audio_len,
+            runs.filter_map(|e| Some((e.id, e.audio.as_ref()?))),
+        )?;
         Ok(manifest)
     }
 

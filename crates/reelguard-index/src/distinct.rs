@@ -309,6 +309,7 @@ mod tests {
             let segment = Segment {
                 coverage,
                 false_match_rate: Some(rate),
+                confirmed_by: None,
                 ..segment
             };
             let margin = Margin {

@@ -30,6 +30,7 @@
 //! This crate knows nothing of video decoding or HTTP: hashes in, matches out.
 #![deny(missing_docs)]
 
+pub mod audio_runs;
 pub mod catalogue;
 pub mod distinct;
 pub mod fuzzing;
@@ -46,6 +47,7 @@ use serde::{Deserialize, Serialize};
 
 pub use distinct::Distinctness;
 
+pub use audio_runs::{AudioRun, StoredAudio, AUDIO_RECORD_BYTES};
 pub use catalogue::{
     Episode, Manifest, StoredFrame, Work, FORMAT, FRAME_RECORD_BYTES, MAX_FRAME_T_S,
 };
@@ -118,6 +120,9 @@ pub struct NewEpisode {
     pub duration_s: f64,
     /// Frames in time order.
     pub frames: Vec<StoredFrame>,
+    /// Audio sub-fingerprints in time order (`reelguard_audio::AudioHk`); empty when the
+    /// file has no sound.
+    pub audio: Vec<StoredAudio>,
 }
 
 /// A new work.
@@ -192,6 +197,10 @@ pub struct Match {
     pub score: f64,
     /// Matched stretches, in suspect order.
     pub segments: Vec<Segment>,
+    /// Labels for reviewers: `redubbed` when the picture matches and the sound, present on
+    /// both sides, does not (see `reelguard_pipeline::audio`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// Why a suspect got the candidates it got: for reports and benchmarks.

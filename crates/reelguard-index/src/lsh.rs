@@ -120,14 +120,26 @@ impl BandIndex {
         signal: SignalName,
         terms: impl Iterator<Item = u64>,
     ) -> Result<(), IndexError> {
+        self.add_episode_signals(id, &[(signal, terms.collect())])
+    }
+
+    /// Adds an episode's one document: its distinct LSH terms of every signal it has, each
+    /// prefixed by the signal's name.
+    pub(crate) fn add_episode_signals(
+        &mut self,
+        id: u64,
+        signals: &[(SignalName, Vec<u64>)],
+    ) -> Result<(), IndexError> {
         let (field, episode) = (self.term, self.episode);
-        let mut terms: Vec<u64> = terms.collect();
-        terms.sort_unstable();
-        terms.dedup();
         let mut doc = TantivyDocument::default();
         doc.add_u64(episode, id);
-        for term in terms {
-            doc.add_bytes(field, &term_bytes(signal, term));
+        for (signal, terms) in signals {
+            let mut terms = terms.clone();
+            terms.sort_unstable();
+            terms.dedup();
+            for term in terms {
+                doc.add_bytes(field, &term_bytes(*signal, term));
+            }
         }
         self.writer()?.add_document(doc).map_err(tantivy_error)?;
         Ok(())

@@ -18,7 +18,10 @@ use rayon::prelude::*;
 use reelguard_align::{align_signal, QueryFrame, RefFrame, Segment};
 use reelguard_hash::{Record, SignalType};
 
-use crate::catalogue::{read_records, Episode, Manifest, StoredFrame, Video, Work, BANDS_DIR};
+use crate::audio_runs::read_audio;
+use crate::catalogue::{
+    check_frame_times, read_records, Episode, Manifest, StoredFrame, Video, Work, BANDS_DIR,
+};
 use crate::distinct::margin;
 use crate::lsh::{BandIndex, PostingCache, Snapshot as BandSnapshot};
 use crate::{FindStats, IndexError, Match, MatchParams};
@@ -33,6 +36,8 @@ pub struct CatalogueSnapshot {
     bands: Arc<BandSnapshot>,
     /// The catalogue's `frames.bin`, shared with the writer; only read at committed offsets.
     frames: Arc<File>,
+    /// Its `audio.bin`, alike.
+    audio: Arc<File>,
 }
 
 fn episode_positions(manifest: &Manifest) -> HashMap<u64, (usize, usize)> {
@@ -54,7 +59,7 @@ impl CatalogueSnapshot {
         dir: &Path,
         manifest: Manifest,
         bands: Arc<BandSnapshot>,
-        frames: Arc<File>,
+        (frames, audio): (Arc<File>, Arc<File>),
     ) -> Self {
         CatalogueSnapshot {
             dir: dir.to_path_buf(),
@@ -62,6 +67,7 @@ impl CatalogueSnapshot {
             manifest,
             bands,
             frames,
+            audio,
         }
     }
 
@@ -87,13 +93,34 @@ impl CatalogueSnapshot {
         self.episode_records::<Video>(episode)
     }
 
-    /// An episode's stored records of signal `S`; [`IndexError::Corrupt`] when its run holds
-    /// another signal's.
+    /// An episode's stored records of signal `S`: its frames when `S` is the frames' signal,
+    /// its audio run otherwise (none when it has no sound); [`IndexError::Corrupt`] when
+    /// neither holds `S`.
     pub fn episode_records<S: SignalType>(
         &self,
         episode: &Episode,
     ) -> Result<Vec<Record<S::Hash>>, IndexError> {
-        read_records::<S>(&self.frames, &self.dir, episode)
+        if episode.signal == S::NAME {
+            read_records::<S>(&self.frames, &self.dir, episode)
+        } else if S::NAME != crate::audio_runs::Audio::NAME {
+            // Neither file holds `S`: a run is never read as another signal's records.
+            Err(IndexError::Corrupt {
+                path: self.dir.clone(),
+                reason: format!(
+                    "episode {} holds no {} records (its frames are {})",
+                    episode.id,
+                    S::NAME,
+                    episode.signal
+                ),
+            })
+        } else {
+            let records = read_audio::<S>(&self.audio, &self.dir, episode.id, episode.audio)?;
+            check_frame_times(&records).map_err(|reason| IndexError::Corrupt {
+                path: self.dir.join(crate::audio_runs::AUDIO),
+                reason: format!("episode {}: {reason}", episode.id),
+            })?;
+            Ok(records)
+        }
     }
 
     /// Number of band-index segments in this snapshot (each lookup visits all of them).
@@ -104,7 +131,8 @@ impl CatalogueSnapshot {
     /// Bytes on disk now: frame records and band index.
     pub fn disk_bytes(&self) -> u64 {
         let frames = self.frames.metadata().map_or(0, |m| m.len());
-        frames + BandIndex::disk_bytes(&self.dir.join(BANDS_DIR))
+        let audio = self.audio.metadata().map_or(0, |m| m.len());
+        frames + audio + BandIndex::disk_bytes(&self.dir.join(BANDS_DIR))
     }
 
     /// Finds the registered episodes a suspect shows, best first.
@@ -388,6 +416,7 @@ impl CatalogueSnapshot {
                     episode_id: id,
                     score: segment.score,
                     segments: vec![segment],
+                    tags: Vec::new(),
                 }),
             }
         }

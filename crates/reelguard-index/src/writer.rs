@@ -13,6 +13,7 @@ use std::sync::Arc;
 use reelguard_align::QueryFrame;
 use reelguard_hash::SignalType;
 
+use crate::audio_runs::{Audio, AudioRun, AUDIO_RECORD_BYTES};
 use crate::catalogue::{
     check_frame_times, crash_point, Files, Video, BANDS_DIR, MIN_INDEXED_QUALITY,
 };
@@ -65,7 +66,7 @@ impl Catalogue {
             dir,
             manifest,
             index.snapshot(),
-            files.shared_frames(),
+            (files.shared_frames(), files.audio.shared()),
         ));
         Ok(Catalogue {
             dir: dir.to_path_buf(),
@@ -86,7 +87,7 @@ impl Catalogue {
             &self.dir,
             manifest,
             self.index.snapshot(),
-            self.files.shared_frames(),
+            (self.files.shared_frames(), self.files.audio.shared()),
         ));
     }
 
@@ -179,7 +180,30 @@ impl Catalogue {
                 for frame in episode.frames.iter().filter(|f| f.quality >= min_quality) {
                     Video::lsh_terms(&frame.hash, &mut terms);
                 }
-                self.index.add_episode(id, Video::NAME, terms.drain(..))?;
+                let mut audio_terms = Vec::new();
+                let audio = if episode.audio.is_empty() {
+                    None
+                } else {
+                    let first = self.files.audio.append(next.audio_len, &episode.audio)?;
+                    next.audio_len += episode.audio.len() as u64 * AUDIO_RECORD_BYTES;
+                    for record in episode.audio.iter().filter(|f| f.quality >= min_quality) {
+                        Audio::lsh_terms(&record.hash, &mut audio_terms);
+                    }
+                    Some(AudioRun {
+                        first,
+                        count: episode.audio.len() as u64,
+                        signal: Audio::NAME,
+                    })
+                };
+                // One document per episode whatever its signals: video's IDF (documents
+                // per term) is what it was before audio existed.
+                self.index.add_episode_signals(
+                    id,
+                    &[
+                        (Video::NAME, terms.drain(..).collect()),
+                        (Audio::NAME, audio_terms),
+                    ],
+                )?;
                 next.works[work_index].episodes.push(Episode {
                     id,
                     number,
@@ -189,6 +213,7 @@ impl Catalogue {
                     frame_count: episode.frames.len() as u64,
                     signal: Video::NAME,
                     withdrawn: false,
+                    audio,
                 });
             }
             crash_point("after-frames");

@@ -69,6 +69,7 @@ fn catalogue(dir: &std::path::Path) -> Catalogue {
     let mut catalogue = Catalogue::open(dir).expect("open");
     let episodes = (1..=2)
         .map(|seed| NewEpisode {
+            audio: Vec::new(),
             file: format!("e{seed}.mp4"),
             duration_s: 20.0,
             frames: frames(seed),

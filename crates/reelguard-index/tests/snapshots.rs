@@ -26,6 +26,7 @@ fn frames(seed: u64) -> Vec<StoredFrame> {
 
 fn episode(seed: u64) -> NewEpisode {
     NewEpisode {
+        audio: Vec::new(),
         file: format!("e{seed}.mp4"),
         duration_s: 20.0,
         frames: frames(seed),

@@ -12,6 +12,7 @@ use ffmpeg::{Discard, Rational};
 use ffmpeg_next as ffmpeg;
 use reelguard_hash::hash_thumb;
 
+use crate::audio::AudioDecoder;
 use crate::open::{
     check_size, open_video, oversized, timeout_error, DecoderSetup, OpenedVideo, Source,
 };
@@ -94,6 +95,11 @@ fn fingerprint_source(
     progress(Progress::Opened {
         duration_s: declared_s,
     });
+    let mut audio = if options.audio_speeds.is_empty() {
+        None
+    } else {
+        AudioDecoder::open(&input, (start_ts, time_base))
+    };
 
     let mut sampler = Sampler::new(options, start_ts, time_base);
     let mut planner = SkipPlanner::new(
@@ -125,6 +131,11 @@ fn fingerprint_source(
                 Ok(()) => {
                     consecutive_read_errors = 0;
                     if packet.stream() != stream_index {
+                        if let Some(audio) = audio.as_mut() {
+                            if packet.stream() == audio.stream_index {
+                                audio.feed(&packet);
+                            }
+                        }
                         continue;
                     }
                     if let Some(pts) = packet.pts() {
@@ -277,6 +288,7 @@ fn fingerprint_source(
         seconds: (decoded_s - last_reported_t).max(0.0),
     });
     let (frames, regions, inset_frames, insets) = sampler.finish();
+    let audio = audio.and_then(|audio| audio.finish(&options.audio_speeds));
     Ok(Fingerprint {
         duration_s: if declared_s > 0.0 {
             declared_s
@@ -291,6 +303,7 @@ fn fingerprint_source(
         regions,
         inset_frames,
         insets,
+        audio,
         stats: DecodeStats {
             frames_decoded,
             packets_skippable: planner.skippable,

@@ -13,6 +13,9 @@
 //! never hands the decoder a non-key packet at all, so a suspect can be triaged an order of
 //! magnitude faster than it plays.
 //!
+//! The same pass decodes the best audio stream, when asked, into sub-fingerprints
+//! ([`AudioPrint`], module `audio`): a second signal from packets the demuxer reads anyway.
+//!
 //! The same bounded open also serves [`extract_still`]: the frame displayed at a timestamp, as
 //! a small RGB image for reviewers' side-by-side evidence (and [`encode_jpeg`] to ship it).
 //!
@@ -26,6 +29,7 @@
 #![deny(missing_docs)]
 
 mod allow;
+mod audio;
 mod decode;
 mod open;
 pub mod region;
@@ -41,6 +45,7 @@ use reelguard_hash::FrameHash;
 use serde::{Deserialize, Serialize};
 
 pub use allow::Demuxers;
+pub use audio::{AudioPrint, AudioTrack, MAX_AUDIO_S, MAX_AUDIO_SPEEDS};
 pub use decode::{fingerprint_fd, fingerprint_file};
 pub use open::open_nonblocking;
 pub use region::{Region, RegionKind};
@@ -126,6 +131,10 @@ pub struct Options {
     pub detect_insets: bool,
     /// Bounds on input.
     pub limits: Limits,
+    /// Also decode the best audio stream in the same pass and fingerprint it once per speed
+    /// listed (`reelguard_audio`; 1 = as it is, others undo a plain speed-up); empty: no
+    /// audio is decoded at all (the key-frame pass).
+    pub audio_speeds: Vec<f64>,
 }
 
 /// Default sampling rate. At 5 fps any suspect frame is within 0.1 s of a reference sample;
@@ -144,6 +153,7 @@ impl Default for Options {
             skip_unsampled: true,
             detect_insets: false,
             limits: Limits::default(),
+            audio_speeds: vec![1.0],
         }
     }
 }
@@ -219,6 +229,10 @@ pub struct Fingerprint {
     pub inset_frames: Vec<Vec<SampledFrame>>,
     /// Where picture-in-picture windows were found.
     pub insets: Vec<RegionSpan>,
+    /// The sound's sub-fingerprints, when audio was asked for and the file has a decodable
+    /// audio stream (absent in fingerprints from before audio existed).
+    #[serde(default)]
+    pub audio: Option<AudioPrint>,
     /// Cost.
     pub stats: DecodeStats,
 }

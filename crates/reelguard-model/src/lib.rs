@@ -57,6 +57,10 @@ pub struct Segment {
     /// estimate existed, or straight from the aligner (the matcher fills it in).
     #[serde(default)]
     pub false_match_rate: Option<f64>,
+    /// The other signal that found the same stretch of the same episode, when both did
+    /// (fused matches, `reelguard_pipeline::audio`); absent in JSON when only `signal` did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_by: Option<SignalName>,
 }
 
 fn video_phash() -> SignalName {

@@ -11,10 +11,18 @@
 //! 2. **Full decode when it matters.** If anything was found, or the key frames were too
 //!    sparse to tell, decode every frame at the sampling rate and align precisely.
 //!
+//! 3. **Sound beside the picture** (module [`audio`]): the full pass also decodes the audio
+//!    (at each speed of `reelguard_audio::SPEED_GRID`), matches it, and fuses both signals
+//!    into one match per episode. The key-frame pass decodes no audio unless it found no video
+//!    candidate, when a key-frame pass with audio looks for audio candidates (a still cover)
+//!    before ruling the file out.
+//!
 //! A full pass also says where the picture sat in the suspect's frame ([`ContentBox`]), so a
 //! reviewer sees "pillarboxed in a landscape canvas" next to the match and evidence stills can
 //! be cropped to the picture.
 #![deny(missing_docs)]
+
+pub mod audio;
 
 use std::path::Path;
 
@@ -140,6 +148,8 @@ pub struct ScanOptions {
     pub matching: MatchParams,
     /// Try the key-frame pass first.
     pub keyframes_first: bool,
+    /// Match the file's sound too (when it has any).
+    pub audio: bool,
 }
 
 impl Default for ScanOptions {
@@ -148,6 +158,7 @@ impl Default for ScanOptions {
             media: Options::default(),
             matching: MatchParams::default(),
             keyframes_first: true,
+            audio: true,
         }
     }
 }
@@ -181,6 +192,7 @@ fn to_query(frames: &[reelguard_media::SampledFrame]) -> Vec<QueryFrame> {
 /// The catalogue-side view of a fingerprint.
 pub fn new_episode(file: &str, fingerprint: &Fingerprint) -> NewEpisode {
     NewEpisode {
+        audio: audio::stored_audio(fingerprint),
         file: file.to_string(),
         duration_s: fingerprint.duration_s,
         frames: fingerprint
@@ -242,8 +254,10 @@ pub fn scan_file_probes(
     let mut decode_seconds = 0.0;
     let mut passes = Passes::Full;
     if options.keyframes_first {
+        // No audio: the first pass costs what it cost before audio existed.
         let keyframe_options = Options {
             mode: DecodeMode::Keyframes,
+            audio_speeds: Vec::new(),
             ..options.media.clone()
         };
         let quiet = |_: Progress| {};
@@ -259,8 +273,26 @@ pub fn scan_file_probes(
             candidates = candidates.len(),
             "key-frame pass"
         );
-        if candidates.is_empty() && first.frames.len() >= MIN_KEYFRAMES && rate >= MIN_KEYFRAME_RATE
-        {
+        let representative = first.frames.len() >= MIN_KEYFRAMES && rate >= MIN_KEYFRAME_RATE;
+        let heard = if candidates.is_empty() && representative && options.audio {
+            // No picture candidate: the sound may still be ours (audio over a still cover).
+            let with_audio = Options {
+                audio_speeds: reelguard_audio::SPEED_GRID.to_vec(),
+                ..keyframe_options.clone()
+            };
+            let again = decoder.fingerprint(path, &with_audio, &quiet)?;
+            decode_seconds += again.stats.seconds;
+            let views = audio::audio_probes(&again);
+            let probes: Vec<&[reelguard_align::QueryFrame<u32>]> =
+                views.iter().map(Vec::as_slice).collect();
+            let params = audio::audio_params(&options.matching);
+            let (work, _) = catalogue
+                .candidates_to_align_signal::<reelguard_audio::AudioHk>(&probes, &params)?;
+            !work.is_empty()
+        } else {
+            false
+        };
+        if candidates.is_empty() && representative && !heard {
             let report = ScanReport {
                 duration_s: first.duration_s,
                 matches: Vec::new(),
@@ -275,6 +307,11 @@ pub fn scan_file_probes(
     }
     let full_options = Options {
         detect_insets: true,
+        audio_speeds: if options.audio {
+            reelguard_audio::SPEED_GRID.to_vec()
+        } else {
+            Vec::new()
+        },
         ..options.media.clone()
     };
     let full = decoder.fingerprint(path, &full_options, progress)?;
@@ -283,6 +320,12 @@ pub fn scan_file_probes(
     let views = probe_frames(&full);
     let probes: Vec<&[QueryFrame]> = views.iter().map(Vec::as_slice).collect();
     let (matches, _) = catalogue.find_probes(&probes, &options.matching)?;
+    let matches = if options.audio {
+        let heard = audio::find_audio(catalogue, &full, &options.matching)?;
+        audio::fuse(catalogue, matches, heard, full.audio.is_some())
+    } else {
+        matches
+    };
     let report = ScanReport {
         duration_s: full.duration_s,
         matches,
@@ -317,6 +360,7 @@ mod tests {
                 .collect(),
             inset_frames: Vec::new(),
             insets: Vec::new(),
+            audio: None,
             stats: DecodeStats::default(),
         }
     }

@@ -123,6 +123,10 @@ fn lockdown(config: &WorkerConfig) -> Result<Ready, String> {
         libc::syscall(libc::SYS_close_range, SOCKET_FD as u32 + 1, u32::MAX, 0u32);
         // Few malloc arenas: each reserves 64 MiB of address space, which RLIMIT_AS counts.
         libc::mallopt(libc::M_ARENA_MAX, 2);
+        // Decoding yields to the daemon's HTTP side (nice +10 relative to it): under a crawl
+        // burst accepting uploads comes first, and the queue drains in what is left. -1 is
+        // also a valid answer of nice(), so the result is not an error signal; ignored.
+        libc::nice(10);
     }
     set_limit(libc::RLIMIT_AS, config.memory_bytes, config.memory_bytes)?;
     // SIGXCPU at the soft limit (reported as `cpu_limit`), SIGKILL a second later.

@@ -17,12 +17,14 @@ use crate::wire::{WireError, WireOptions, WireProgress, WireStill};
 
 /// First four bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"RGSW";
-/// Version of this format; a frame of any other version is refused.
-pub const VERSION: u16 = 1;
+/// Version of this format; a frame of any other version is refused. Version 2: fingerprints
+/// carry the audio's sub-fingerprints (`audio`) and requests the speeds to take them at.
+pub const VERSION: u16 = 2;
 /// Header bytes before the payload.
 pub const HEADER_LEN: usize = 12;
 
-/// Largest fingerprint payload: a 6-hour video at 5 fps is ~110k samples, ~10 MB of JSON.
+/// Largest fingerprint payload: a 6-hour video at 5 fps is ~110k samples, ~10 MB of JSON;
+/// audio adds at most 30 minutes at 31 sub-fingerprints a second per speed, ~0.7 MB each.
 const MAX_FINGERPRINT: u32 = 64 << 20;
 /// Largest still: 4096x4096 RGB plus its JSON header (`max_side` is far smaller in use).
 const MAX_STILL: u32 = 4096 * 4096 * 3 + 4096;
@@ -313,6 +315,9 @@ pub fn fuzz_responses(mut data: &[u8]) -> usize {
                 }
                 Response::Fingerprint(fp) => {
                     std::hint::black_box((fp.main_region(), fp.realtime_factor()));
+                    for track in fp.audio.iter().flat_map(|a| &a.tracks) {
+                        std::hint::black_box(track.time(track.hashes.len()));
+                    }
                 }
                 _ => {}
             }
@@ -365,8 +370,8 @@ mod tests {
         frame[0] = b'X';
         assert!(matches!(split_frame(&frame), Err(ProtocolError::Magic(_))));
         let mut frame = usage_frame();
-        frame[4] = 2;
-        assert_eq!(split_frame(&frame), Err(ProtocolError::Version(2)));
+        frame[4] = 3;
+        assert_eq!(split_frame(&frame), Err(ProtocolError::Version(3)));
         let mut frame = usage_frame();
         frame[6] = 99;
         assert_eq!(split_frame(&frame), Err(ProtocolError::UnknownKind(99)));

@@ -24,6 +24,9 @@ pub struct WireOptions {
     max_duration_s: f64,
     max_decode_time_s: f64,
     demuxers: u16,
+    /// Speeds the audio is fingerprinted at (at most `MAX_AUDIO_SPEEDS` are used).
+    #[serde(default)]
+    audio_speeds: Vec<f64>,
 }
 
 /// Seconds from the wire as a duration, whatever a hostile or buggy peer sent.
@@ -45,6 +48,7 @@ impl WireOptions {
             max_duration_s: options.limits.max_duration.as_secs_f64(),
             max_decode_time_s: options.limits.max_decode_time.as_secs_f64(),
             demuxers: options.limits.demuxers.bits(),
+            audio_speeds: options.audio_speeds.clone(),
         }
     }
 
@@ -64,6 +68,12 @@ impl WireOptions {
                 max_decode_time: duration(self.max_decode_time_s),
                 demuxers: Demuxers::from_bits(self.demuxers),
             },
+            audio_speeds: self
+                .audio_speeds
+                .iter()
+                .copied()
+                .take(reelguard_media::MAX_AUDIO_SPEEDS)
+                .collect(),
         }
     }
 }

@@ -211,3 +211,64 @@ fn test_hooks_are_refused_unless_enabled() {
     assert_eq!(error.kind(), "invalid_request");
     assert_eq!(sandbox.stats().killed, 0);
 }
+
+/// A clip with sound: the worker decodes its audio in the same pass and sends back the same
+/// sub-fingerprints as in-process decoding (protocol 2); the same clip without sound has none.
+#[test]
+fn a_worker_returns_the_audio_fingerprints_of_the_same_pass() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("speech.mp4");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg("testsrc=s=160x284:r=25:d=6")
+        .args(["-f", "lavfi", "-i"])
+        .arg("aevalsrc=sin(440*2*PI*t*(1+mod(floor(t*3)\\,5)/4))*0.5:s=44100:d=6")
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "64k",
+        ])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg");
+    assert!(status.success());
+    let sandbox = Sandbox::new(config());
+    let options = Options {
+        audio_speeds: vec![1.0, 1.25],
+        ..Options::default()
+    };
+    let inside = fingerprint_file(&path, &options, &quiet).expect("in process");
+    let isolated = sandbox
+        .fingerprint(&path, &options, &quiet)
+        .expect("sandboxed");
+    let audio = isolated
+        .audio
+        .as_ref()
+        .expect("audio decoded in the worker");
+    assert_eq!(isolated.audio, inside.audio);
+    assert_eq!(audio.tracks.len(), 2);
+    // AAC's priming and padding trim a little of the 6 s.
+    assert!((audio.seconds - 6.0).abs() < 0.6, "{} s", audio.seconds);
+    // 31.25 windows a second; 1.25 times as many for the stretched-back track.
+    let n = audio.tracks[0].hashes.len() as f64;
+    assert!((n - audio.seconds * 31.25).abs() < 12.0, "{n} windows");
+    assert!(audio.tracks[1].hashes.len() as f64 > n * 1.2);
+    let silent = clip(dir.path());
+    let none = sandbox
+        .fingerprint(&silent, &options, &quiet)
+        .expect("no audio");
+    assert_eq!(none.audio, None);
+}

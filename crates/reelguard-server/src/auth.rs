@@ -116,6 +116,14 @@ pub fn unknown_query_parameters(
     )))
 }
 
+/// A request refused before its handler ran: its body is drained (bounded) first, since a
+/// keep-alive client still sending it would otherwise see its connection reset — on this
+/// request or, pooled, on its next one.
+async fn refuse(error: ApiError, request: Request) -> Response {
+    crate::upload::drain(request.into_body()).await;
+    error.into_response()
+}
+
 /// The middleware (a `route_layer`, so the matched route is known).
 pub async fn guard(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
     let exchange = Exchange::begin(&request);
@@ -126,7 +134,7 @@ pub async fn guard(State(state): State<Shared>, mut request: Request, next: Next
         Ok(caller) => match routes::find(exchange.method.as_str(), &exchange.route)
             .and_then(|route| unknown_query_parameters(route, request.uri().query()))
         {
-            Some(error) => (error.into_response(), caller),
+            Some(error) => (refuse(error, request).await, caller),
             None => {
                 if let Some(c) = &caller {
                     request.extensions_mut().insert(c.clone());
@@ -134,7 +142,7 @@ pub async fn guard(State(state): State<Shared>, mut request: Request, next: Next
                 (next.run(request).await, caller)
             }
         },
-        Err((error, caller)) => (error.into_response(), caller),
+        Err((error, caller)) => (refuse(error, request).await, caller),
     };
     exchange
         .finish(&state, caller.as_ref(), Answered::of(&response))

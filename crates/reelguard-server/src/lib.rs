@@ -112,6 +112,7 @@ pub fn run_until(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("reelguard-io")
+        .max_blocking_threads(reelguard_service::MAX_BLOCKING_THREADS)
         .build()
         .map_err(io("starting the runtime"))?;
     let result = runtime.block_on(serve(config, on_listening, stop));
@@ -231,6 +232,8 @@ async fn serve(
         })
     });
     let webhooks = webhook::spawn(Arc::clone(&state), stop_rx);
+    // Ends with the runtime; it holds nothing that needs a graceful stop.
+    tokio::spawn(reelguard_service::memory::trim_periodically());
     let app = router(Arc::clone(&state));
     on_listening(Bound {
         api: addr,

@@ -100,6 +100,7 @@ pub fn match_out(listed: &Listed) -> MatchOut {
             id: row.suspect_id,
             sha256: row.suspect_sha256.clone(),
             sources: listed.sources.iter().map(SourceView::from).collect(),
+            sources_more: listed.sources_more,
         },
         job_id: row.job_id,
         created_at: row.created_at,

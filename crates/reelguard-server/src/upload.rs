@@ -79,6 +79,9 @@ pub async fn sync(path: &Path) -> Result<(), ApiError> {
         .map_err(|e| ApiError::from(io_error("syncing upload", e)))
 }
 
+/// How much of an upload is gathered before it is written.
+pub const WRITE_BUFFER: usize = 256 << 10;
+
 /// Streams a request body to `uploads/tmp/`, refusing more than `limit` bytes.
 pub async fn receive(
     body: Body,
@@ -88,9 +91,12 @@ pub async fn receive(
     durability: Sync,
 ) -> Result<Received, ApiError> {
     let path = temp_path(uploads);
-    let mut file = tokio::fs::File::create(&path)
+    let file = tokio::fs::File::create(&path)
         .await
         .map_err(|e| ApiError::from(io_error("creating upload", e)))?;
+    // Bodies arrive in pieces of a few KiB; each write of tokio's file is a trip to the
+    // blocking pool, so pieces are gathered into writes of WRITE_BUFFER bytes.
+    let mut file = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     let result = async {
         let mut hasher = Sha256::new();
         let mut chunks = Chunks::new(body, limit, idle);
@@ -103,14 +109,14 @@ pub async fn receive(
         if chunks.size() == 0 {
             return Err(ApiError::BadRequest("the body is empty".into()));
         }
+        file.flush()
+            .await
+            .map_err(|e| ApiError::from(io_error("writing upload", e)))?;
         if durability == Sync::Now {
-            file.sync_all()
+            file.get_ref()
+                .sync_all()
                 .await
                 .map_err(|e| ApiError::from(io_error("syncing upload", e)))?;
-        } else {
-            file.flush()
-                .await
-                .map_err(|e| ApiError::from(io_error("writing upload", e)))?;
         }
         Ok((reelguard_store::hex(&hasher.finalize()), chunks.size()))
     }

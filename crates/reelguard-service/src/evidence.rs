@@ -426,6 +426,7 @@ mod tests {
             evidence: 100.0,
             signal: reelguard_model::VIDEO_PHASH,
             false_match_rate: None,
+            confirmed_by: None,
         }
     }
 

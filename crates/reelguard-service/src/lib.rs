@@ -31,6 +31,7 @@ pub mod jobs;
 pub mod legal;
 pub mod matches;
 pub mod members;
+pub mod memory;
 pub mod metrics;
 pub mod metrics_gauges;
 pub mod present;
@@ -95,7 +96,19 @@ pub struct Service {
     pub lease_owner: String,
     /// Crawler keys' request rates (`crawler_requests_per_sec`, `crawler_burst`).
     pub crawler_rates: ratelimit::RateLimiter,
+    /// Permits for handlers' store calls ([`STORE_PERMITS`]): a burst of requests waits here,
+    /// on the runtime, instead of each parking a blocking thread on the store's locks.
+    store_permits: tokio::sync::Semaphore,
 }
+
+/// Store calls from handlers running at once. The store has one writer and a few readers, so
+/// more threads than this only wait on its locks (200 clients once made 384 threads); the
+/// grouped writes still batch, since every permit holder queues its write at once.
+pub const STORE_PERMITS: usize = 32;
+
+/// Cap on tokio's blocking pool (the runtime's `max_blocking_threads`): store calls, file work
+/// and stills share it; [`STORE_PERMITS`] keeps the store from taking all of it.
+pub const MAX_BLOCKING_THREADS: usize = 64;
 
 /// The service as handlers and workers hold it.
 pub type Shared = Arc<Service>;
@@ -127,6 +140,7 @@ impl Service {
             ready: AtomicBool::new(false),
             uploads,
             ingest_dir,
+            store_permits: tokio::sync::Semaphore::new(STORE_PERMITS),
         }
     }
 
@@ -138,6 +152,11 @@ impl Service {
     {
         let store = Arc::clone(&self.store);
         let retry_after = self.config.retry_after_secs;
+        let _permit = self
+            .store_permits
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(format!("store permits: {e}")))?;
         // A closure that panics cannot leave the store half-written: an open transaction
         // rolls back as it is dropped during the unwind; the panic comes back as a failed task.
         tokio::task::spawn_blocking(move || f(store.as_ref()))

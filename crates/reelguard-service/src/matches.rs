@@ -88,11 +88,18 @@ impl MatchQuery {
 pub struct Listed {
     /// The match.
     pub row: MatchRow,
-    /// Where the suspect was seen.
+    /// Where the suspect was seen: in a listing, only the latest [`LIST_SOURCES`].
     pub sources: Vec<Source>,
+    /// Whether the suspect was seen in more places than `sources` holds.
+    pub sources_more: bool,
     /// Its decisions, oldest first.
     pub decisions: Vec<Decision>,
 }
+
+/// Sources a listed match carries: a suspect re-found by crawlers thousands of times would
+/// otherwise make one page of 50 matches megabytes (4 MB was measured); the match itself
+/// lists them all.
+pub const LIST_SOURCES: usize = 10;
 
 /// The matches a caller may read that fit the query, with a fixed number of store queries
 /// for the whole page.
@@ -117,14 +124,22 @@ async fn list_readable(
             let rows = s.matches(&filter)?;
             let suspects: Vec<i64> = rows.iter().map(|r| r.suspect_id).collect();
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let (sources, mut decisions) = (s.sources_of(&suspects)?, s.decisions_of(&ids)?);
+            let (sources, mut decisions) = (
+                s.latest_sources_of(&suspects, LIST_SOURCES)?,
+                s.decisions_of(&ids)?,
+            );
             Ok(rows
                 .into_iter()
-                .map(|row| Listed {
+                .map(|row| {
                     // A compilation's rows share their suspect's sources.
-                    sources: sources.get(&row.suspect_id).cloned().unwrap_or_default(),
-                    decisions: decisions.remove(&row.id).unwrap_or_default(),
-                    row,
+                    let (sources, sources_more) =
+                        sources.get(&row.suspect_id).cloned().unwrap_or_default();
+                    Listed {
+                        sources,
+                        sources_more,
+                        decisions: decisions.remove(&row.id).unwrap_or_default(),
+                        row,
+                    }
                 })
                 .collect::<Vec<_>>())
         })
@@ -184,6 +199,7 @@ pub async fn listed(service: &Service, row: MatchRow) -> Result<Listed, AppError
     Ok(Listed {
         row,
         sources,
+        sources_more: false,
         decisions,
     })
 }
@@ -251,6 +267,7 @@ pub async fn detail(
         listed: Listed {
             row,
             sources,
+            sources_more: false,
             decisions,
         },
         notice: notices.first().cloned(),

@@ -23,6 +23,9 @@ pub fn segment_json(segment: &Segment) -> Value {
         "ref_end_s": round(segment.ref_end_s, 2),
         "speed": round(segment.speed, 3),
         "mirrored": segment.mirrored,
+        // Additive (issue 14): the signals that found the stretch, the first the one whose
+        // timings these are.
+        "signals": std::iter::once(segment.signal).chain(segment.confirmed_by).map(|s| s.to_string()).collect::<Vec<_>>(),
     })
 }
 

@@ -218,7 +218,8 @@ pub fn episode_source(job_id: i64, file_name: &str) -> String {
 
 /// What the pirate did to the episode, from the match's segments: `mirror`, `speed`
 /// (played faster or slower than 5%), `excerpt` (under 80% of the episode shown); and from
-/// where the picture sat in the suspect's frame: `border`, `reframe`, `inset`.
+/// where the picture sat in the suspect's frame: `border`, `reframe`, `inset`; and the
+/// matcher's own labels (`redubbed`: the picture matches and the sound does not).
 pub fn transformation(found: &Found, content: Option<&reelguard_model::ContentBox>) -> Vec<String> {
     let segments = &found.found.segments;
     let mut tags = Vec::new();
@@ -235,6 +236,7 @@ pub fn transformation(found: &Found, content: Option<&reelguard_model::ContentBo
     if found.episode_duration_s > 0.0 && shown < 0.8 * found.episode_duration_s {
         tags.push("excerpt".to_string());
     }
+    tags.extend(found.found.tags.iter().cloned());
     if let Some(content) = content {
         tags.extend(
             reelguard_pipeline::content_tags(content)

@@ -48,6 +48,10 @@ pub enum StoreError {
     /// A stored JSON column does not parse.
     #[error("stored JSON is damaged: {0}")]
     Json(#[from] serde_json::Error),
+    /// A write queued for a group commit did not commit (the batch's transaction failed, or
+    /// the write itself panicked and was rolled back).
+    #[error("grouped write: {0}")]
+    Grouped(String),
     /// The system's random source failed.
     #[error("no randomness for a key: {0}")]
     Random(String),

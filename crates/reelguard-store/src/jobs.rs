@@ -265,6 +265,15 @@ pub trait Suspects {
     /// Every submission of each of these suspects, oldest first, in one query (a listing's
     /// suspects, without a query per row). Suspects without sources are absent.
     fn sources_of(&self, suspect_ids: &[i64]) -> Result<HashMap<i64, Vec<Source>>, StoreError>;
+
+    /// At most the latest `per_suspect` submissions of each of these suspects (oldest of them
+    /// first), and whether it has more: a listing's rows stay bounded however often a suspect
+    /// is re-found. One query for the whole page.
+    fn latest_sources_of(
+        &self,
+        suspect_ids: &[i64],
+        per_suspect: usize,
+    ) -> Result<HashMap<i64, (Vec<Source>, bool)>, StoreError>;
 }
 
 /// The job queue.

@@ -134,10 +134,19 @@ pub(super) async fn upload_episode(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
+    // Headers refused before the body is read: the body is still drained, or the client,
+    // still sending, sees a reset connection instead of the answer.
+    let (key, declared) =
+        match idempotency_key(&headers).and_then(|key| Ok((key, declared_sha256(&headers)?))) {
+            Ok(checked) => checked,
+            Err(error) => {
+                upload::drain(body).await;
+                return Err(error);
+            }
+        };
     let name = submit::file_name(q.filename, "upload");
     // A retry that names its content is answered before its body is read.
-    if let (Some(key), Some(sha256)) = (&key, declared_sha256(&headers)?) {
+    if let (Some(key), Some(sha256)) = (&key, declared) {
         let identity = submit::registration_identity(key.clone(), &work_id, &sha256, &name);
         if let Some(replayed) = submit::replayed_registration(&state, &caller, identity).await? {
             upload::drain(body).await;
@@ -173,16 +182,21 @@ pub(super) async fn upload_suspect(
     body: Body,
 ) -> Result<Response, ApiError> {
     let source = meta.source();
-    let early = async {
+    let early = || -> Result<Option<String>, ApiError> {
         submit::check_source(&source)?;
-        submit::check_length(&state, declared_length(&headers))
+        submit::check_length(&state, declared_length(&headers))?;
+        declared_sha256(&headers)
     };
-    if let Err(error) = early.await {
-        upload::drain(body).await;
-        return Err(error.into());
-    }
+    let declared = match early() {
+        Ok(declared) => declared,
+        Err(error) => {
+            // Drained, so the client still sending gets the answer, not a reset connection.
+            upload::drain(body).await;
+            return Err(error);
+        }
+    };
     // Known content named by its SHA-256 is answered before its body is read (or stored).
-    if let Some(sha256) = declared_sha256(&headers)? {
+    if let Some(sha256) = declared {
         if let Some(known) = submit::known_suspect(&state, &caller, sha256, source.clone()).await? {
             upload::drain(body).await;
             return Ok(answer(&known));

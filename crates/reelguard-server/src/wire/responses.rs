@@ -238,8 +238,11 @@ pub struct SuspectOut {
     pub id: i64,
     /// Its content's SHA-256, lowercase hex.
     pub sha256: String,
-    /// Where it was seen.
+    /// Where it was seen: in a list of matches, only the latest 10 (`sources_more` says
+    /// whether there are others; the match itself lists them all).
     pub sources: Vec<SourceView>,
+    /// Whether it was seen in more places than `sources` holds.
+    pub sources_more: bool,
 }
 
 /// A match with its suspect's sources and its decisions.

@@ -1,30 +1,36 @@
 //! The audit log on SQLite.
 //!
-//! The decision that shapes it: appends go through the writer like every write (an audit row
-//! per state-changing request), reads through a pooled reader.
+//! The decision that shapes it: appends are grouped writes (an audit row per state-changing
+//! request, so they share the commit of whatever else is being written), reads go through a
+//! pooled reader.
 
 use super::SqliteStore;
 use crate::audit::{Audit, AuditEntry, AuditRecord};
 use crate::error::StoreError;
 use crate::util::now;
 
+fn audit_row(conn: &rusqlite::Connection, entry: &AuditEntry) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "INSERT INTO audit_log (at, member_id, key_id, actor, action, target, status, \
+             remote_addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
+        (
+            now(),
+            entry.member_id,
+            entry.key_id,
+            &entry.actor,
+            &entry.action,
+            &entry.target,
+            entry.status,
+            &entry.remote_addr,
+        ),
+        |row| row.get(0),
+    )?)
+}
+
 impl Audit for SqliteStore {
     fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
-        Ok(self.write().query_row(
-            "INSERT INTO audit_log (at, member_id, key_id, actor, action, target, status, \
-             remote_addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id",
-            (
-                now(),
-                entry.member_id,
-                entry.key_id,
-                &entry.actor,
-                &entry.action,
-                &entry.target,
-                entry.status,
-                &entry.remote_addr,
-            ),
-            |row| row.get(0),
-        )?)
+        let entry = entry.clone();
+        self.write_grouped(move |conn| audit_row(conn, &entry))
     }
 
     fn audit_log(&self, after_id: i64, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {

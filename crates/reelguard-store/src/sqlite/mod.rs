@@ -3,6 +3,8 @@
 //!
 //! The decision that shapes it: **one writer connection, a pool of readers.** SQLite admits one
 //! writer at a time anyway, so writes take the writer's lock (and only writes wait for it);
+//! the hot writes (submissions, the audit log) are grouped by [`group`] so that concurrent
+//! ones share one transaction and one `fsync`;
 //! every query that only reads borrows a read-only connection from [`pool`], in WAL mode, so it
 //! neither waits for a write in progress nor blocks one. A read sees every write committed
 //! before it started (each read statement, or read transaction, takes a fresh WAL snapshot).
@@ -11,6 +13,7 @@ pub mod dialect;
 pub mod schema;
 
 mod audit;
+mod group;
 mod jobs;
 mod legal;
 mod matches;
@@ -60,6 +63,7 @@ impl Default for StoreOptions {
 /// The SQLite store: `Send + Sync`, shared as `Arc<dyn Store>` (or `Arc<SqliteStore>`).
 pub struct SqliteStore {
     writer: Mutex<Connection>,
+    group: group::Queue,
     readers: pool::Pool,
     webhook_policy: Mutex<WebhookPolicy>,
     path: PathBuf,
@@ -81,6 +85,7 @@ impl SqliteStore {
         let readers = pool::Pool::open(path, options.readers)?;
         Ok(SqliteStore {
             writer: Mutex::new(conn),
+            group: group::Queue::default(),
             readers,
             webhook_policy: Mutex::new(WebhookPolicy::default()),
             path: path.to_path_buf(),

@@ -1,12 +1,13 @@
 //! Suspects and their sources on SQLite: the crawler's submission path.
 //!
 //! The decision that shapes it: the look-up by content hash, the queue-depth check and the
-//! inserts run in one immediate transaction, so two crawlers submitting the same bytes at once
-//! still make one suspect and one job.
+//! inserts run as one grouped write (a savepoint of the writer's immediate transaction, shared
+//! with the other submissions queued at the same moment), so two crawlers submitting the same
+//! bytes at once still make one suspect and one job, and a hundred of them cost a few commits.
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
 use super::jobs::unfinished;
 use super::rows::in_list;
@@ -27,7 +28,45 @@ pub(super) fn sources_of(
          submitted_at FROM suspect_sources WHERE 1 = 1{} ORDER BY id",
         in_list("suspect_id", suspect_ids, &mut params)
     );
-    let mut stmt = conn.prepare(&sql)?;
+    query_sources(conn, &sql, params)
+}
+
+/// The latest `per` submissions of each suspect (oldest first) and whether it has more; the
+/// window function ranks each suspect's sources newest first, so the page reads at most
+/// `per + 1` rows per suspect from the `(suspect_id)` index.
+fn latest_sources_of(
+    conn: &Connection,
+    suspect_ids: &[i64],
+    per: usize,
+) -> Result<HashMap<i64, (Vec<Source>, bool)>, StoreError> {
+    let mut params = Vec::new();
+    let sql = format!(
+        "SELECT suspect_id, id, member_id, platform, url, uploader, title_seen, found_at, \
+         submitted_at FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY suspect_id ORDER BY id \
+         DESC) AS newest FROM suspect_sources WHERE 1 = 1{}) WHERE newest <= {} ORDER BY id",
+        in_list("suspect_id", suspect_ids, &mut params),
+        per + 1
+    );
+    let mut all = query_sources(conn, &sql, params)?;
+    Ok(all
+        .drain()
+        .map(|(suspect, mut sources)| {
+            let more = sources.len() > per;
+            if more {
+                // Oldest first: the one past the page is the first.
+                sources.remove(0);
+            }
+            (suspect, (sources, more))
+        })
+        .collect())
+}
+
+fn query_sources(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<rusqlite::types::Value>,
+) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(params), |row| {
         Ok((
             row.get::<_, i64>(0)?,
@@ -106,49 +145,52 @@ impl Suspects for SqliteStore {
         source: &SourceMeta,
         limits: QueueLimits,
     ) -> Result<Submission, StoreError> {
-        let mut conn = self.write();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let t = now();
-        let (suspect_id, job_id, deduplicated) = match known(&tx, &file.sha256)? {
-            Some((suspect_id, job_id)) => (suspect_id, job_id, true),
-            None => {
-                let depth = unfinished(&tx)?;
-                if depth >= limits.max_unfinished {
-                    return Err(StoreError::QueueFull {
-                        depth,
-                        limit: limits.max_unfinished,
-                    });
+        // A grouped write: the look-up, the queue check and the inserts are one savepoint of
+        // the batch's immediate transaction, so two crawlers submitting the same bytes at once
+        // still make one suspect and one job.
+        let (file, source) = (file.clone(), source.clone());
+        self.write_grouped(move |tx| {
+            let t = now();
+            let (suspect_id, job_id, deduplicated) = match known(tx, &file.sha256)? {
+                Some((suspect_id, job_id)) => (suspect_id, job_id, true),
+                None => {
+                    let depth = unfinished(tx)?;
+                    if depth >= limits.max_unfinished {
+                        return Err(StoreError::QueueFull {
+                            depth,
+                            limit: limits.max_unfinished,
+                        });
+                    }
+                    let suspect_id: i64 = tx.query_row(
+                        "INSERT INTO suspects (sha256, size_bytes, file_path, created_at) \
+                         VALUES (?1, ?2, ?3, ?4) RETURNING id",
+                        (&file.sha256, file.size_bytes as i64, &file.path, t),
+                        |row| row.get(0),
+                    )?;
+                    let job_id: i64 = tx.query_row(
+                        "INSERT INTO jobs (kind, state, member_id, suspect_id, file_path, \
+                         file_name, max_attempts, next_attempt_at, created_at) \
+                         VALUES ('scan', 'queued', ?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+                        (
+                            member_id,
+                            suspect_id,
+                            &file.path,
+                            &file.name,
+                            limits.max_attempts,
+                            t,
+                        ),
+                        |row| row.get(0),
+                    )?;
+                    (suspect_id, job_id, false)
                 }
-                let suspect_id: i64 = tx.query_row(
-                    "INSERT INTO suspects (sha256, size_bytes, file_path, created_at) \
-                     VALUES (?1, ?2, ?3, ?4) RETURNING id",
-                    (&file.sha256, file.size_bytes as i64, &file.path, t),
-                    |row| row.get(0),
-                )?;
-                let job_id: i64 = tx.query_row(
-                    "INSERT INTO jobs (kind, state, member_id, suspect_id, file_path, file_name, \
-                     max_attempts, next_attempt_at, created_at) \
-                     VALUES ('scan', 'queued', ?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
-                    (
-                        member_id,
-                        suspect_id,
-                        &file.path,
-                        &file.name,
-                        limits.max_attempts,
-                        t,
-                    ),
-                    |row| row.get(0),
-                )?;
-                (suspect_id, job_id, false)
-            }
-        };
-        add_source(&tx, suspect_id, member_id, source, t)?;
-        tx.commit()?;
-        Ok(Submission {
-            job_id,
-            suspect_id: Some(suspect_id),
-            deduplicated,
-            replayed: false,
+            };
+            add_source(tx, suspect_id, member_id, &source, t)?;
+            Ok(Submission {
+                job_id,
+                suspect_id: Some(suspect_id),
+                deduplicated,
+                replayed: false,
+            })
         })
     }
 
@@ -163,23 +205,31 @@ impl Suspects for SqliteStore {
         if known(&self.read(), sha256)?.is_none() {
             return Ok(None);
         }
-        let mut conn = self.write();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let Some((suspect_id, job_id)) = known(&tx, sha256)? else {
-            return Ok(None);
-        };
-        add_source(&tx, suspect_id, member_id, source, now())?;
-        tx.commit()?;
-        Ok(Some(Submission {
-            job_id,
-            suspect_id: Some(suspect_id),
-            deduplicated: true,
-            replayed: false,
-        }))
+        let (sha256, source) = (sha256.to_string(), source.clone());
+        self.write_grouped(move |tx| {
+            let Some((suspect_id, job_id)) = known(tx, &sha256)? else {
+                return Ok(None);
+            };
+            add_source(tx, suspect_id, member_id, &source, now())?;
+            Ok(Some(Submission {
+                job_id,
+                suspect_id: Some(suspect_id),
+                deduplicated: true,
+                replayed: false,
+            }))
+        })
     }
 
     fn sources_of(&self, suspect_ids: &[i64]) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
         sources_of(&self.read(), suspect_ids)
+    }
+
+    fn latest_sources_of(
+        &self,
+        suspect_ids: &[i64],
+        per_suspect: usize,
+    ) -> Result<HashMap<i64, (Vec<Source>, bool)>, StoreError> {
+        latest_sources_of(&self.read(), suspect_ids, per_suspect)
     }
 }
 
@@ -212,6 +262,39 @@ mod tests {
             .expect("sources");
         assert_eq!(by_suspect.len(), 1, "an unknown suspect has no entry");
         assert_eq!(by_suspect[&a.suspect_id.expect("suspect")].len(), 2);
+    }
+
+    #[test]
+    fn a_listing_gets_the_latest_sources_and_knows_there_are_more() {
+        let (_dir, s) = store();
+        let m = s.ensure_member("crawler").expect("member");
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let source = SourceMeta {
+                url: Some(format!("u{i}")),
+                ..SourceMeta::default()
+            };
+            let sub = s
+                .submit_suspect(m.id, &file("aa"), &source, LIMITS)
+                .expect("submitted");
+            ids.push(sub.suspect_id.expect("suspect"));
+        }
+        let b = s
+            .submit_suspect(m.id, &file("bb"), &SourceMeta::default(), LIMITS)
+            .expect("another")
+            .suspect_id
+            .expect("suspect");
+        let page = s.latest_sources_of(&[ids[0], b], 3).expect("page");
+        let (latest, more) = &page[&ids[0]];
+        let urls: Vec<_> = latest
+            .iter()
+            .map(|s| s.meta.url.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            (urls, *more),
+            (vec!["u2".into(), "u3".into(), "u4".into()], true)
+        );
+        assert_eq!((page[&b].0.len(), page[&b].1), (1, false));
     }
 
     #[test]

@@ -39,6 +39,8 @@ struct StoredSegment {
     signal: SignalName,
     #[serde(default)]
     false_match_rate: Option<f64>,
+    #[serde(default)]
+    confirmed_by: Option<SignalName>,
 }
 
 fn video_phash() -> SignalName {
@@ -61,6 +63,7 @@ impl From<StoredSegment> for Segment {
             evidence: s.evidence,
             signal: s.signal,
             false_match_rate: s.false_match_rate,
+            confirmed_by: s.confirmed_by,
         }
     }
 }
@@ -231,6 +234,7 @@ mod tests {
             evidence: 612.5,
             signal: VIDEO_PHASH,
             false_match_rate: Some(0.0123),
+            confirmed_by: None,
         };
         let content = ContentBox {
             x: 0.0,

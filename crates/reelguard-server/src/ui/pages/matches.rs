@@ -300,6 +300,7 @@ fn segments_table(lang: Lang, row: &MatchRow, rejected: &[usize], deciding: bool
         "col.episode_range",
         "col.speed",
         "col.mirrored",
+        "col.signals",
     ] {
         let _ = write!(out, "<th>{}</th>", t(lang, col));
     }
@@ -309,16 +310,28 @@ fn segments_table(lang: Lang, row: &MatchRow, rejected: &[usize], deciding: bool
     out.push_str("</tr></thead><tbody>");
     for (i, s) in row.segments.iter().enumerate() {
         let dropped = rejected.contains(&i);
+        // Which fingerprints found the stretch: the picture's, the sound's, or both.
+        let signals: Vec<String> = std::iter::once(s.signal)
+            .chain(s.confirmed_by)
+            .map(|n| n.to_string())
+            .collect();
         let _ = write!(
             out,
-            "<tr data-segment=\"{i}\"{}><td>{}–{}</td><td>{}–{}</td><td>{:.2}x</td><td>{}</td>",
+            "<tr data-segment=\"{i}\"{}><td>{}–{}</td><td>{}–{}</td><td>{:.2}x</td><td>{}</td>\
+             <td class=\"signals\" data-signals=\"{}\">{}</td>",
             if dropped { " class=\"dropped\"" } else { "" },
             clock(s.suspect_start_s),
             clock(s.suspect_end_s),
             clock(s.ref_start_s),
             clock(s.ref_end_s),
             s.speed,
-            t(lang, if s.mirrored { "yes" } else { "no" })
+            t(lang, if s.mirrored { "yes" } else { "no" }),
+            esc(&signals.join(",")),
+            esc(&signals
+                .iter()
+                .map(|n| code_text(lang, "signal", n))
+                .collect::<Vec<_>>()
+                .join(" + ")),
         );
         if deciding {
             // Inputs of form#decision (the `form` attribute), though they sit in this table.
