@@ -441,7 +441,7 @@ fn a_reviewer_confirms_a_match_and_finds_the_notice() {
         Some(format!("/ui/matches/{match_id}").as_str())
     );
     let filters = browser.find("form#filters");
-    for field in ["work", "member", "platform", "min_score", "max_age_days"] {
+    for field in ["work_id", "member", "platform", "min_score", "max_age_days"] {
         assert!(
             filters.try_find(&format!("[name={field}]")).is_some(),
             "form#filters has no field named {field} {}",

@@ -1,6 +1,7 @@
 //! `reelguard bench ...`: speed, measured as ratios within one run (medians over runs).
 //!
-//! - `hash`: ns per hash, ours vs the slow reference vs `image_hasher`'s pHash.
+//! - `hash`: ns per hash, ours vs the slow reference (vs `image_hasher`'s pHash with the
+//!   `image-hasher` feature: a clean build of the daemon should not pay for a comparison).
 //! - `ingest FILE`: fingerprinting one file single-threaded vs `ffmpeg -threads 1 -i F -f null -`
 //!   (the physical limit), full and key-frame modes.
 //! - `scaling FILE...`: a batch on a rayon pool of 1 thread vs all cores.
@@ -17,7 +18,7 @@ use anyhow::{bail, Context};
 use reelguard_hash::{hash_thumb, reference};
 use reelguard_media::{fingerprint_file, fingerprint_files, DecodeMode, Options};
 
-use crate::bench_inputs::{grey_images, image_hasher_phash, sample_thumbs};
+use crate::bench_inputs::sample_thumbs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -67,64 +68,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Median ns per item of `f` over `runs` runs, `n` items a run.
+fn ns_per(runs: usize, n: usize, f: &dyn Fn() -> u64) -> f64 {
+    median(
+        (0..runs)
+            .map(|_| {
+                let started = Instant::now();
+                std::hint::black_box(f());
+                started.elapsed().as_nanos() as f64 / n as f64
+            })
+            .collect(),
+    )
+}
+
 fn bench_hash(runs: usize) {
-    use image_hasher::{HashAlg, HasherConfig};
     let thumbs = sample_thumbs(2000);
-    let images = grey_images(&thumbs);
-    let phash = image_hasher_phash();
-    let same_layout = HasherConfig::new()
-        .hash_size(16, 16)
-        .hash_alg(HashAlg::Median)
-        .resize_filter(image::imageops::FilterType::Nearest)
-        .preproc_dct()
-        .to_hasher();
-    let time = |f: &dyn Fn() -> u64, n: usize| -> f64 {
-        median(
-            (0..runs)
-                .map(|_| {
-                    let started = Instant::now();
-                    std::hint::black_box(f());
-                    started.elapsed().as_nanos() as f64 / n as f64
-                })
-                .collect(),
-        )
-    };
-    let ours = time(
-        &|| {
-            thumbs
-                .iter()
-                .map(|t| hash_thumb(t).hash)
-                .fold(0, |a, h| a ^ h)
-        },
-        thumbs.len(),
-    );
-    let slow = time(
-        &|| {
-            thumbs[..50]
-                .iter()
-                .map(|t| reference::hash_thumb(t).hash)
-                .fold(0, |a, h| a ^ h)
-        },
-        50,
-    );
-    let theirs = time(
-        &|| {
-            images
-                .iter()
-                .map(|i| phash.hash_image(i).as_bytes()[0] as u64)
-                .sum()
-        },
-        images.len(),
-    );
-    let theirs_32 = time(
-        &|| {
-            images
-                .iter()
-                .map(|i| same_layout.hash_image(i).as_bytes()[0] as u64)
-                .sum()
-        },
-        images.len(),
-    );
+    let ours = ns_per(runs, thumbs.len(), &|| {
+        thumbs
+            .iter()
+            .map(|t| hash_thumb(t).hash)
+            .fold(0, |a, h| a ^ h)
+    });
+    let slow = ns_per(runs, 50, &|| {
+        thumbs[..50]
+            .iter()
+            .map(|t| reference::hash_thumb(t).hash)
+            .fold(0, |a, h| a ^ h)
+    });
     println!(
         "hash (median of {runs} runs, ns per hash; ours also yields the mirrored hash and quality)"
     );
@@ -133,6 +103,34 @@ fn bench_hash(runs: usize) {
         "  reference (textbook O(N^4) DCT)           {slow:>10.0}   {:>6.1}x ours",
         slow / ours
     );
+    image_hasher_rows(runs, &thumbs, ours);
+}
+
+/// The same frames through `image_hasher`, an independent pHash.
+#[cfg(feature = "image-hasher")]
+fn image_hasher_rows(runs: usize, thumbs: &[reelguard_hash::Thumb], ours: f64) {
+    use crate::bench_inputs::{grey_images, image_hasher_phash};
+    use image_hasher::{HashAlg, HasherConfig};
+    let images = grey_images(thumbs);
+    let phash = image_hasher_phash();
+    let same_layout = HasherConfig::new()
+        .hash_size(16, 16)
+        .hash_alg(HashAlg::Median)
+        .resize_filter(image::imageops::FilterType::Nearest)
+        .preproc_dct()
+        .to_hasher();
+    let theirs = ns_per(runs, images.len(), &|| {
+        images
+            .iter()
+            .map(|i| phash.hash_image(i).as_bytes()[0] as u64)
+            .sum()
+    });
+    let theirs_32 = ns_per(runs, images.len(), &|| {
+        images
+            .iter()
+            .map(|i| same_layout.hash_image(i).as_bytes()[0] as u64)
+            .sum()
+    });
     println!(
         "  image_hasher pHash (16x16 DCT, resize)    {theirs:>10.0}   {:>6.1}x ours",
         theirs / ours
@@ -140,6 +138,14 @@ fn bench_hash(runs: usize) {
     println!(
         "  image_hasher 32x32 DCT, 16x16 block       {theirs_32:>10.0}   {:>6.1}x ours",
         theirs_32 / ours
+    );
+}
+
+#[cfg(not(feature = "image-hasher"))]
+fn image_hasher_rows(_: usize, _: &[reelguard_hash::Thumb], _: f64) {
+    println!(
+        "  (image_hasher's rows: build with `--features image-hasher`, e.g. \
+         `cargo run --release -p reelguard-cli --features image-hasher -- bench hash`)"
     );
 }
 

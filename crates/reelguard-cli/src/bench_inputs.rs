@@ -1,7 +1,8 @@
 //! Inputs of the hashing benchmark, shared by `reelguard bench hash` and the criterion bench
 //! `benches/hashing.rs` (which includes this file), so both time the same frames against the
-//! same `image_hasher` configuration.
+//! same `image_hasher` configuration (the comparison needs the `image-hasher` feature).
 
+#[cfg(feature = "image-hasher")]
 use image_hasher::{HashAlg, Hasher, HasherConfig};
 use reelguard_hash::{Thumb, THUMB_PIXELS, THUMB_SIDE};
 
@@ -28,6 +29,7 @@ pub fn sample_thumbs(count: usize) -> Vec<Thumb> {
 }
 
 /// The same thumbnails as `image` buffers, for `image_hasher`.
+#[cfg(feature = "image-hasher")]
 pub fn grey_images(thumbs: &[Thumb]) -> Vec<image::GrayImage> {
     thumbs
         .iter()
@@ -38,6 +40,7 @@ pub fn grey_images(thumbs: &[Thumb]) -> Vec<image::GrayImage> {
 }
 
 /// `image_hasher`'s pHash as its documentation configures it (median, DCT preprocessing).
+#[cfg(feature = "image-hasher")]
 pub fn image_hasher_phash() -> Hasher {
     HasherConfig::new()
         .hash_alg(HashAlg::Median)

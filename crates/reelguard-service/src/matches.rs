@@ -44,6 +44,9 @@ pub struct MatchQuery {
     pub since: Option<i64>,
     /// Only matches found at most this many seconds ago.
     pub max_age_secs: Option<i64>,
+    /// Only matches found at most this many days ago (the workbench's unit; the API takes it
+    /// too, so both read the same filter the same way).
+    pub max_age_days: Option<i64>,
     /// Only this suspect's.
     pub suspect_id: Option<i64>,
     /// Only against this work.
@@ -60,14 +63,23 @@ pub struct MatchQuery {
 
 impl MatchQuery {
     fn filter(self, readable: &Readable) -> MatchFilter {
-        let since = match (self.since, self.max_age_secs) {
-            // Saturating: a huge age means "any age", not an overflow.
-            (a, Some(age)) => Some(
-                a.unwrap_or(i64::MIN)
-                    .max(reelguard_store::now().saturating_sub(age.max(0))),
-            ),
-            (a, None) => a,
-        };
+        // Every bound given applies (the latest wins). Saturating: a huge age means "any age",
+        // not an overflow; a negative one means "now".
+        let now = reelguard_store::now();
+        let days = self
+            .max_age_days
+            .map(|d| d.max(0).saturating_mul(crate::dashboard::DAY));
+        let since =
+            [self.max_age_secs, days]
+                .into_iter()
+                .flatten()
+                .fold(self.since, |since, age| {
+                    Some(
+                        since
+                            .unwrap_or(i64::MIN)
+                            .max(now.saturating_sub(age.max(0))),
+                    )
+                });
         MatchFilter {
             state: self.state,
             owners: readable.owners().map(<[i64]>::to_vec),
@@ -292,5 +304,43 @@ mod tests {
             assert!(state_filter(Some(value), None).is_ok(), "{value}");
         }
         assert!(state_filter(Some("pending"), None).is_err());
+    }
+
+    #[test]
+    fn ages_in_days_and_seconds_are_one_bound_the_latest_wins() {
+        let since = |query: MatchQuery| query.filter(&Readable::everyone()).since;
+        let now = reelguard_store::now();
+        let days = since(MatchQuery {
+            max_age_days: Some(2),
+            ..MatchQuery::default()
+        })
+        .expect("a bound");
+        // The clock may tick between `now` and the filter's own reading.
+        assert!(
+            (now - 2 * crate::dashboard::DAY..=now + 1 - 2 * crate::dashboard::DAY).contains(&days)
+        );
+        let both = since(MatchQuery {
+            max_age_days: Some(2),
+            max_age_secs: Some(60),
+            ..MatchQuery::default()
+        })
+        .expect("a bound");
+        assert!(both >= now - 60, "the tighter bound, seconds, wins");
+        let later = now + 1000;
+        assert_eq!(
+            since(MatchQuery {
+                since: Some(later),
+                max_age_days: Some(2),
+                ..MatchQuery::default()
+            }),
+            Some(later)
+        );
+        let huge = since(MatchQuery {
+            max_age_days: Some(i64::MAX),
+            ..MatchQuery::default()
+        })
+        .expect("a bound");
+        assert!(huge < 0, "a huge age saturates to any age: {huge}");
+        assert_eq!(since(MatchQuery::default()), None);
     }
 }

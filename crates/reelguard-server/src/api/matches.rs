@@ -26,6 +26,7 @@ pub(super) async fn list(
         platform: q.platform,
         since: q.since,
         max_age_secs: q.max_age_secs,
+        max_age_days: q.max_age_days,
         suspect_id: q.suspect_id,
         work_id: q.work_id,
         min_score: q.min_score,

@@ -250,7 +250,8 @@ pub struct JobQuery {
     pub cursor: Option<String>,
 }
 
-/// `GET /v1/matches`.
+/// `GET /v1/matches`: the workbench queue's filters ([`QueueQuery`], the same names; a test
+/// in `crate::routes` holds the two to one set), plus the page.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MatchQuery {
@@ -261,7 +262,7 @@ pub struct MatchQuery {
     pub member: Option<String>,
     /// Only suspects seen on this platform.
     pub platform: Option<String>,
-    /// Only against this work (the workbench's `work` filter).
+    /// Only against this work.
     pub work_id: Option<String>,
     /// Only scoring at least this, 0–1.
     pub min_score: Option<f64>,
@@ -269,6 +270,8 @@ pub struct MatchQuery {
     pub since: Option<i64>,
     /// Matches found at most this many seconds ago.
     pub max_age_secs: Option<i64>,
+    /// Matches found at most this many days ago (the workbench's age filter).
+    pub max_age_days: Option<i64>,
     /// Only this suspect's.
     pub suspect_id: Option<i64>,
     /// Most items (default 100, at most 999).
@@ -362,22 +365,30 @@ pub struct SightingQuery {
 // Its pages are held to their parameters by the same route table as the API (a misspelt
 // `?platfrom=` on the queue would otherwise show a wider queue than the reviewer asked for).
 
-/// `GET /ui/queue`: the review queue's filters, the API's `GET /v1/matches` filters by name.
+/// `GET /ui/queue`: the review queue's filters, exactly the API's `GET /v1/matches` filters by
+/// name and meaning (a test in `crate::routes` compares the two sets), without its page: the
+/// queue shows one page. Text, because an empty form field is sent as `name=` and means "any".
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     /// `pending_review` (the default), `confirmed`, `rejected` or `all`.
     pub state: Option<String>,
     /// Only matches of this work.
-    pub work: Option<String>,
+    pub work_id: Option<String>,
     /// Only matches of this member's works.
     pub member: Option<String>,
     /// Only suspects seen on this platform.
     pub platform: Option<String>,
     /// Only matches scoring at least this.
     pub min_score: Option<String>,
+    /// Unix seconds: matches found at or after.
+    pub since: Option<String>,
+    /// Only matches found at most this many seconds ago.
+    pub max_age_secs: Option<String>,
     /// Only matches found at most this many days ago.
     pub max_age_days: Option<String>,
+    /// Only this suspect's (an upload's matches, as its confirm-all form lists them).
+    pub suspect_id: Option<String>,
 }
 
 /// `GET /ui/notices/{id}` and its document: which language the notice document is in.

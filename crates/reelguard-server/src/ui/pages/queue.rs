@@ -7,7 +7,7 @@ use axum::extract::{Query, State};
 use reelguard_service::matches::{self, MatchQuery};
 use reelguard_store::{MatchOrder, MatchRow, MatchState, Source};
 
-use super::{age, non_empty, number, platforms, Page, DAY};
+use super::{age, non_empty, number, platforms, Page};
 use crate::ui::html::{self, csrf_field, esc, esc_or_dash, t, tf, utc_date, Arg};
 use crate::ui::{html_page, Viewer};
 use crate::wire::requests::QueueQuery;
@@ -21,13 +21,16 @@ pub async fn queue(
     viewer: Viewer,
     Query(q): Query<QueueQuery>,
 ) -> Page {
-    let max_age_days: Option<i64> = number(&q.max_age_days, "max_age_days")?;
+    // The API's filters, read by the service the way it reads the API's.
     let query = MatchQuery {
         state: matches::state_filter(q.state.as_deref(), Some(MatchState::PendingReview))?,
         member: non_empty(&q.member),
         platform: non_empty(&q.platform),
-        max_age_secs: max_age_days.map(|d| d.max(0).saturating_mul(DAY)),
-        work_id: non_empty(&q.work),
+        since: number(&q.since, "since")?,
+        max_age_secs: number(&q.max_age_secs, "max_age_secs")?,
+        max_age_days: number(&q.max_age_days, "max_age_days")?,
+        suspect_id: number(&q.suspect_id, "suspect_id")?,
+        work_id: non_empty(&q.work_id),
         min_score: number(&q.min_score, "min_score")?,
         order: MatchOrder::Triage,
         limit: QUEUE_LIMIT,
@@ -84,12 +87,12 @@ pub async fn queue(
     }
     let _ = write!(
         body,
-        "</select></label> <label>{} <select name=\"work\"><option value=\"\">{}</option>",
+        "</select></label> <label>{} <select name=\"work_id\"><option value=\"\">{}</option>",
         t(lang, "queue.drama"),
         t(lang, "queue.all")
     );
     for c in &counts {
-        let selected = if q.work.as_deref() == Some(c.work_id.as_str()) {
+        let selected = if q.work_id.as_deref() == Some(c.work_id.as_str()) {
             " selected"
         } else {
             ""
@@ -110,13 +113,29 @@ pub async fn queue(
         );
     }
     let field = |v: &Option<String>| esc(v.as_deref().unwrap_or("")).to_string();
+    // The filters without a field of their own (links and scripts set them) stay in force when
+    // the form is sent again.
+    let mut carried = String::new();
+    for (name, value) in [
+        ("since", &q.since),
+        ("max_age_secs", &q.max_age_secs),
+        ("suspect_id", &q.suspect_id),
+    ] {
+        if let Some(value) = non_empty(value) {
+            let _ = write!(
+                carried,
+                "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                esc(&value)
+            );
+        }
+    }
     let _ = write!(
         body,
         "</select></label> <label>{} <input name=\"member\" value=\"{}\"></label> \
          <label>{} <input name=\"platform\" value=\"{}\"></label> \
          <label>{} <input name=\"min_score\" type=\"number\" step=\"0.05\" min=\"0\" \
          max=\"1\" value=\"{}\"></label> <label>{} <input name=\"max_age_days\" \
-         type=\"number\" min=\"0\" value=\"{}\"></label> <button type=\"submit\">{}</button> \
+         type=\"number\" min=\"0\" value=\"{}\"></label>{carried} <button type=\"submit\">{}</button> \
          <a href=\"/ui/queue\">{}</a></form>",
         t(lang, "queue.member"),
         field(&q.member),
