@@ -190,8 +190,6 @@ pub struct Daemon {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
-    /// Its data directory.
-    pub data: PathBuf,
 }
 
 impl Drop for Daemon {
@@ -226,7 +224,6 @@ impl Daemon {
         let daemon = Daemon {
             child,
             base: format!("http://{addr}"),
-            data: data.to_path_buf(),
         };
         let agent = agent();
         let ready = Instant::now();
@@ -387,7 +384,7 @@ fn client(shared: &Shared, id: usize, rate: Option<f64>, memory: bool) {
         rng ^= rng << 17;
         let refind = {
             let known = shared.known.lock().map(|k| k.clone()).unwrap_or_default();
-            (memory || rng % 2 == 0)
+            (memory || rng.is_multiple_of(2))
                 .then(|| known.get((rng >> 8) as usize % known.len().max(1)).copied())
                 .flatten()
         };

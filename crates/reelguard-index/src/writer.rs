@@ -200,7 +200,7 @@ impl Catalogue {
                 self.index.add_episode_signals(
                     id,
                     &[
-                        (Video::NAME, terms.drain(..).collect()),
+                        (Video::NAME, std::mem::take(&mut terms)),
                         (Audio::NAME, audio_terms),
                     ],
                 )?;
