@@ -137,13 +137,6 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// A 2-second 720x1280 clip made with the ffmpeg CLI (cheap to scan).
 pub fn make_clip(path: &Path) -> Result<()> {
     let status = Command::new("ffmpeg")
@@ -390,7 +383,7 @@ fn client(shared: &Shared, id: usize, rate: Option<f64>, memory: bool) {
         };
         let n = refind.unwrap_or_else(|| shared.next_n.fetch_add(1, Ordering::Relaxed));
         let bytes = body(&shared.clip, n);
-        let sha = sha256_hex(&bytes);
+        let sha = reelguard_store::hex(&Sha256::digest(&bytes));
         seq += 1;
         let url = format!(
             "{}/v1/suspects?platform=load&url=load%3A%2F%2Fc{id}%2F{seq}",

@@ -162,11 +162,15 @@ impl Catalogue {
                     file: episode.file.clone(),
                 });
             }
-            check_frame_times(&episode.frames).map_err(|reason| IndexError::BadFrames {
-                number: n,
-                file: episode.file.clone(),
-                reason,
-            })?;
+            // Audio records obey the same rule as frames: a time the snapshot would refuse on
+            // every read must not be committed.
+            check_frame_times(&episode.frames)
+                .and_then(|()| check_frame_times(&episode.audio).map_err(|r| format!("audio: {r}")))
+                .map_err(|reason| IndexError::BadFrames {
+                    number: n,
+                    file: episode.file.clone(),
+                    reason,
+                })?;
         }
         let result = (|| {
             let mut terms = Vec::new();

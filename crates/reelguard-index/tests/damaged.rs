@@ -6,7 +6,8 @@ use std::path::Path;
 
 use reelguard_align::QueryFrame;
 use reelguard_index::{
-    Catalogue, IndexError, MatchParams, NewEpisode, NewWork, StoredFrame, FRAME_RECORD_BYTES,
+    Catalogue, IndexError, MatchParams, NewEpisode, NewWork, StoredAudio, StoredFrame,
+    FRAME_RECORD_BYTES,
 };
 
 fn frames(seed: u64) -> Vec<StoredFrame> {
@@ -144,6 +145,27 @@ fn episodes_with_impossible_frame_times_are_not_stored() {
     let result = catalogue.add_work(NewWork::default(), vec![episode(1), bad]);
     assert!(
         matches!(result, Err(IndexError::BadFrames { number: 2, .. })),
+        "{result:?}"
+    );
+    assert!(catalogue.manifest().works.is_empty());
+
+    // Audio records obey the same rule: stored, a time like this would make every later
+    // lookup of the episode an error.
+    let mut loud = episode(4);
+    loud.audio = (0..40)
+        .map(|i| StoredAudio {
+            t: if i == 7 {
+                f32::INFINITY
+            } else {
+                i as f32 * 0.032
+            },
+            hash: i,
+            quality: 100,
+        })
+        .collect();
+    let result = catalogue.add_work(NewWork::default(), vec![loud]);
+    assert!(
+        matches!(result, Err(IndexError::BadFrames { number: 1, ref reason, .. }) if reason.starts_with("audio:")),
         "{result:?}"
     );
     assert!(catalogue.manifest().works.is_empty());

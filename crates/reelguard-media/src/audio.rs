@@ -17,6 +17,7 @@ use ffmpeg::{ChannelLayout, Rational};
 use ffmpeg_next as ffmpeg;
 use reelguard_audio::{hash_time, undo_speed, Fingerprinter, SAMPLE_RATE};
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 
 use crate::open::seconds_since;
 
@@ -177,8 +178,9 @@ impl AudioDecoder {
     }
 
     /// Flushes the decoder and fingerprints the samples once per speed; `None` when no
-    /// sample was decoded.
-    pub fn finish(mut self, speeds: &[f64]) -> Option<AudioPrint> {
+    /// sample was decoded, or when the sound claims to start later than `max_duration` after
+    /// the picture (a hostile timestamp: its times would be ones no catalogue stores).
+    pub fn finish(mut self, speeds: &[f64], max_duration: Duration) -> Option<AudioPrint> {
         let _ = self.decoder.send_eof();
         self.drain();
         let cap = (MAX_AUDIO_S * f64::from(SAMPLE_RATE)) as usize;
@@ -189,8 +191,12 @@ impl AudioDecoder {
         if self.samples.is_empty() {
             return None;
         }
-        let print = Fingerprinter::new();
         let start_s = self.start_s.unwrap_or(0.0);
+        if !(start_s.is_finite() && start_s <= max_duration.as_secs_f64()) {
+            tracing::debug!(start_s, "audio starts at an implausible time; video only");
+            return None;
+        }
+        let print = Fingerprinter::new();
         let tracks = speeds
             .iter()
             .take(MAX_AUDIO_SPEEDS)

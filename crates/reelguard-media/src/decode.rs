@@ -288,7 +288,7 @@ fn fingerprint_source(
         seconds: (decoded_s - last_reported_t).max(0.0),
     });
     let (frames, regions, inset_frames, insets) = sampler.finish();
-    let audio = audio.and_then(|audio| audio.finish(&options.audio_speeds));
+    let audio = audio.and_then(|audio| audio.finish(&options.audio_speeds, limits.max_duration));
     Ok(Fingerprint {
         duration_s: if declared_s > 0.0 {
             declared_s

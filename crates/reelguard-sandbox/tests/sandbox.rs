@@ -20,24 +20,28 @@ fn config() -> SandboxConfig {
     }
 }
 
-fn clip(dir: &Path) -> PathBuf {
-    let path = dir.join("clip.mp4");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg("testsrc=s=160x284:r=25:d=4")
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
-        .arg(&path)
+/// Makes `path` with the ffmpeg CLI from lavfi `sources` (one input each), encoded by `encode`.
+fn lavfi(path: &Path, sources: &[&str], encode: &[&str]) {
+    let mut command = Command::new("ffmpeg");
+    command.args(["-hide_banner", "-loglevel", "error", "-y"]);
+    for source in sources {
+        command.args(["-f", "lavfi", "-i", source]);
+    }
+    let status = command
+        .args(encode)
+        .arg(path)
         .status()
         .expect("the ffmpeg CLI is needed to generate test clips");
     assert!(status.success());
+}
+
+fn clip(dir: &Path) -> PathBuf {
+    let path = dir.join("clip.mp4");
+    lavfi(
+        &path,
+        &["testsrc=s=160x284:r=25:d=4"],
+        &["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"],
+    );
     path
 }
 
@@ -218,20 +222,13 @@ fn test_hooks_are_refused_unless_enabled() {
 fn a_worker_returns_the_audio_fingerprints_of_the_same_pass() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("speech.mp4");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg("testsrc=s=160x284:r=25:d=6")
-        .args(["-f", "lavfi", "-i"])
-        .arg("aevalsrc=sin(440*2*PI*t*(1+mod(floor(t*3)\\,5)/4))*0.5:s=44100:d=6")
-        .args([
+    lavfi(
+        &path,
+        &[
+            "testsrc=s=160x284:r=25:d=6",
+            "aevalsrc=sin(440*2*PI*t*(1+mod(floor(t*3)\\,5)/4))*0.5:s=44100:d=6",
+        ],
+        &[
             "-c:v",
             "libx264",
             "-preset",
@@ -240,11 +237,8 @@ fn a_worker_returns_the_audio_fingerprints_of_the_same_pass() {
             "aac",
             "-b:a",
             "64k",
-        ])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg");
-    assert!(status.success());
+        ],
+    );
     let sandbox = Sandbox::new(config());
     let options = Options {
         audio_speeds: vec![1.0, 1.25],

@@ -116,33 +116,37 @@ pub fn unknown_query_parameters(
     )))
 }
 
-/// A request refused before its handler ran: its body is drained (bounded) first, since a
-/// keep-alive client still sending it would otherwise see its connection reset — on this
-/// request or, pooled, on its next one.
-async fn refuse(error: ApiError, request: Request) -> Response {
-    crate::upload::drain(request.into_body()).await;
+/// A request refused before its handler ran. A known caller's body is drained (bounded)
+/// first, since a keep-alive client still sending it would otherwise see its connection reset
+/// — on this request or, pooled, on its next one. A caller without a valid key is answered
+/// at once: reading up to [`crate::upload::DRAIN_LIMIT`] for anyone would let an anonymous
+/// client make the daemon read 64 MiB and hold a connection for 30 s per request.
+async fn refuse(error: ApiError, request: Request, known: bool) -> Response {
+    if known {
+        crate::upload::drain(request.into_body()).await;
+    }
     error.into_response()
 }
 
 /// The middleware (a `route_layer`, so the matched route is known).
 pub async fn guard(State(state): State<Shared>, mut request: Request, next: Next) -> Response {
     let exchange = Exchange::begin(&request);
+    let route = routes::find(exchange.method.as_str(), &exchange.route);
     // A route missing from the table is a bug; it is closed to everyone but keys of no role.
-    let access = routes::find(exchange.method.as_str(), &exchange.route)
-        .map_or(Access::Roles(&[]), |r| r.access);
+    let access = route.map_or(Access::Roles(&[]), |r| r.access);
     let (response, caller) = match authorize(&state, access, request.headers()).await {
-        Ok(caller) => match routes::find(exchange.method.as_str(), &exchange.route)
-            .and_then(|route| unknown_query_parameters(route, request.uri().query()))
-        {
-            Some(error) => (refuse(error, request).await, caller),
-            None => {
-                if let Some(c) = &caller {
-                    request.extensions_mut().insert(c.clone());
+        Ok(caller) => {
+            match route.and_then(|r| unknown_query_parameters(r, request.uri().query())) {
+                Some(error) => (refuse(error, request, caller.is_some()).await, caller),
+                None => {
+                    if let Some(c) = &caller {
+                        request.extensions_mut().insert(c.clone());
+                    }
+                    (next.run(request).await, caller)
                 }
-                (next.run(request).await, caller)
             }
-        },
-        Err((error, caller)) => (refuse(error, request).await, caller),
+        }
+        Err((error, caller)) => (refuse(error, request, caller.is_some()).await, caller),
     };
     exchange
         .finish(&state, caller.as_ref(), Answered::of(&response))

@@ -69,17 +69,11 @@ impl MatchQuery {
         let days = self
             .max_age_days
             .map(|d| d.max(0).saturating_mul(crate::dashboard::DAY));
-        let since =
-            [self.max_age_secs, days]
-                .into_iter()
-                .flatten()
-                .fold(self.since, |since, age| {
-                    Some(
-                        since
-                            .unwrap_or(i64::MIN)
-                            .max(now.saturating_sub(age.max(0))),
-                    )
-                });
+        let ages = [self.max_age_secs, days]
+            .into_iter()
+            .flatten()
+            .map(|age| now.saturating_sub(age.max(0)));
+        let since = self.since.into_iter().chain(ages).max();
         MatchFilter {
             state: self.state,
             owners: readable.owners().map(<[i64]>::to_vec),
