@@ -207,6 +207,76 @@ fn an_unregistered_episode_is_not_credited_to_its_registered_neighbours() {
     );
 }
 
+/// The fixtures with sound (issue 14): the fused scan finds every edit (the re-dub by its
+/// picture, the still cover by its sound, split screen and a fifth-size picture-in-picture
+/// by their sound) with no wrong match and no false segment; each signal alone matches
+/// nothing it should not (the sound never finds a re-dub, the picture never a still cover);
+/// the plain speed-ups between the grid's steps are confirmed by both signals (heard again at
+/// the picture's speed); and `redubbed` tags the re-dubs and nothing else.
+#[test]
+fn with_sound_both_signals_fuse_and_only_the_redubs_are_tagged() {
+    let sound = &eval_report()["sound"];
+    assert!(
+        sound.is_object(),
+        "no fixtures with sound: fixtures/generate (not --quick) makes fixtures/out/sound"
+    );
+    let mut failures = Vec::new();
+    let rows = |table: &str| -> Vec<Value> {
+        sound[table]["families"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {table} rows"))
+            .clone()
+    };
+    let number = |row: &Value, key: &str| row[key].as_f64().unwrap_or(f64::NAN);
+    for table in ["video", "audio", "fused"] {
+        for row in rows(table) {
+            let family = row["family"].as_str().unwrap_or("?");
+            eprintln!("sound {table} {row}");
+            if number(&row, "wrong") != 0.0 || number(&row, "false_segments") != 0.0 {
+                failures.push(format!(
+                    "{table} {family}: wrong or false segments in {row}"
+                ));
+            }
+            if number(&row, "failed_scans") != 0.0 {
+                failures.push(format!("{table} {family}: failed scans"));
+            }
+            let must_find = match table {
+                "fused" => true,
+                "audio" => [
+                    "cover", "split", "pip20", "volume", "noise", "reencode", "slow090", "tempo125",
+                ]
+                .contains(&family),
+                _ => !["cover", "split", "pip20"].contains(&family),
+            };
+            if must_find && number(&row, "recall") < 1.0 {
+                failures.push(format!("{table} {family}: recall {}", row["recall"]));
+            }
+        }
+    }
+    let signals = sound["signals"].as_array().expect("signal rows");
+    assert!(
+        signals.iter().any(|r| r["family"] == "redub"),
+        "no redub rows"
+    );
+    for row in signals.iter().filter(|r| r["split"].is_null()) {
+        let family = row["family"].as_str().unwrap_or("?");
+        let (right, redubbed) = (number(row, "right"), number(row, "redubbed"));
+        let want_redubbed = if family == "redub" { right } else { 0.0 };
+        if redubbed != want_redubbed {
+            failures.push(format!("{family}: {redubbed} of {right} tagged redubbed"));
+        }
+        if ["cover", "split", "pip20"].contains(&family) && number(row, "audio_only") != right {
+            failures.push(format!("{family}: not all found by sound alone: {row}"));
+        }
+        if ["speed115", "speed140"].contains(&family) && number(row, "both_signals") != right {
+            failures.push(format!(
+                "{family}: plain speed-up not confirmed by sound: {row}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "with sound:\n{}", failures.join("\n"));
+}
+
 #[test]
 fn register_and_scan_speak_the_documented_json() {
     let data = tempfile::tempdir().expect("temp dir");

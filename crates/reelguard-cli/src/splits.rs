@@ -58,8 +58,10 @@ impl std::str::FromStr for Split {
 
 /// Debian packages whose footage tunes; every other source checks.
 const TUNE_PACKAGES: &[&str] = &["planetblupi-common", "gnome-mahjongg", "gnome-tetravex"];
-/// Dramas made of tune footage (`synth` is lavfi-generated mandelbrot/life/sierpinski).
-const TUNE_DRAMAS: &[&str] = &["blupi", "synth"];
+/// Dramas made of tune footage (`synth` is lavfi-generated mandelbrot/life/sierpinski;
+/// `radio`, of the fixtures with sound, is blupi's picture with English speech, and `voice`,
+/// street's picture with Mandarin, checks).
+const TUNE_DRAMAS: &[&str] = &["blupi", "synth", "radio"];
 /// Generated unrelated footage that tunes (`mandelbrot` and `life` check, a region and a seed
 /// the synth drama does not use).
 const TUNE_GENERATORS: &[&str] = &["testsrc2", "cellauto"];
@@ -187,6 +189,8 @@ mod tests {
     fn sources_split_by_package_drama_and_generator() {
         assert_eq!(drama_split("blupi"), Split::Tune);
         assert_eq!(drama_split("street"), Split::Check);
+        assert_eq!(drama_split("radio"), Split::Tune);
+        assert_eq!(drama_split("voice"), Split::Check);
         assert_eq!(drama_split("never-heard-of"), Split::Check);
         assert_eq!(package_split("gnome-mahjongg"), Split::Tune);
         assert_eq!(package_split("opencv-doc"), Split::Check);

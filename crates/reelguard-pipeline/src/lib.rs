@@ -13,7 +13,9 @@
 //!
 //! 3. **Sound beside the picture** (module [`audio`]): the full pass also decodes the audio
 //!    (at each speed of `reelguard_audio::SPEED_GRID`), matches it, and fuses both signals
-//!    into one match per episode. The key-frame pass decodes no audio unless it found no video
+//!    into one match per episode. When the picture found an episode at a speed between the
+//!    grid's steps and the sound did not, the sound is heard again at that speed (a key-frame
+//!    pass with audio) before the match may be called re-dubbed. The key-frame pass decodes no audio unless it found no video
 //!    candidate, when a key-frame pass with audio looks for audio candidates (a still cover)
 //!    before ruling the file out.
 //!
@@ -241,16 +243,30 @@ pub fn probe_frames(full: &Fingerprint) -> Views {
         .collect()
 }
 
-/// [`scan_file_with`], also handing back the full pass's views ([`probe_frames`]; `None` when
-/// the key frames ruled the file out), so an evaluation can match them again against other
-/// catalogues without decoding the file again.
+/// The fingerprinting options of a scan's full pass: inset windows, and the sound at every
+/// candidate speed when audio is on.
+pub fn full_options(options: &ScanOptions) -> Options {
+    Options {
+        detect_insets: true,
+        audio_speeds: if options.audio {
+            reelguard_audio::SPEED_GRID.to_vec()
+        } else {
+            Vec::new()
+        },
+        ..options.media.clone()
+    }
+}
+
+/// [`scan_file_with`], also handing back the full pass's fingerprint (`None` when the key
+/// frames ruled the file out), so an evaluation can match its views ([`probe_frames`]) again,
+/// signal by signal or against other catalogues, without decoding the file again.
 pub fn scan_file_probes(
     catalogue: &CatalogueSnapshot,
     decoder: &dyn Decoder,
     path: &Path,
     options: &ScanOptions,
     progress: &(dyn Fn(Progress) + Sync),
-) -> Result<(ScanReport, Option<Views>), PipelineError> {
+) -> Result<(ScanReport, Option<Fingerprint>), PipelineError> {
     let mut decode_seconds = 0.0;
     let mut passes = Passes::Full;
     if options.keyframes_first {
@@ -305,36 +321,43 @@ pub fn scan_file_probes(
         }
         passes = Passes::KeyframesThenFull;
     }
-    let full_options = Options {
-        detect_insets: true,
-        audio_speeds: if options.audio {
-            reelguard_audio::SPEED_GRID.to_vec()
-        } else {
-            Vec::new()
-        },
-        ..options.media.clone()
-    };
-    let full = decoder.fingerprint(path, &full_options, progress)?;
+    let full = decoder.fingerprint(path, &full_options(options), progress)?;
     decode_seconds += full.stats.seconds;
     let started = std::time::Instant::now();
     let views = probe_frames(&full);
     let probes: Vec<&[QueryFrame]> = views.iter().map(Vec::as_slice).collect();
     let (matches, _) = catalogue.find_probes(&probes, &options.matching)?;
+    let mut listened_again = 0.0;
     let matches = if options.audio {
-        let heard = audio::find_audio(catalogue, &full, &options.matching)?;
-        audio::fuse(catalogue, matches, heard, full.audio.is_some())
+        let mut heard = audio::find_audio(catalogue, &full, &options.matching)?;
+        let context = audio::Relisten {
+            decoder,
+            path,
+            media: &options.media,
+            matching: &options.matching,
+        };
+        let again = audio::listen_again(catalogue, &context, &full, &matches, &mut heard)?;
+        listened_again = again.as_ref().map_or(0.0, |f| f.stats.seconds);
+        let tracks: Vec<&reelguard_media::AudioTrack> = [&full]
+            .into_iter()
+            .chain(&again)
+            .filter_map(|f| f.audio.as_ref())
+            .flat_map(|a| &a.tracks)
+            .collect();
+        audio::fuse(catalogue, matches, heard, &tracks)?
     } else {
         matches
     };
+    decode_seconds += listened_again;
     let report = ScanReport {
         duration_s: full.duration_s,
         matches,
         passes,
         decode_seconds,
-        match_seconds: started.elapsed().as_secs_f64(),
+        match_seconds: (started.elapsed().as_secs_f64() - listened_again).max(0.0),
         content: Some(content_box(&full)),
     };
-    Ok((report, Some(views)))
+    Ok((report, Some(full)))
 }
 
 #[cfg(test)]

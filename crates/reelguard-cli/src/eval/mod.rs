@@ -8,11 +8,15 @@
 //! the same decodes again with each episode left out of the catalogue in turn ([`neighbour`]):
 //! whatever is found on the missing episode's stretch is false.
 //!
+//! The fixtures with sound (`<fixtures>/sound`) are scored the same way, once per signal and
+//! fused ([`sound`]).
+//!
 //! The scoring ([`score`]) takes matches as [`Found`], not as the pipeline's types, so that
 //! `reelguard demo`, which gets its matches from the daemon's API, prints the same table by the
 //! same rules.
 
 mod neighbour;
+mod sound;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -22,7 +26,7 @@ use anyhow::{bail, Context};
 use rayon::prelude::*;
 use reelguard_index::{Catalogue, Match, MatchParams, NewEpisode, NewWork};
 use reelguard_media::{fingerprint_files, InProcess, Options};
-use reelguard_pipeline::{new_episode, scan_file_probes, ScanOptions};
+use reelguard_pipeline::{new_episode, probe_frames, scan_file_probes, ScanOptions};
 use serde::Serialize;
 
 use crate::progress::VideoProgress;
@@ -48,6 +52,10 @@ pub struct Args {
     /// before the test, for before/after tables.
     #[arg(long, default_value_t = reelguard_index::Distinctness::default().min_share)]
     min_distinct_share: f64,
+    /// Only the fixtures with sound (`<fixtures>/sound`): the picture's, the sound's and the
+    /// fused tables.
+    #[arg(long)]
+    sound_only: bool,
 }
 
 /// What a suspect should match: original name → truth.
@@ -80,7 +88,7 @@ impl Case {
 }
 
 /// One matched stretch, as scored.
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct Span {
     pub suspect_start_s: f64,
     pub suspect_end_s: f64,
@@ -88,6 +96,12 @@ pub struct Span {
     pub ref_end_s: f64,
     pub speed: f64,
     pub mirrored: bool,
+    /// The signal that found it (absent from API JSON written before signals had names).
+    #[serde(default)]
+    pub signal: Option<String>,
+    /// The other signal that found the same stretch.
+    #[serde(default)]
+    pub confirmed_by: Option<String>,
 }
 
 /// One match of a suspect, as scored: a registered episode and where it was found.
@@ -97,6 +111,9 @@ pub struct Found {
     pub episode: u32,
     #[serde(rename = "segments")]
     pub spans: Vec<Span>,
+    /// Labels for reviewers (`redubbed`).
+    #[serde(default)]
+    pub tags: Vec<String>,
 }
 
 impl From<&Match> for Found {
@@ -111,12 +128,15 @@ impl From<&Match> for Found {
                 ref_end_s: s.ref_end_s,
                 speed: s.speed,
                 mirrored: s.mirrored,
+                signal: Some(s.signal.as_str().to_string()),
+                confirmed_by: s.confirmed_by.as_ref().map(|c| c.as_str().to_string()),
             })
             .collect();
         Found {
             work_id: m.work_id.clone(),
             episode: m.episode,
             spans,
+            tags: m.tags.clone(),
         }
     }
 }
@@ -345,7 +365,10 @@ pub fn evaluate(
             });
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             match report {
-                Ok((r, views)) => ((Ok(r.matches.iter().map(Found::from).collect()), ms), views),
+                Ok((r, full)) => (
+                    (Ok(r.matches.iter().map(Found::from).collect()), ms),
+                    full.map(|f| probe_frames(&f)),
+                ),
                 Err(e) => ((Err(e.to_string()), ms), None),
             }
         })
@@ -494,6 +517,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let fixtures = crate::checks::existing_dir(&args.fixtures, "fixtures directory")?;
     let mut matching = MatchParams::default();
     matching.distinct.min_share = args.min_distinct_share;
+    let with_sound = sound::evaluate(&fixtures, args.full, &matching)?;
+    if args.sound_only {
+        let Some(with_sound) = with_sound else {
+            bail!(
+                "{} has no fixtures with sound: run fixtures/generate (not --quick)",
+                fixtures.display()
+            );
+        };
+        if args.json {
+            println!("{}", serde_json::json!({ "sound": with_sound }));
+        } else {
+            sound::print(&with_sound, args.split);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let (evaluation, neighbour) = evaluate(&fixtures, args.full, &matching)?;
     let calibration = crate::chance::calibration_table(&MatchParams::default().calibration);
     if args.json {
@@ -503,6 +541,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 "families": evaluation.families,
                 "splits": evaluation.splits,
                 "neighbour": neighbour,
+                "sound": with_sound,
                 "calibration": calibration,
             })
         );
@@ -527,6 +566,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 rows,
             );
         }
+    }
+    if let Some(with_sound) = &with_sound {
+        sound::print(with_sound, args.split);
     }
     println!();
     crate::chance::print_calibration(&calibration);
