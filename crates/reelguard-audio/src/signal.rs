@@ -61,6 +61,9 @@ impl SignalType for AudioHk {
             .count() as u32
     }
 
+    // Inline across crates: the aligner calls this for every (suspect, episode) window pair,
+    // and as a call it was most of what matching sound cost.
+    #[inline]
     fn distance(a: &u32, b: &u32) -> u32 {
         (a ^ b).count_ones()
     }

@@ -1,4 +1,4 @@
-//! `reelguard scan --data DIR [--json] FILE...`
+//! `reelguard scan --data DIR [--json] [--full] [--no-audio] FILE...`
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,10 @@ pub struct Args {
     /// Skip the key-frame first pass and always decode fully.
     #[arg(long)]
     full: bool,
+    /// Match the picture only: decode no sound (what audio costs a scan, measured by
+    /// comparison; the daemon always uses the sound).
+    #[arg(long)]
+    no_audio: bool,
     /// Suspect files.
     #[arg(required = true)]
     files: Vec<PathBuf>,
@@ -38,6 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .snapshot();
     let options = ScanOptions {
         keyframes_first: !args.full,
+        audio: !args.no_audio,
         ..ScanOptions::default()
     };
     let progress = VideoProgress::new("scanning");

@@ -150,6 +150,7 @@ impl SignalType for VideoPhash {
             .count() as u32
     }
 
+    #[inline]
     fn distance(a: &u64, b: &u64) -> u32 {
         crate::hamming(*a, *b)
     }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
-use reelguard_align::{align_signal, QueryFrame, RefFrame, Segment};
+use reelguard_align::{align_signal, Params, QueryFrame, RefFrame, Segment};
 use reelguard_hash::{Record, SignalType};
 
 use crate::audio_runs::read_audio;
@@ -234,6 +234,37 @@ impl CatalogueSnapshot {
         probes: &[&[QueryFrame<S::Hash>]],
         params: &MatchParams,
     ) -> Result<(Vec<Match>, FindStats), IndexError> {
+        self.find_probes_banded::<S>(probes, &[], params)
+    }
+
+    /// [`CatalogueSnapshot::find_probes_signal`] where view `i` is aligned only at speeds
+    /// within `bands[i]` (and the aligner's own range); views past the end of `bands` search
+    /// the whole range. For views already put back to one speed (sound stretched back by a
+    /// plain speed-up): the aligner's speed search is most of its cost, and a line far from
+    /// the view's speed can only be chance.
+    pub fn find_probes_banded<S: SignalType>(
+        &self,
+        probes: &[&[QueryFrame<S::Hash>]],
+        bands: &[(f64, f64)],
+        params: &MatchParams,
+    ) -> Result<(Vec<Match>, FindStats), IndexError> {
+        // `None`: the band lies outside the aligner's range, so the view is not aligned.
+        let aligner: Vec<Option<Params>> = (0..probes.len())
+            .map(|probe| match bands.get(probe) {
+                Some(&(low, high)) => {
+                    let (low, high) = (
+                        low.max(params.align.min_speed),
+                        high.min(params.align.max_speed),
+                    );
+                    (low <= high).then(|| Params {
+                        min_speed: low,
+                        max_speed: high,
+                        ..params.align.clone()
+                    })
+                }
+                None => Some(params.align.clone()),
+            })
+            .collect();
         let (work, stats) = self.candidates_to_align_signal::<S>(probes, params)?;
         // Each candidate's records once: the aligner reads them, and so does the
         // mutual-best-match test of every other candidate's segments (`distinct`).
@@ -252,7 +283,10 @@ impl CatalogueSnapshot {
             .map(|&(probe, id)| {
                 let _span = span.enter();
                 let query = probes[probe];
-                let segments = align_signal::<S>(query, frames_of(id), &params.align);
+                let Some(aligner) = &aligner[probe] else {
+                    return (id, Vec::new());
+                };
+                let segments = align_signal::<S>(query, frames_of(id), aligner);
                 let segments = params.calibration.apply(segments, work.len());
                 if params.distinct.min_share <= 0.0 || segments.is_empty() {
                     return (id, segments);

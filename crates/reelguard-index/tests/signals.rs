@@ -160,3 +160,39 @@ fn the_aligner_names_the_signal_and_skips_the_mirror_probe_when_the_signal_has_n
     assert!(video[0].mirrored);
     assert_eq!(video[0].signal, VIDEO_PHASH);
 }
+
+#[test]
+fn a_banded_view_is_aligned_only_near_its_speed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let catalogue = catalogue(dir.path());
+    let snapshot = catalogue.snapshot();
+    let params = MatchParams::default();
+    // Episode 2 sped up 1.25x: each frame shown at 1/1.25 of its time.
+    let fast: Vec<QueryFrame> = query(2)
+        .into_iter()
+        .map(|f| QueryFrame { t: f.t / 1.25, ..f })
+        .collect();
+    let speed_of = |bands: &[(f64, f64)]| -> Vec<f64> {
+        let (found, _) = snapshot
+            .find_probes_banded::<VideoPhash>(&[&fast], bands, &params)
+            .expect("find");
+        found
+            .iter()
+            .flat_map(|m| &m.segments)
+            .map(|s| s.speed)
+            .collect()
+    };
+    let whole = speed_of(&[]);
+    assert_eq!(whole.len(), 1, "{whole:?}");
+    assert!((whole[0] - 1.25).abs() < 0.02, "{whole:?}");
+    // A band around the copy's speed finds the same line.
+    assert_eq!(speed_of(&[(1.2, 1.3)]), whole);
+    // One that leaves it out finds no line outside the band. (These hashes are exact at any
+    // speed, so short pieces of the true line fit the band's edge; a sound track stretched
+    // back by the wrong speed has the wrong pitch and no such pieces.)
+    let off = speed_of(&[(0.97, 1.03)]);
+    assert!(off.iter().all(|s| (0.97..=1.03).contains(s)), "{off:?}");
+    assert!(!off.iter().any(|s| (s - 1.25).abs() < 0.1), "{off:?}");
+    // A band is clamped to the aligner's own range (0.7–1.6x), never widened past it.
+    assert!(speed_of(&[(1.7, 3.0)]).is_empty());
+}

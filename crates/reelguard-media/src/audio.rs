@@ -15,6 +15,7 @@ use ffmpeg::software::resampling;
 use ffmpeg::util::frame::Audio as AudioFrame;
 use ffmpeg::{ChannelLayout, Rational};
 use ffmpeg_next as ffmpeg;
+use rayon::prelude::*;
 use reelguard_audio::{hash_time, undo_speed, Fingerprinter, SAMPLE_RATE};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -197,10 +198,17 @@ impl AudioDecoder {
             return None;
         }
         let print = Fingerprinter::new();
-        let tracks = speeds
+        let speeds: Vec<f64> = speeds
             .iter()
             .take(MAX_AUDIO_SPEEDS)
-            .filter(|s| s.is_finite() && (0.5..=2.0).contains(*s))
+            .copied()
+            .filter(|s| s.is_finite() && (0.5..=2.0).contains(s))
+            .collect();
+        // The tracks are independent and come after the last video frame, when the decoder's
+        // threads are idle: computed one after another they lengthened a scan by up to a fifth
+        // for 4% of its CPU time.
+        let tracks = speeds
+            .par_iter()
             .map(|&speed| {
                 let hashes = if speed == 1.0 {
                     print.fingerprint(&self.samples)
