@@ -183,6 +183,88 @@ fn a_pirated_episode_goes_from_crawl_to_a_takedown_notice() {
     assert!(r.text.contains(
         "reelguard_http_requests_total{method=\"POST\",route=\"/v1/matches/{id}/decision\",status=\"409\"} 1"
     ));
+
+    sources_are_paged(&site, match_id, &crawler, &mirror);
+}
+
+/// A suspect re-found a hundred times: the match carries its latest 100 sources and says there
+/// are more; `GET /v1/matches/{id}/sources` pages through every one, in order, once.
+fn sources_are_paged(site: &Site, match_id: i64, crawler: &str, file: &std::path::Path) {
+    let daemon = &site.daemon;
+    for i in 0..100 {
+        let url = format!("https://mirror.example/{i}");
+        let r = queue_suspect(
+            daemon,
+            crawler,
+            &[("platform", "bilibili"), ("url", &url)],
+            file,
+        );
+        assert_eq!(r["deduplicated"], true);
+        // Under the crawler key's 20 requests a second.
+        std::thread::sleep(std::time::Duration::from_millis(60));
+    }
+    let reviewer = site.key("second-reviewer", "reviewer");
+    let r = call(
+        "GET",
+        &daemon.url(&format!("/v1/matches/{match_id}")),
+        Some(&reviewer),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let latest = r.json["suspect"]["sources"].as_array().expect("sources");
+    assert_eq!(latest.len(), 100);
+    assert_eq!(r.json["suspect"]["sources_more"], true);
+    assert_eq!(
+        latest[99]["url"], "https://mirror.example/99",
+        "the latest last"
+    );
+
+    let mut urls: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/matches/{match_id}/sources?limit=40&cursor={c}"),
+            None => format!("/v1/matches/{match_id}/sources?limit=40"),
+        };
+        let r = call("GET", &daemon.url(&path), Some(&reviewer), None);
+        assert_eq!(r.status, 200, "{}", r.text);
+        let page = r.json["sources"].as_array().expect("sources");
+        assert!(page.len() <= 40);
+        urls.extend(
+            page.iter()
+                .map(|s| s["url"].as_str().unwrap_or("").to_string()),
+        );
+        pages += 1;
+        match r.json["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3, "102 sources in pages of 40");
+    let mut expected = vec![
+        "https://video.example/v/123".to_string(),
+        "https://other.example/9".to_string(),
+    ];
+    expected.extend((0..100).map(|i| format!("https://mirror.example/{i}")));
+    assert_eq!(urls, expected);
+
+    // A member who owns nothing in it does not learn it exists; a forged cursor is refused.
+    let stranger = site.key("another-studio", "member");
+    let r = call(
+        "GET",
+        &daemon.url(&format!("/v1/matches/{match_id}/sources")),
+        Some(&stranger),
+        None,
+    );
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = call(
+        "GET",
+        &daemon.url(&format!("/v1/matches/{match_id}/sources?cursor=12")),
+        Some(&reviewer),
+        None,
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
 }
 
 #[test]

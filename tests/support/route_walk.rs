@@ -50,6 +50,7 @@ pub const TABLE: &[(&str, &str, Body, [u16; 7])] = &[
     ("GET",    "/v1/jobs/{JS}",                     Body::None,   [401, 401, 200, 404, 404, 200, 403]),
     ("GET",    "/v1/matches",                       Body::None,   [401, 401, 403, 200, 200, 403, 200]),
     ("GET",    "/v1/matches/{M}",                   Body::None,   [401, 401, 403, 200, 404, 403, 200]),
+    ("GET",    "/v1/matches/{M}/sources",           Body::None,   [401, 401, 403, 200, 404, 403, 200]),
     ("GET",    "/v1/notices",                       Body::None,   [401, 401, 403, 200, 200, 403, 200]),
     ("GET",    "/v1/notices/{N}",                   Body::None,   [401, 401, 403, 200, 404, 403, 200]),
     ("GET",    "/v1/webhook",                       Body::None,   [401, 401, 403, 200, 404, 403, 403]),

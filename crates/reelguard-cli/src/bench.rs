@@ -9,6 +9,7 @@
 //!   beside its anchors (`crate::bench_index`).
 //! - `chance`: chance alignments of unrelated fixture footage and the tail fitted on them
 //!   (`crate::chance`).
+//! - `chance-audio`: the same for the sound, on the fixtures with sound (`crate::chance_audio`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -49,6 +50,8 @@ enum What {
     Index(crate::bench_index::IndexArgs),
     /// Chance alignments of unrelated footage: evidence distribution and the fitted tail.
     Chance(crate::chance::ChanceArgs),
+    /// The sound's chance alignments on the fixtures with sound, beside the calibration in force.
+    ChanceAudio(crate::chance_audio::ChanceAudioArgs),
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -64,6 +67,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         What::Scaling { files } => bench_scaling(&files, runs)?,
         What::Index(args) => crate::bench_index::run(args)?,
         What::Chance(args) => crate::chance::run(args)?,
+        What::ChanceAudio(args) => crate::chance_audio::run(args)?,
     }
     Ok(ExitCode::SUCCESS)
 }

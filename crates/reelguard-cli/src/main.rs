@@ -8,6 +8,7 @@ mod bench;
 mod bench_index;
 mod bench_inputs;
 mod chance;
+mod chance_audio;
 mod checks;
 mod demo;
 mod demo_api;

@@ -276,6 +276,13 @@ pub const ROUTES: &[RouteSpec] = &[
         Doc::json(200, schema::<MatchOut>),
     ),
     route(
+        "GET",
+        "/v1/matches/{id}/sources",
+        READERS,
+        "Every place a match's suspect was seen, oldest first, a page at a time.",
+        Doc::json(200, schema::<SourceList>).query(params::<Page>),
+    ),
+    route(
         "POST",
         "/v1/matches/{id}/decision",
         REVIEWER,

@@ -3,6 +3,7 @@
 
 use reelguard_store::{
     Caller, Decision, MatchFilter, MatchOrder, MatchRow, MatchState, Notice, PendingCount, Source,
+    Store, StoreError,
 };
 
 use crate::error::AppError;
@@ -107,6 +108,11 @@ pub struct Listed {
 /// lists them all.
 pub const LIST_SOURCES: usize = 10;
 
+/// Sources one match carries, the latest; `GET /v1/matches/{id}/sources` pages through all
+/// of them ([`sources_page`]). A suspect re-found a hundred thousand times would otherwise
+/// make its evidence page the size of its history.
+pub const DETAIL_SOURCES: usize = 100;
+
 /// The matches a caller may read that fit the query, with a fixed number of store queries
 /// for the whole page.
 pub async fn list(
@@ -196,18 +202,40 @@ pub async fn get_listed(
     listed(service, row).await
 }
 
-/// A match's sources and decisions, fresh from the store.
+/// A match's latest [`DETAIL_SOURCES`] sources and its decisions, fresh from the store.
 pub async fn listed(service: &Service, row: MatchRow) -> Result<Listed, AppError> {
     let (suspect, id) = (row.suspect_id, row.id);
-    let (sources, decisions) = service
-        .db(move |s| Ok((s.sources(suspect)?, s.decisions(id)?)))
+    let ((sources, sources_more), decisions) = service
+        .db(move |s| Ok((latest_sources(s, suspect)?, s.decisions(id)?)))
         .await?;
     Ok(Listed {
         row,
         sources,
-        sources_more: false,
+        sources_more,
         decisions,
     })
+}
+
+fn latest_sources(store: &dyn Store, suspect: i64) -> Result<(Vec<Source>, bool), StoreError> {
+    Ok(store
+        .latest_sources_of(&[suspect], DETAIL_SOURCES)?
+        .remove(&suspect)
+        .unwrap_or_default())
+}
+
+/// A page of the sources of a match the caller may read, oldest first: those with ids above
+/// `after`, at most `limit`. Not found for a match the caller may not read.
+pub async fn sources_page(
+    service: &Service,
+    caller: &Caller,
+    raw_id: &str,
+    after: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Source>, AppError> {
+    let suspect = get(service, caller, raw_id).await?.suspect_id;
+    service
+        .db(move |s| s.sources_page(suspect, after, limit))
+        .await
 }
 
 /// Everything the evidence page of one match shows.
@@ -248,7 +276,7 @@ pub async fn detail(
                 ..MatchFilter::default()
             })?;
             Ok((
-                s.sources(suspect)?,
+                latest_sources(s, suspect)?,
                 s.decisions(match_id)?,
                 s.notices_for_match(match_id)?,
                 siblings,
@@ -272,8 +300,8 @@ pub async fn detail(
     Ok(MatchDetail {
         listed: Listed {
             row,
-            sources,
-            sources_more: false,
+            sources: sources.0,
+            sources_more: sources.1,
             decisions,
         },
         notice: notices.first().cloned(),

@@ -266,6 +266,16 @@ pub trait Suspects {
     /// suspects, without a query per row). Suspects without sources are absent.
     fn sources_of(&self, suspect_ids: &[i64]) -> Result<HashMap<i64, Vec<Source>>, StoreError>;
 
+    /// A page of a suspect's submissions, oldest first: those with ids above `after` (all
+    /// with `None`), at most `limit`. Keyset paging on the `(suspect_id)` index, so a suspect
+    /// re-found a hundred thousand times is read a page at a time.
+    fn sources_page(
+        &self,
+        suspect_id: i64,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Source>, StoreError>;
+
     /// At most the latest `per_suspect` submissions of each of these suspects (oldest of them
     /// first), and whether it has more: a listing's rows stay bounded however often a suspect
     /// is re-found. One query for the whole page.

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use reelguard_service::matches::{self, MatchQuery};
+use reelguard_service::present::SourceView;
 use reelguard_service::review;
 
 use super::{pages, JsonBody, Query};
@@ -11,7 +12,7 @@ use crate::auth::{AuditNote, Auth};
 use crate::error::ApiError;
 use crate::present::{match_out, notice_out};
 use crate::wire::requests::{self, NewDecision, Page};
-use crate::wire::responses::{Decided, MatchList, MatchOut, NoticeList, NoticeOut};
+use crate::wire::responses::{Decided, MatchList, MatchOut, NoticeList, NoticeOut, SourceList};
 use crate::Shared;
 
 pub(super) async fn list(
@@ -49,6 +50,22 @@ pub(super) async fn get(
 ) -> Result<Json<MatchOut>, ApiError> {
     let listed = matches::get_listed(&state, &caller, &id).await?;
     Ok(Json(match_out(&listed)))
+}
+
+pub(super) async fn sources(
+    State(state): State<Shared>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<Json<SourceList>, ApiError> {
+    let after = pages::decode(page.cursor.as_deref())?;
+    let limit = pages::limit(page.limit);
+    let mut rows = matches::sources_page(&state, &caller, &id, after, limit as usize + 1).await?;
+    let next_cursor = pages::trim(&mut rows, limit, |s| s.id);
+    Ok(Json(SourceList {
+        sources: rows.iter().map(SourceView::from).collect(),
+        next_cursor,
+    }))
 }
 
 pub(super) async fn decide(

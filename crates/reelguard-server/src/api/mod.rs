@@ -78,6 +78,7 @@ pub fn router(state: Shared) -> Router<Shared> {
         .route("/v1/jobs/{id}", get(jobs::get))
         .route("/v1/matches", get(matches::list))
         .route("/v1/matches/{id}", get(matches::get))
+        .route("/v1/matches/{id}/sources", get(matches::sources))
         .route("/v1/matches/{id}/decision", post(matches::decide))
         .route("/v1/notices", get(matches::list_notices))
         .route("/v1/notices/{id}", get(matches::get_notice))

@@ -238,8 +238,9 @@ pub struct SuspectOut {
     pub id: i64,
     /// Its content's SHA-256, lowercase hex.
     pub sha256: String,
-    /// Where it was seen: in a list of matches, only the latest 10 (`sources_more` says
-    /// whether there are others; the match itself lists them all).
+    /// Where it was seen: the latest 10 in a list of matches, the latest 100 in one match
+    /// (`sources_more` says whether there are others; `GET /v1/matches/{id}/sources` pages
+    /// through them all).
     pub sources: Vec<SourceView>,
     /// Whether it was seen in more places than `sources` holds.
     pub sources_more: bool,
@@ -307,6 +308,15 @@ pub struct NoticeOut {
 pub struct NoticeList {
     /// Notices, newest first.
     pub notices: Vec<NoticeOut>,
+    /// Pass as `cursor` for the next page; `null`: this is the last.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/matches/{id}/sources`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SourceList {
+    /// Where the match's suspect was seen, oldest first.
+    pub sources: Vec<SourceView>,
     /// Pass as `cursor` for the next page; `null`: this is the last.
     pub next_cursor: Option<String>,
 }

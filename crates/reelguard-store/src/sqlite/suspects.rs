@@ -31,6 +31,26 @@ pub(super) fn sources_of(
     query_sources(conn, &sql, params)
 }
 
+/// [`Suspects::sources_page`]: ids above `after`, in id order, `limit` rows at most.
+fn sources_page(
+    conn: &Connection,
+    suspect_id: i64,
+    after: Option<i64>,
+    limit: usize,
+) -> Result<Vec<Source>, StoreError> {
+    let params = vec![
+        rusqlite::types::Value::Integer(suspect_id),
+        rusqlite::types::Value::Integer(after.unwrap_or(0)),
+        rusqlite::types::Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)),
+    ];
+    let sql = "SELECT suspect_id, id, member_id, platform, url, uploader, title_seen, found_at, \
+               submitted_at FROM suspect_sources WHERE suspect_id = ?1 AND id > ?2 ORDER BY id \
+               LIMIT ?3";
+    Ok(query_sources(conn, sql, params)?
+        .remove(&suspect_id)
+        .unwrap_or_default())
+}
+
 /// The latest `per` submissions of each suspect (oldest first) and whether it has more; the
 /// window function ranks each suspect's sources newest first, so the page reads at most
 /// `per + 1` rows per suspect from the `(suspect_id)` index.
@@ -231,6 +251,15 @@ impl Suspects for SqliteStore {
     ) -> Result<HashMap<i64, (Vec<Source>, bool)>, StoreError> {
         latest_sources_of(&self.read(), suspect_ids, per_suspect)
     }
+
+    fn sources_page(
+        &self,
+        suspect_id: i64,
+        after: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<Source>, StoreError> {
+        sources_page(&self.read(), suspect_id, after, limit)
+    }
 }
 
 #[cfg(test)]
@@ -295,6 +324,20 @@ mod tests {
             (vec!["u2".into(), "u3".into(), "u4".into()], true)
         );
         assert_eq!((page[&b].0.len(), page[&b].1), (1, false));
+
+        // Keyset pages of one suspect: every source once, in order, other suspects' never.
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = s.sources_page(ids[0], after, 2).expect("page");
+            assert!(page.len() <= 2);
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            seen.extend(page.iter().map(|s| s.meta.url.clone().unwrap_or_default()));
+        }
+        assert_eq!(seen, ["u0", "u1", "u2", "u3", "u4"]);
+        assert_eq!(s.sources_page(b, None, 10).expect("b").len(), 1);
+        assert!(s.sources_page(999, None, 10).expect("unknown").is_empty());
     }
 
     #[test]

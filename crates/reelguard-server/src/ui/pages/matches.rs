@@ -241,6 +241,22 @@ fn sources_table(lang: Lang, viewer: &Viewer, view: &MatchDetail) -> String {
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
+    if view.listed.sources_more {
+        let api = format!("/v1/matches/{}/sources", view.listed.row.id);
+        let link = format!("<code>{}</code>", esc(&api));
+        let _ = write!(
+            out,
+            "<p class=\"sources-more\">{}</p>",
+            tf(
+                lang,
+                "match.sources_more",
+                &[
+                    ("n", Arg::Text(view.listed.sources.len().to_string())),
+                    ("link", Arg::Html(&link)),
+                ]
+            )
+        );
+    }
     out
 }
 
