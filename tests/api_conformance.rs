@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{json, Value};
-use support::{call, route_walk, Daemon, Site};
+use support::{all_pages, call, route_walk, Daemon, Site};
 
 /// The Python with openapi-spec-validator: `REELGUARD_PYENV`, or where fixtures/install-deps
 /// puts it.
@@ -51,32 +51,6 @@ fn header<'a>(reply: &'a support::Reply, name: &str) -> Option<&'a str> {
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
-}
-
-/// Every item of a list, following `next_cursor` pages of `limit` items.
-fn all_pages(daemon: &Daemon, key: &str, path: &str, field: &str, limit: u32) -> Vec<Value> {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..100 {
-        let mut url = format!("{path}{sep}limit={limit}");
-        if let Some(c) = &cursor {
-            url += &format!("&cursor={c}");
-        }
-        let r = call("GET", &daemon.url(&url), Some(key), None);
-        assert_eq!(r.status, 200, "{url}: {}", r.text);
-        let page = r.json[field].as_array().expect("a list").clone();
-        assert!(
-            page.len() <= limit as usize,
-            "{url}: a page longer than its limit"
-        );
-        items.extend(page);
-        match r.json["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_string()),
-            None => return items,
-        }
-    }
-    panic!("{path}: more than 100 pages");
 }
 
 fn ids(items: &[Value], field: &str) -> Vec<String> {

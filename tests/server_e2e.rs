@@ -6,8 +6,8 @@ mod support;
 
 use serde_json::{json, Value};
 use support::{
-    audit_entries, call, create_key, create_work, job_succeeds, queue_suspect, register_episodes,
-    sha256_hex, street, street_variant, upload, Daemon, Site,
+    audit_entries, call, create_key, create_work, job_succeeds, pages, queue_suspect,
+    register_episodes, sha256_hex, street, street_variant, upload, Daemon, Site,
 };
 
 #[test]
@@ -219,29 +219,14 @@ fn sources_are_paged(site: &Site, match_id: i64, crawler: &str, file: &std::path
         "the latest last"
     );
 
-    let mut urls: Vec<String> = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut pages = 0;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/v1/matches/{match_id}/sources?limit=40&cursor={c}"),
-            None => format!("/v1/matches/{match_id}/sources?limit=40"),
-        };
-        let r = call("GET", &daemon.url(&path), Some(&reviewer), None);
-        assert_eq!(r.status, 200, "{}", r.text);
-        let page = r.json["sources"].as_array().expect("sources");
-        assert!(page.len() <= 40);
-        urls.extend(
-            page.iter()
-                .map(|s| s["url"].as_str().unwrap_or("").to_string()),
-        );
-        pages += 1;
-        match r.json["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => break,
-        }
-    }
-    assert_eq!(pages, 3, "102 sources in pages of 40");
+    let path = format!("/v1/matches/{match_id}/sources");
+    let pages = pages(daemon, &reviewer, &path, "sources", 40);
+    assert_eq!(pages.len(), 3, "102 sources in pages of 40");
+    let urls: Vec<String> = pages
+        .concat()
+        .iter()
+        .map(|s| s["url"].as_str().unwrap_or("").to_string())
+        .collect();
     let mut expected = vec![
         "https://video.example/v/123".to_string(),
         "https://other.example/9".to_string(),

@@ -701,6 +701,50 @@ pub fn queue_suspect(
     r.json
 }
 
+/// The pages of a list, following `next_cursor` with pages of `limit` items; each page is at
+/// most `limit` long.
+pub fn pages(
+    daemon: &Daemon,
+    key: &str,
+    path: &str,
+    field: &str,
+    limit: u32,
+) -> Vec<Vec<serde_json::Value>> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let mut url = format!("{path}{sep}limit={limit}");
+        if let Some(c) = &cursor {
+            url += &format!("&cursor={c}");
+        }
+        let r = call("GET", &daemon.url(&url), Some(key), None);
+        assert_eq!(r.status, 200, "{url}: {}", r.text);
+        let page = r.json[field].as_array().expect("a list").clone();
+        assert!(
+            page.len() <= limit as usize,
+            "{url}: a page longer than its limit"
+        );
+        pages.push(page);
+        match r.json["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return pages,
+        }
+    }
+    panic!("{path}: more than 100 pages");
+}
+
+/// Every item of a list, following `next_cursor` pages of `limit` items.
+pub fn all_pages(
+    daemon: &Daemon,
+    key: &str,
+    path: &str,
+    field: &str,
+    limit: u32,
+) -> Vec<serde_json::Value> {
+    pages(daemon, key, path, field, limit).concat()
+}
+
 /// [`queue_suspect`], then waits for the scan job to succeed. Returns the upload's answer.
 pub fn submit_suspect(
     daemon: &Daemon,

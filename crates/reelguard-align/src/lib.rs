@@ -123,6 +123,30 @@ impl Params {
             max_segments: 8,
         }
     }
+
+    /// These parameters searching only the speeds within `band` (low, high) that they search
+    /// already; `None` when none are left (a band outside the range, or not a range at all),
+    /// so a caller aligns nothing rather than an inverted range's edge.
+    pub fn within_speeds(&self, (low, high): (f64, f64)) -> Option<Params> {
+        let (low, high) = (low.max(self.min_speed), high.min(self.max_speed));
+        (low <= high).then(|| Params {
+            min_speed: low,
+            max_speed: high,
+            ..self.clone()
+        })
+    }
+
+    /// These parameters with every reporting floor off, so that chance lines come out as
+    /// segments: what the chance benches measure.
+    pub fn floors_off(&self) -> Params {
+        Params {
+            min_frames: 3,
+            min_duration_s: 0.0,
+            min_score: f64::NEG_INFINITY,
+            min_evidence: f64::NEG_INFINITY,
+            ..self.clone()
+        }
+    }
 }
 
 /// A close pair: suspect frame `query` (at `query_t`), reference frame at `ref_t`.

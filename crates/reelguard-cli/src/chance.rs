@@ -87,17 +87,6 @@ pub struct Measured {
     pub alignments: [usize; 2],
 }
 
-/// The aligner with every reporting floor off: chance lines come out as segments.
-fn chance_params() -> Params {
-    Params {
-        min_frames: 3,
-        min_duration_s: 0.0,
-        min_score: f64::NEG_INFINITY,
-        min_evidence: f64::NEG_INFINITY,
-        ..Params::default()
-    }
-}
-
 fn generate(dir: &Path) -> anyhow::Result<Vec<Clip>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut clips = Vec::new();
@@ -229,7 +218,7 @@ pub fn measure(fixtures: &Path, clips_dir: &Path) -> anyhow::Result<Measured> {
     let fingerprints = fingerprint_files(&paths, &options, &|p| progress.report(p));
     progress.finish();
 
-    let params = chance_params();
+    let params = Params::default().floors_off();
     let mut alignments = [0usize; 2];
     let mut samples = Vec::new();
     for (clip, fp) in clips.iter().zip(fingerprints) {
@@ -313,7 +302,8 @@ pub fn fit(
     ))
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
+/// The `q` quantile of ascending `sorted` (NaN when empty).
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

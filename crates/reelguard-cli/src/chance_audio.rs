@@ -19,13 +19,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use rayon::prelude::*;
 use reelguard_align::chance::{Calibration, ChanceModel};
-use reelguard_align::{align_signal, Params, QueryFrame, RefFrame, Segment};
+use reelguard_align::{align_signal, QueryFrame, RefFrame, Segment};
 use reelguard_audio::AudioHk;
 use reelguard_media::{fingerprint_files, Fingerprint, Options};
-use reelguard_pipeline::audio::{audio_params, audio_probes, speed_band, AUDIO_ONLY_MIN_EVIDENCE};
+use reelguard_pipeline::audio::{
+    audio_bands, audio_params, audio_probes, stored_audio, AUDIO_ONLY_MIN_EVIDENCE,
+};
 
+use crate::chance::quantile;
 use crate::progress::VideoProgress;
-use crate::splits::{drama_split, field, read_tsv, Split};
+use crate::splits::{field, read_tsv, Sources, Split};
 
 #[derive(clap::Args)]
 pub struct ChanceAudioArgs {
@@ -44,72 +47,57 @@ struct Suspect {
     carries: Option<String>,
 }
 
-fn drama_of(name: &str) -> &str {
-    name.split('_').next().unwrap_or(name)
-}
-
-fn suspects(sound: &Path) -> anyhow::Result<Vec<Suspect>> {
-    let mut out = Vec::new();
-    for row in read_tsv(&sound.join("originals/MANIFEST.tsv"))? {
-        let name = field(&row, "name")?;
-        out.push(Suspect {
+/// Every clip with sound: the originals, their edits (a re-dub carries no episode's sound)
+/// and the unrelated clips, each on its side of the split as `reelguard eval` puts it.
+fn suspects(sound: &Path, sources: &Sources) -> anyhow::Result<Vec<Suspect>> {
+    // In name order, so that a run is reproducible (the sources are hash maps).
+    let mut originals: Vec<&String> = sources.drama_of.keys().collect();
+    originals.sort();
+    let mut out: Vec<Suspect> = originals
+        .into_iter()
+        .map(|name| Suspect {
             file: sound.join("originals").join(format!("{name}.mp4")),
-            split: drama_split(drama_of(name)),
-            carries: Some(name.to_string()),
-        });
-    }
+            split: sources.originals_split([name.as_str()]),
+            carries: Some(name.clone()),
+        })
+        .collect();
     for row in read_tsv(&sound.join("variants/MANIFEST.tsv"))? {
         let original = field(&row, "original")?;
         out.push(Suspect {
             file: sound.join(field(&row, "file")?),
-            split: drama_split(drama_of(original)),
+            split: sources.originals_split([original]),
             carries: (field(&row, "expect")? != "video").then(|| original.to_string()),
         });
     }
-    for row in read_tsv(&sound.join("unrelated/MANIFEST.tsv"))? {
-        let name = field(&row, "name")?;
+    let mut unrelated: Vec<(&String, &Split)> = sources.unrelated.iter().collect();
+    unrelated.sort();
+    for (name, &split) in unrelated {
         out.push(Suspect {
             file: sound.join("unrelated").join(format!("{name}.mp4")),
-            split: drama_split(drama_of(name)),
+            split,
             carries: None,
         });
     }
     Ok(out)
 }
 
-/// The episode's stored sound, as the aligner reads it.
+/// The episode's sound as the catalogue stores it and the aligner reads it.
 fn references(fp: &Fingerprint) -> Vec<RefFrame<u32>> {
-    fp.audio
-        .iter()
-        .flat_map(|a| &a.tracks)
-        .filter(|t| t.speed == 1.0)
-        .flat_map(|t| {
-            t.hashes
-                .iter()
-                .zip(&t.quality)
-                .enumerate()
-                .map(|(i, (&hash, &quality))| RefFrame {
-                    t: t.time(i),
-                    hash,
-                    quality,
-                })
+    stored_audio(fp)
+        .into_iter()
+        .map(|r| RefFrame {
+            t: f64::from(r.t),
+            hash: r.hash,
+            quality: r.quality,
         })
         .collect()
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
-}
-
 pub fn run(args: ChanceAudioArgs) -> anyhow::Result<()> {
     let sound = args.fixtures.join("sound");
-    let names: Vec<String> = read_tsv(&sound.join("originals/MANIFEST.tsv"))?
-        .iter()
-        .map(|row| field(row, "name").map(str::to_string))
-        .collect::<anyhow::Result<_>>()?;
+    let sources = &Sources::read(&sound)?;
+    let mut names: Vec<&String> = sources.drama_of.keys().collect();
+    names.sort();
     let files: Vec<PathBuf> = names
         .iter()
         .map(|n| sound.join("originals").join(format!("{n}.mp4")))
@@ -127,7 +115,7 @@ pub fn run(args: ChanceAudioArgs) -> anyhow::Result<()> {
             .context("fingerprinting an episode")?;
     progress.finish();
 
-    let suspects = suspects(&sound)?;
+    let suspects = suspects(&sound, sources)?;
     let scan = Options {
         audio_speeds: reelguard_audio::SPEED_GRID.to_vec(),
         ..Options::default()
@@ -138,30 +126,20 @@ pub fn run(args: ChanceAudioArgs) -> anyhow::Result<()> {
     progress.finish();
 
     let deployed = audio_params(&reelguard_index::MatchParams::default()).align;
-    let floors_off = Params {
-        min_frames: 3,
-        min_duration_s: 0.0,
-        min_score: f64::NEG_INFINITY,
-        min_evidence: f64::NEG_INFINITY,
-        ..deployed.clone()
-    };
+    let floors_off = deployed.floors_off();
     // (split, chance, segment) and alignments per split.
     let mut samples: Vec<(Split, bool, Segment)> = Vec::new();
     let mut alignments = [0usize; 2];
     for (suspect, fp) in suspects.iter().zip(prints) {
         let fp = fp.with_context(|| format!("fingerprinting {}", suspect.file.display()))?;
         let views: Vec<Vec<QueryFrame<u32>>> = audio_probes(&fp);
-        let speeds: Vec<f64> = fp
-            .audio
-            .iter()
-            .flat_map(|a| &a.tracks)
-            .map(|t| t.speed)
-            .collect();
+        let bands = audio_bands(&fp);
         let work: Vec<(usize, usize, Split, bool)> = (0..views.len())
             .flat_map(|v| {
                 names.iter().enumerate().map(move |(e, name)| {
-                    let chance = suspect.carries.as_deref() != Some(name.as_str());
-                    (v, e, suspect.split.and(drama_split(drama_of(name))), chance)
+                    let chance = suspect.carries.as_ref() != Some(*name);
+                    let split = suspect.split.and(sources.originals_split([name.as_str()]));
+                    (v, e, split, chance)
                 })
             })
             .collect();
@@ -171,14 +149,11 @@ pub fn run(args: ChanceAudioArgs) -> anyhow::Result<()> {
         let found: Vec<(Split, bool, Segment)> = work
             .par_iter()
             .flat_map_iter(|&(v, e, split, chance)| {
-                let (low, high) = speed_band(speeds[v]);
                 let base = if chance { &floors_off } else { &deployed };
-                let params = Params {
-                    min_speed: low.max(base.min_speed),
-                    max_speed: high.min(base.max_speed),
-                    ..base.clone()
-                };
-                align_signal::<AudioHk>(&views[v], &episodes[e], &params)
+                // As the scan aligns the view: only near its speed (nothing if out of range).
+                base.within_speeds(bands[v])
+                    .map(|params| align_signal::<AudioHk>(&views[v], &episodes[e], &params))
+                    .unwrap_or_default()
                     .into_iter()
                     .map(move |s| (split, chance, s))
             })

@@ -251,17 +251,7 @@ impl CatalogueSnapshot {
         // `None`: the band lies outside the aligner's range, so the view is not aligned.
         let aligner: Vec<Option<Params>> = (0..probes.len())
             .map(|probe| match bands.get(probe) {
-                Some(&(low, high)) => {
-                    let (low, high) = (
-                        low.max(params.align.min_speed),
-                        high.min(params.align.max_speed),
-                    );
-                    (low <= high).then(|| Params {
-                        min_speed: low,
-                        max_speed: high,
-                        ..params.align.clone()
-                    })
-                }
+                Some(&band) => params.align.within_speeds(band),
                 None => Some(params.align.clone()),
             })
             .collect();

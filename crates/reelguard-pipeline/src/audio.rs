@@ -75,6 +75,16 @@ pub fn audio_probes(fingerprint: &Fingerprint) -> Vec<Vec<QueryFrame<u32>>> {
         .collect()
 }
 
+/// The speed band of each of [`audio_probes`]' views, in the same order ([`speed_band`]).
+pub fn audio_bands(fingerprint: &Fingerprint) -> Vec<(f64, f64)> {
+    fingerprint
+        .audio
+        .iter()
+        .flat_map(|a| &a.tracks)
+        .map(|track| speed_band(track.speed))
+        .collect()
+}
+
 /// Matching tuning for audio: the signal's distances, video's time-domain tuning, and the
 /// candidate retrieval of `video` (same catalogue, same documents).
 pub fn audio_params(video: &MatchParams) -> MatchParams {
@@ -99,12 +109,7 @@ pub fn find_audio(
         return Ok(Vec::new());
     }
     let probes: Vec<&[QueryFrame<u32>]> = views.iter().map(Vec::as_slice).collect();
-    let bands: Vec<(f64, f64)> = fingerprint
-        .audio
-        .iter()
-        .flat_map(|a| &a.tracks)
-        .map(|track| speed_band(track.speed))
-        .collect();
+    let bands = audio_bands(fingerprint);
     let (matches, _) =
         catalogue.find_probes_banded::<AudioHk>(&probes, &bands, &audio_params(video))?;
     Ok(matches)

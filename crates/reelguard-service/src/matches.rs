@@ -267,7 +267,7 @@ pub async fn detail(
     let row = get_readable(service, &readable, raw_id).await?;
     let (suspect, match_id, job_id) = (row.suspect_id, row.id, row.job_id);
     let owners = readable.owners().map(<[i64]>::to_vec);
-    let (sources, decisions, notices, siblings, job, cited, rejected) = service
+    let ((sources, sources_more), decisions, notices, siblings, job, cited, rejected) = service
         .db(move |s| {
             let siblings = s.matches(&MatchFilter {
                 suspect_id: Some(suspect),
@@ -300,8 +300,8 @@ pub async fn detail(
     Ok(MatchDetail {
         listed: Listed {
             row,
-            sources: sources.0,
-            sources_more: sources.1,
+            sources,
+            sources_more,
             decisions,
         },
         notice: notices.first().cloned(),

@@ -24,8 +24,7 @@ pub(super) fn sources_of(
 ) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
     let mut params = Vec::new();
     let sql = format!(
-        "SELECT suspect_id, id, member_id, platform, url, uploader, title_seen, found_at, \
-         submitted_at FROM suspect_sources WHERE 1 = 1{} ORDER BY id",
+        "SELECT {SOURCE_COLUMNS} FROM suspect_sources WHERE 1 = 1{} ORDER BY id",
         in_list("suspect_id", suspect_ids, &mut params)
     );
     query_sources(conn, &sql, params)
@@ -43,10 +42,11 @@ fn sources_page(
         rusqlite::types::Value::Integer(after.unwrap_or(0)),
         rusqlite::types::Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX)),
     ];
-    let sql = "SELECT suspect_id, id, member_id, platform, url, uploader, title_seen, found_at, \
-               submitted_at FROM suspect_sources WHERE suspect_id = ?1 AND id > ?2 ORDER BY id \
-               LIMIT ?3";
-    Ok(query_sources(conn, sql, params)?
+    let sql = format!(
+        "SELECT {SOURCE_COLUMNS} FROM suspect_sources WHERE suspect_id = ?1 AND id > ?2 \
+         ORDER BY id LIMIT ?3"
+    );
+    Ok(query_sources(conn, &sql, params)?
         .remove(&suspect_id)
         .unwrap_or_default())
 }
@@ -61,9 +61,9 @@ fn latest_sources_of(
 ) -> Result<HashMap<i64, (Vec<Source>, bool)>, StoreError> {
     let mut params = Vec::new();
     let sql = format!(
-        "SELECT suspect_id, id, member_id, platform, url, uploader, title_seen, found_at, \
-         submitted_at FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY suspect_id ORDER BY id \
-         DESC) AS newest FROM suspect_sources WHERE 1 = 1{}) WHERE newest <= {} ORDER BY id",
+        "SELECT {SOURCE_COLUMNS} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY suspect_id \
+         ORDER BY id DESC) AS newest FROM suspect_sources WHERE 1 = 1{}) WHERE newest <= {} \
+         ORDER BY id",
         in_list("suspect_id", suspect_ids, &mut params),
         per + 1
     );
@@ -80,6 +80,10 @@ fn latest_sources_of(
         })
         .collect())
 }
+
+/// The columns [`query_sources`] reads, in its order.
+const SOURCE_COLUMNS: &str =
+    "suspect_id, id, member_id, platform, url, uploader, title_seen, found_at, submitted_at";
 
 fn query_sources(
     conn: &Connection,
