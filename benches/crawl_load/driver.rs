@@ -102,6 +102,9 @@ pub struct Report {
     pub load_average: (String, String),
     /// Wall time of the load phase, seconds.
     pub elapsed: f64,
+    /// CPU seconds spent during the load phase by the load generator, the daemon and its
+    /// decode workers (workers replaced during the load are not counted).
+    pub cpu: [f64; 3],
 }
 
 /// `/proc/PID/status`.
@@ -118,6 +121,41 @@ pub fn proc_stat(pid: u32) -> ProcStat {
         rss_kib: field("VmRSS:"),
         threads: field("Threads:"),
     }
+}
+
+/// CPU seconds (user + system, all threads) of `pid`, from `/proc/PID/stat` (USER_HZ 100).
+fn cpu_secs(pid: u32) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let tick = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (tick(11) + tick(12)) as f64 / 100.0
+}
+
+/// The live children of `pid` (the decode workers of the daemon).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|c| {
+            let text = std::fs::read_to_string(format!("/proc/{c}/stat")).unwrap_or_default();
+            let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+            rest.split_whitespace().nth(1) == Some(pid.to_string().as_str())
+        })
+        .collect()
+}
+
+/// CPU seconds of the load generator, the daemon and its live workers, at one instant.
+fn cpu_split(daemon: u32) -> [f64; 3] {
+    let workers: f64 = children(daemon).into_iter().map(cpu_secs).sum();
+    [cpu_secs(std::process::id()), cpu_secs(daemon), workers]
 }
 
 fn load_average() -> String {
@@ -606,6 +644,7 @@ pub fn run(options: &Options) -> Result<Report> {
     report.before = proc_stat(pid);
     report.load_average.0 = load_average();
     let (finished0, _) = job_counts(&db)?;
+    let cpu0 = cpu_split(pid);
     let started = Instant::now();
     let memory = options.memory.is_some();
     let clients: Vec<_> = (0..options.clients)
@@ -646,6 +685,8 @@ pub fn run(options: &Options) -> Result<Report> {
         }
     }
     report.elapsed = started.elapsed().as_secs_f64();
+    let cpu1 = cpu_split(pid);
+    report.cpu = std::array::from_fn(|i| cpu1[i] - cpu0[i]);
     let (finished1, backlog) = job_counts(&db)?;
     report.load_drain = (finished1 - finished0) as f64 / report.elapsed;
     report.backlog_at_end = backlog;
@@ -724,6 +765,10 @@ pub fn print(options: &Options, r: &Report) {
         r.load_drain,
         r.load_drain / r.idle_drain,
         r.backlog_at_end
+    );
+    println!(
+        "CPU during the load ({:.1} s wall x 2 cores max): generator {:.1} s, daemon {:.1} s, workers {:.1} s",
+        r.elapsed, r.cpu[0], r.cpu[1], r.cpu[2]
     );
     println!(
         "daemon RSS {} -> {} KiB (peak {}, growth {} KiB), threads {} -> {} (peak {})",
