@@ -103,7 +103,7 @@ pub struct Report {
     /// Wall time of the load phase, seconds.
     pub elapsed: f64,
     /// CPU seconds spent during the load phase by the load generator, the daemon and its
-    /// decode workers (workers replaced during the load are not counted).
+    /// decode workers.
     pub cpu: [f64; 3],
 }
 
@@ -123,39 +123,39 @@ pub fn proc_stat(pid: u32) -> ProcStat {
     }
 }
 
-/// CPU seconds (user + system, all threads) of `pid`, from `/proc/PID/stat` (USER_HZ 100).
-fn cpu_secs(pid: u32) -> f64 {
+/// The fields of `/proc/PID/stat` after the parenthesised command name (which may hold
+/// spaces): index 0 is the state (field 3 of proc(5)), so field N is at index N - 3.
+fn stat_fields(pid: u32) -> Vec<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
     let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (tick(11) + tick(12)) as f64 / 100.0
-}
-
-/// The live children of `pid` (the decode workers of the daemon).
-fn children(pid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|c| {
-            let text = std::fs::read_to_string(format!("/proc/{c}/stat")).unwrap_or_default();
-            let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
-            rest.split_whitespace().nth(1) == Some(pid.to_string().as_str())
-        })
+    // The state is a letter; it parses as 0, which keeps the indices of the numbers.
+    rest.split_whitespace()
+        .map(|v| v.parse().unwrap_or(0))
         .collect()
 }
 
-/// CPU seconds of the load generator, the daemon and its live workers, at one instant.
+/// Clock ticks as `/proc` counts them (USER_HZ, 100 on Linux whatever the kernel's HZ).
+const USER_HZ: f64 = 100.0;
+
+/// CPU seconds of the load generator, the daemon and its workers, at one instant. The
+/// workers' figure is the live children's utime + stime plus the daemon's cutime + cstime, so a
+/// worker killed and replaced during the load still counts.
 fn cpu_split(daemon: u32) -> [f64; 3] {
-    let workers: f64 = children(daemon).into_iter().map(cpu_secs).sum();
-    [cpu_secs(std::process::id()), cpu_secs(daemon), workers]
+    let at = |f: &[u64], n: usize| f.get(n - 3).copied().unwrap_or(0);
+    let own = |pid: u32| {
+        let f = stat_fields(pid);
+        (at(&f, 14) + at(&f, 15)) as f64 / USER_HZ
+    };
+    let d = stat_fields(daemon);
+    let reaped = (at(&d, 16) + at(&d, 17)) as f64 / USER_HZ;
+    let live: f64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&c| at(&stat_fields(c), 4) == u64::from(daemon))
+        .map(own)
+        .sum();
+    [own(std::process::id()), own(daemon), live + reaped]
 }
 
 fn load_average() -> String {
@@ -413,12 +413,14 @@ fn client(shared: &Shared, id: usize, rate: Option<f64>, memory: bool) {
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let refind = {
-            let known = shared.known.lock().map(|k| k.clone()).unwrap_or_default();
-            (memory || rng.is_multiple_of(2))
-                .then(|| known.get((rng >> 8) as usize % known.len().max(1)).copied())
-                .flatten()
-        };
+        // One index under the lock: cloning the list per request cost the generator CPU
+        // that grew with the run.
+        let refind = (memory || rng.is_multiple_of(2))
+            .then(|| {
+                let known = shared.known.lock().ok()?;
+                known.get((rng >> 8) as usize % known.len().max(1)).copied()
+            })
+            .flatten();
         let n = refind.unwrap_or_else(|| shared.next_n.fetch_add(1, Ordering::Relaxed));
         let bytes = body(&shared.clip, n);
         let sha = reelguard_store::hex(&Sha256::digest(&bytes));
@@ -767,8 +769,12 @@ pub fn print(options: &Options, r: &Report) {
         r.backlog_at_end
     );
     println!(
-        "CPU during the load ({:.1} s wall x 2 cores max): generator {:.1} s, daemon {:.1} s, workers {:.1} s",
-        r.elapsed, r.cpu[0], r.cpu[1], r.cpu[2]
+        "CPU during the load ({:.1} s wall x {} cores): generator {:.1} s, daemon {:.1} s, workers {:.1} s",
+        r.elapsed,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        r.cpu[0],
+        r.cpu[1],
+        r.cpu[2]
     );
     println!(
         "daemon RSS {} -> {} KiB (peak {}, growth {} KiB), threads {} -> {} (peak {})",
