@@ -14,7 +14,7 @@
 //!
 //! ```text
 //! cargo bench -p reelguard-cli --bench crawl_load -- --run [--clients 200] [--keys 100] \
-//!   [--secs 60] [--rate 100] [--memory 100000]
+//!   [--secs 60] [--rate 100] [--memory 100000] [--clip-kbps 1500 (0: ultrafast, ~5.9 Mbps)]
 //! ```
 
 #[path = "crawl_load/driver.rs"]
@@ -45,6 +45,11 @@ fn main() -> Result<()> {
         rate: flag("--rate").map(|v| v.parse()).transpose()?,
         memory: flag("--memory").map(|v| v.parse()).transpose()?,
         idle_jobs: flag("--idle-jobs").map_or(Ok(40), |v| v.parse())?,
+        // `--clip-kbps 0`: the first runs' ultrafast clip at x264's default quality.
+        clip_kbps: match flag("--clip-kbps").map_or(Ok(1500), |v| v.parse())? {
+            0 => None,
+            k => Some(k),
+        },
     };
     let report = driver::run(&options)?;
     driver::print(&options, &report);

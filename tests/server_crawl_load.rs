@@ -20,6 +20,7 @@ fn a_crawl_burst_loses_nothing_and_stays_bounded() {
         rate: Some(60.0),
         memory: None,
         idle_jobs: 8,
+        clip_kbps: Some(1500),
     };
     let r = driver::run(&options).expect("the load ran");
     driver::print(&options, &r);

@@ -38,6 +38,11 @@ pub struct Options {
     pub memory: Option<u64>,
     /// New uploads timed at idle, before the load, for the idle drain rate.
     pub idle_jobs: usize,
+    /// The clip's video bitrate: `Some(1500)` is a re-encoded-small upload as crawlers find
+    /// them (x264 `veryfast`, CABAC and B-frames, about 790 KB for the 4 s); `None` is x264
+    /// `ultrafast` at its default quality (about 5.9 Mbps), the encode of the first runs.
+    /// Accepting costs per byte and draining per frame, so this sets their ratio.
+    pub clip_kbps: Option<u32>,
 }
 
 /// Latencies of one kind of request, in milliseconds.
@@ -175,8 +180,17 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// A 2-second 720x1280 clip made with the ffmpeg CLI (cheap to scan).
-pub fn make_clip(path: &Path) -> Result<()> {
+/// A 4-second 720x1280 clip made with the ffmpeg CLI: cheap to scan, and long enough to match
+/// itself (a 2 s clip is under the aligner's shortest segment), so the reviewer lists real
+/// matches while the load runs.
+pub fn make_clip(path: &Path, kbps: Option<u32>) -> Result<()> {
+    let rate = kbps.map(|k| format!("{k}k"));
+    let encoder: Vec<&str> = match &rate {
+        Some(rate) => vec![
+            "-preset", "veryfast", "-b:v", rate, "-maxrate", rate, "-bufsize", rate,
+        ],
+        None => vec!["-preset", "ultrafast"],
+    };
     let status = Command::new("ffmpeg")
         .args([
             "-hide_banner",
@@ -187,15 +201,10 @@ pub fn make_clip(path: &Path) -> Result<()> {
             "lavfi",
             "-i",
         ])
-        .arg("testsrc2=size=720x1280:rate=24:duration=2")
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ])
+        .arg("testsrc2=size=720x1280:rate=24:duration=4")
+        .args(["-c:v", "libx264"])
+        .args(&encoder)
+        .args(["-pix_fmt", "yuv420p"])
         .args(["-movflags", "+faststart"])
         .arg(path)
         .status()
@@ -532,7 +541,7 @@ fn reviewer(shared: &Shared, key: &str) -> (Vec<f64>, usize, Vec<String>) {
 /// Starts the daemon, runs the load, checks the store.
 pub fn run(options: &Options) -> Result<Report> {
     let clip_path = options.scratch.join("clip.mp4");
-    make_clip(&clip_path)?;
+    make_clip(&clip_path, options.clip_kbps)?;
     let clip = std::fs::read(&clip_path)?;
     let data = options.scratch.join("data");
     std::fs::create_dir_all(&data)?;
@@ -746,7 +755,7 @@ pub fn print(options: &Options, r: &Report) {
         )
     };
     println!(
-        "clients {}, keys {}, {:.1} s, rate {}, memory {:?}; load average {} -> {}",
+        "clients {}, keys {}, {:.1} s, rate {}, memory {:?}, clip {}; load average {} -> {}",
         options.clients,
         options.keys,
         r.elapsed,
@@ -754,6 +763,9 @@ pub fn print(options: &Options, r: &Report) {
             .rate
             .map_or("closed loop".into(), |r| format!("{r}/s")),
         options.memory,
+        options
+            .clip_kbps
+            .map_or("ultrafast".into(), |k| format!("{k} kbit/s")),
         r.load_average.0,
         r.load_average.1
     );

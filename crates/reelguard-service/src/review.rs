@@ -4,7 +4,8 @@
 //! decision or the other way round.
 
 use reelguard_store::{
-    Caller, Decision, MatchFilter, MatchRow, MatchState, Notice, SegmentVerdict, Source, Verdict,
+    Caller, Cited, Decision, MatchFilter, MatchRow, MatchState, Notice, SegmentVerdict, Verdict,
+    NOTICE_SOURCES,
 };
 use serde_json::{json, Value};
 
@@ -39,7 +40,7 @@ pub(crate) fn public_notice_id(decided_at: i64, bundle_sha256: &str) -> String {
 /// The takedown notice record (structured; the workbench renders it, webhooks carry it).
 fn notice_body(
     row: &MatchRow,
-    sources: &[Source],
+    cited: Cited<'_>,
     decision: &Decision,
     bundle: &Bundle,
     rejected: &[usize],
@@ -53,7 +54,9 @@ fn notice_body(
         "rights_holder": row.member,
         "work": {"work_id": row.work_id, "title": row.title},
         "episode": row.episode,
-        "infringing_copies": sources.iter().map(source_json).collect::<Vec<_>>(),
+        "infringing_copies": cited.sources.iter().map(source_json).collect::<Vec<_>>(),
+        // More copies than a notice names (NOTICE_SOURCES) are left to further notices.
+        "infringing_copies_total": cited.total,
         "content_sha256": row.suspect_sha256,
         "matched_time_ranges": segments,
         "evidence": {
@@ -113,7 +116,13 @@ pub async fn decide(
                 )));
             }
             let suspect = row.suspect_id;
-            let sources = service.db(move |s| s.sources(suspect)).await?;
+            // The sources the notice will name: the store cites the newest NOTICE_SOURCES.
+            let sources = service
+                .db(move |s| s.latest_sources_of(&[suspect], NOTICE_SOURCES))
+                .await?
+                .remove(&suspect)
+                .map(|(sources, _)| sources)
+                .unwrap_or_default();
             let (dirs, bundled) = (service.evidence.clone(), row.clone());
             let (decoder, cut) = (std::sync::Arc::clone(&service.decoder), rejected.clone());
             let bundle = service
@@ -129,9 +138,9 @@ pub async fn decide(
     let (caller, match_id) = (caller.clone(), row.id);
     service
         .db(move |s| {
-            let compose = |row: &MatchRow, sources: &[Source], decision: &Decision| {
+            let compose = |row: &MatchRow, cited: Cited<'_>, decision: &Decision| {
                 bundle.as_ref().map_or(Value::Null, |b| {
-                    notice_body(row, sources, decision, b, &rejected)
+                    notice_body(row, cited, decision, b, &rejected)
                 })
             };
             s.decide(match_id, &caller, verdict, &reason, &compose)

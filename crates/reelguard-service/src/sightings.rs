@@ -33,6 +33,8 @@ pub fn repost_body(first: &Notice, source: &Source, at: i64) -> Value {
         for field in SENT_FIELDS {
             fields.remove(field);
         }
+        // The first notice's count of the suspect's copies: a re-post names one.
+        fields.remove("infringing_copies_total");
     }
     let first_public = first.body["notice_id"].as_str().unwrap_or("").to_string();
     let sha = first.body["evidence"]["bundle_sha256"]

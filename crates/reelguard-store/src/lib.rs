@@ -106,7 +106,8 @@ pub use matches::{
 };
 pub use members::{Caller, KeyInfo, Keys, Member, Members, Role, Session, Sessions};
 pub use reviews::{
-    Decision, Notice, NoticeComposer, ReviewCounts, Reviews, Verdict, BACKLOG_AGE_BOUNDS,
+    Cited, Decision, Notice, NoticeComposer, ReviewCounts, Reviews, Verdict, BACKLOG_AGE_BOUNDS,
+    NOTICE_SOURCES,
 };
 pub use sightings::{RepostComposer, Sighting, Sightings};
 pub use sqlite::{dialect, schema, SqliteStore, StoreOptions, FILE_NAME};

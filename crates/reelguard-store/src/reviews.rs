@@ -79,14 +79,31 @@ pub struct ReviewCounts {
 /// The upper bounds (seconds) of the review backlog's age buckets: an hour, a day, a week.
 pub const BACKLOG_AGE_BOUNDS: [i64; 3] = [3600, 86_400, 7 * 86_400];
 
-/// Composes a notice's body from the match, its sources and the decision, inside the
+/// The most sources a decision's notice names: the newest this many of the suspect's. A file
+/// found at ten thousand addresses would otherwise make a notice (and its webhook and bundle)
+/// of megabytes inside the decision's transaction; the sources it leaves out stay sightings,
+/// which the workbench notices from the decision in further notices.
+pub const NOTICE_SOURCES: usize = 500;
+
+/// The sources a decision's notice names: the newest [`NOTICE_SOURCES`] and how many the
+/// suspect has in all.
+#[derive(Debug, Clone, Copy)]
+pub struct Cited<'a> {
+    /// Oldest first.
+    pub sources: &'a [Source],
+    /// All the suspect's sources, named here or not.
+    pub total: u64,
+}
+
+/// Composes a notice's body from the match, the sources it names and the decision, inside the
 /// decision's transaction. A `&dyn Fn` (not a generic) keeps [`Reviews`] object-safe.
-pub type NoticeComposer<'a> = &'a dyn Fn(&MatchRow, &[Source], &Decision) -> Value;
+pub type NoticeComposer<'a> = &'a dyn Fn(&MatchRow, Cited<'_>, &Decision) -> Value;
 
 /// Decisions and notices.
 pub trait Reviews {
     /// Decides a pending match. Confirming it also writes the takedown notice that `notice`
-    /// composes from the match, its sources and the decision, and queues the notice's webhook
+    /// composes from the match, its newest [`NOTICE_SOURCES`] sources (which it records as
+    /// cited) and the decision, and queues the notice's webhook
     /// delivery — all in one transaction. [`StoreError::Conflict`] if the match was already
     /// decided.
     fn decide(

@@ -11,14 +11,15 @@ use rusqlite::{OptionalExtension, Row, TransactionBehavior};
 
 use super::matches::match_row;
 use super::rows::{in_list, json_col, parse_col};
-use super::suspects::sources_of;
+use super::suspects::{latest_sources_of, source_count};
 use super::webhooks::enqueue_notice_webhook;
 use super::SqliteStore;
 use crate::error::StoreError;
 use crate::matches::MatchState;
 use crate::members::Caller;
 use crate::reviews::{
-    Decision, Notice, NoticeComposer, ReviewCounts, Reviews, Verdict, BACKLOG_AGE_BOUNDS,
+    Cited, Decision, Notice, NoticeComposer, ReviewCounts, Reviews, Verdict, BACKLOG_AGE_BOUNDS,
+    NOTICE_SOURCES,
 };
 use crate::util::now;
 
@@ -103,10 +104,15 @@ impl Reviews for SqliteStore {
             decided_at: t,
         };
         let notice = if state == MatchState::Confirmed {
-            let srcs = sources_of(&tx, &[row.suspect_id])?
+            let (srcs, _) = latest_sources_of(&tx, &[row.suspect_id], NOTICE_SOURCES)?
                 .remove(&row.suspect_id)
                 .unwrap_or_default();
-            let body = notice(&row, &srcs, &decision);
+            let total = source_count(&tx, row.suspect_id)?;
+            let cited = Cited {
+                sources: &srcs,
+                total,
+            };
+            let body = notice(&row, cited, &decision);
             let id: i64 = tx.query_row(
                 "INSERT INTO notices (match_id, member_id, body, created_at) \
                  VALUES (?1, ?2, ?3, ?4) RETURNING id",

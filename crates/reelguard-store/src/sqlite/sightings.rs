@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use super::matches::match_row;
 use super::reviews::{cite_sources, notice_from_row, NOTICE_SELECT};
 use super::rows::in_list;
-use super::suspects::sources_of;
+use super::suspects::sources_by_id;
 use super::webhooks::enqueue_notice_webhook;
 use super::SqliteStore;
 use crate::error::StoreError;
@@ -77,10 +77,8 @@ impl Sightings for SqliteStore {
             ))
         })?;
         let rows: Vec<_> = rows.collect::<Result<_, _>>()?;
-        let mut suspects: Vec<i64> = rows.iter().map(|r| r.7).collect();
-        suspects.sort_unstable();
-        suspects.dedup();
-        let sources = sources_of(&conn, &suspects)?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.6).collect();
+        let sources = sources_by_id(&conn, &ids)?;
         let mut out = Vec::new();
         for (match_id, member_id, work_id, title, episode, notice_id, source_id, suspect) in rows {
             let source = sources
@@ -139,7 +137,7 @@ impl Sightings for SqliteStore {
                 row.state
             )));
         }
-        let source = sources_of(&tx, &[row.suspect_id])?
+        let source = sources_by_id(&tx, &[source_id])?
             .remove(&row.suspect_id)
             .unwrap_or_default()
             .into_iter()
@@ -237,7 +235,7 @@ mod tests {
             &caller,
             Verdict::Confirm,
             "same",
-            &|_, srcs, _| json!({"copies": srcs.len()}),
+            &|_, cited, _| json!({"copies": cited.sources.len()}),
         )
         .expect("decided");
         assert!(
@@ -285,5 +283,62 @@ mod tests {
             matches!(unknown, Err(StoreError::NotFound(_))),
             "{unknown:?}"
         );
+    }
+
+    #[test]
+    fn a_notice_names_the_newest_sources_and_leaves_the_rest_as_sightings() {
+        let (_dir, s) = store();
+        let owner = s.ensure_member("acme").expect("member");
+        s.insert_work("w000001", owner.id, "Street", None, None)
+            .expect("work");
+        let crawler = s.ensure_member("crawler").expect("member");
+        let url = |n: usize| format!("https://d/{n}");
+        scanned_to_match(
+            &s,
+            crawler.id,
+            &file("a"),
+            &seen_on("douyin", &url(0)),
+            LIMITS,
+        );
+        let extra = 3;
+        for n in 1..crate::NOTICE_SOURCES + extra {
+            s.submit_suspect(crawler.id, &file("a"), &seen_on("douyin", &url(n)), LIMITS)
+                .expect("deduplicated");
+        }
+        let reviewer = s.ensure_member("review").expect("member");
+        let (_, key) = s.create_key(reviewer.id, Role::Reviewer).expect("key");
+        let caller = s.authenticate(&key).expect("auth").expect("valid");
+        let id = s
+            .matches(&MatchFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .expect("m")[0]
+            .id;
+        let (_, notice) = s
+            .decide(id, &caller, Verdict::Confirm, "same", &|_, cited, _| {
+                json!({
+                    "urls": cited.sources.iter().map(|s| s.meta.url.clone()).collect::<Vec<_>>(),
+                    "total": cited.total,
+                })
+            })
+            .expect("decided");
+        let body = notice.expect("a confirmation issues a notice").body;
+        let total = crate::NOTICE_SOURCES + extra;
+        assert_eq!(body["total"], total);
+        let urls = body["urls"].as_array().expect("urls");
+        assert_eq!(urls.len(), crate::NOTICE_SOURCES);
+        // Oldest first, and the newest: the first named is the one after the `extra` oldest.
+        assert_eq!(urls[0], url(extra).as_str());
+        assert_eq!(urls[urls.len() - 1], url(total - 1).as_str());
+        let cited = s.cited_sources(id).expect("cited");
+        assert_eq!(cited.len(), crate::NOTICE_SOURCES);
+        // The oldest ones the notice left out are sightings, newest first.
+        let seen = s.sightings(None, None, 10).expect("sightings");
+        let left: Vec<_> = seen
+            .iter()
+            .filter_map(|x| x.source.meta.url.clone())
+            .collect();
+        assert_eq!(left, (0..extra).rev().map(url).collect::<Vec<_>>());
     }
 }

@@ -54,7 +54,31 @@ fn sources_page(
 /// The latest `per` submissions of each suspect (oldest first) and whether it has more; the
 /// window function ranks each suspect's sources newest first, so the page reads at most
 /// `per + 1` rows per suspect from the `(suspect_id)` index.
-fn latest_sources_of(
+/// How many sources a suspect has (on the `(suspect_id)` index).
+pub(super) fn source_count(conn: &Connection, suspect_id: i64) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM suspect_sources WHERE suspect_id = ?1",
+        [suspect_id],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The sources with these ids, by suspect, oldest first: a sighting's source is read by its
+/// id, not found among every source of its suspect.
+pub(super) fn sources_by_id(
+    conn: &Connection,
+    source_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
+    let mut params = Vec::new();
+    let sql = format!(
+        "SELECT {SOURCE_COLUMNS} FROM suspect_sources WHERE 1 = 1{} ORDER BY id",
+        in_list("id", source_ids, &mut params)
+    );
+    query_sources(conn, &sql, params)
+}
+
+pub(super) fn latest_sources_of(
     conn: &Connection,
     suspect_ids: &[i64],
     per: usize,
