@@ -354,18 +354,35 @@ fn open_store(data: &Path) -> Result<rusqlite::Connection> {
     Ok(db)
 }
 
-/// Waits until no job is unfinished; returns the seconds it took.
 /// Idle jobs that finish before the idle drain is timed (one per decode worker).
 const IDLE_WARM_JOBS: i64 = 2;
 
+/// Polls the job counts `(finished, unfinished)` until `done` holds; returns them.
+fn wait_for(
+    db: &rusqlite::Connection,
+    limit: Duration,
+    what: &str,
+    done: impl Fn(i64, i64) -> bool,
+) -> Result<(i64, i64)> {
+    let t = Instant::now();
+    loop {
+        let (finished, unfinished) = job_counts(db)?;
+        if done(finished, unfinished) {
+            return Ok((finished, unfinished));
+        }
+        if t.elapsed() > limit {
+            bail!("{what} within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until no job is unfinished; returns the seconds it took.
 fn wait_drained(db: &rusqlite::Connection, limit: Duration) -> Result<f64> {
     let t = Instant::now();
-    while job_counts(db)?.1 > 0 {
-        if t.elapsed() > limit {
-            bail!("the queue did not drain within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(db, limit, "the queue did not drain", |_, unfinished| {
+        unfinished == 0
+    })?;
     Ok(t.elapsed().as_secs_f64())
 }
 
@@ -613,11 +630,11 @@ pub fn run(options: &Options) -> Result<Report> {
         accepted_urls: Mutex::new(Vec::new()),
         results: Mutex::new(Outcome::default()),
     });
-    // Idle drain: a batch of new uploads queued at once, timed until the queue is empty.
+    // Idle drain: a batch of new uploads queued at once, timed (after a warm-up) until the
+    // queue is empty.
     let mut report = Report::default();
     {
         let (finished0, _) = job_counts(&db)?;
-        let t = Instant::now();
         let shared_idle = Arc::clone(&shared);
         let jobs = options.idle_jobs.max(1);
         let uploaders: Vec<_> = (0..jobs)
@@ -652,16 +669,13 @@ pub fn run(options: &Options) -> Result<Report> {
         // Timed from the moment every upload is in and the first jobs are done, so the
         // uploads, worker start-up and a cold index do not count against the idle rate:
         // with 10 jobs they made it vary from 8.5 to 13.2 jobs/s between runs.
-        let (warm, warm_at) = loop {
-            let (finished, queued) = job_counts(&db)?;
-            if finished - finished0 >= IDLE_WARM_JOBS || queued == 0 {
-                break (finished, Instant::now());
-            }
-            if t.elapsed() > Duration::from_secs(300) {
-                bail!("no idle job finished within 300 s");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let (warm, _) = wait_for(
+            &db,
+            Duration::from_secs(300),
+            "the first idle jobs did not finish",
+            |finished, unfinished| finished - finished0 >= IDLE_WARM_JOBS || unfinished == 0,
+        )?;
+        let warm_at = Instant::now();
         wait_drained(&db, Duration::from_secs(300))?;
         let (finished1, _) = job_counts(&db)?;
         let timed = warm_at.elapsed().as_secs_f64();

@@ -264,9 +264,11 @@ impl Reviews for SqliteStore {
 mod tests {
     use serde_json::Value;
 
-    use super::super::test_support::{file, scanned_to_match, store, LIMITS};
+    use super::super::test_support::{
+        file, reviewer_and_first_match, scanned_to_match, store, LIMITS,
+    };
     use crate::prelude::*;
-    use crate::{MatchFilter, Role, SourceMeta, StoreError, Verdict};
+    use crate::{SourceMeta, StoreError, Verdict};
 
     #[test]
     fn a_decided_match_cannot_be_decided_again() {
@@ -275,16 +277,7 @@ mod tests {
         s.insert_work("w000001", owner.id, "Street", None, None)
             .expect("work");
         scanned_to_match(&s, owner.id, &file("a"), &SourceMeta::default(), LIMITS);
-        let reviewer = s.ensure_member("review").expect("member");
-        let (_, key) = s.create_key(reviewer.id, Role::Reviewer).expect("key");
-        let caller = s.authenticate(&key).expect("auth").expect("valid");
-        let id = s
-            .matches(&MatchFilter {
-                limit: 1,
-                ..Default::default()
-            })
-            .expect("m")[0]
-            .id;
+        let (caller, id) = reviewer_and_first_match(&s);
         let (_, notice) = s
             .decide(
                 id,

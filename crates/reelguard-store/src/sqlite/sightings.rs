@@ -193,9 +193,11 @@ impl Sightings for SqliteStore {
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::{file, scanned_to_match, store, LIMITS};
+    use super::super::test_support::{
+        file, reviewer_and_first_match, scanned_to_match, store, LIMITS,
+    };
     use crate::prelude::*;
-    use crate::{MatchFilter, Role, SourceMeta, StoreError, Verdict};
+    use crate::{SourceMeta, StoreError, Verdict};
 
     fn seen_on(platform: &str, url: &str) -> SourceMeta {
         SourceMeta {
@@ -219,16 +221,7 @@ mod tests {
             &seen_on("douyin", "https://d/1"),
             LIMITS,
         );
-        let reviewer = s.ensure_member("review").expect("member");
-        let (_, key) = s.create_key(reviewer.id, Role::Reviewer).expect("key");
-        let caller = s.authenticate(&key).expect("auth").expect("valid");
-        let id = s
-            .matches(&MatchFilter {
-                limit: 1,
-                ..Default::default()
-            })
-            .expect("m")[0]
-            .id;
+        let (caller, id) = reviewer_and_first_match(&s);
         assert!(s.sightings(None, None, 10).expect("sightings").is_empty());
         s.decide(
             id,
@@ -255,7 +248,7 @@ mod tests {
         assert_eq!(seen.len(), 1, "{seen:?}");
         assert_eq!(seen[0].source.meta.platform.as_deref(), Some("bilibili"));
         assert!(s
-            .sightings(Some(&[reviewer.id]), None, 10)
+            .sightings(Some(&[caller.member_id]), None, 10)
             .expect("sightings")
             .is_empty());
         let source_id = seen[0].source.id;
@@ -305,16 +298,7 @@ mod tests {
             s.submit_suspect(crawler.id, &file("a"), &seen_on("douyin", &url(n)), LIMITS)
                 .expect("deduplicated");
         }
-        let reviewer = s.ensure_member("review").expect("member");
-        let (_, key) = s.create_key(reviewer.id, Role::Reviewer).expect("key");
-        let caller = s.authenticate(&key).expect("auth").expect("valid");
-        let id = s
-            .matches(&MatchFilter {
-                limit: 1,
-                ..Default::default()
-            })
-            .expect("m")[0]
-            .id;
+        let (caller, id) = reviewer_and_first_match(&s);
         let (_, notice) = s
             .decide(id, &caller, Verdict::Confirm, "same", &|_, cited, _| {
                 json!({

@@ -22,10 +22,19 @@ pub(super) fn sources_of(
     conn: &Connection,
     suspect_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
+    sources_where_in(conn, "suspect_id", suspect_ids)
+}
+
+/// The sources whose `column` is one of `values`, by suspect, oldest first.
+fn sources_where_in(
+    conn: &Connection,
+    column: &str,
+    values: &[i64],
+) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
     let mut params = Vec::new();
     let sql = format!(
         "SELECT {SOURCE_COLUMNS} FROM suspect_sources WHERE 1 = 1{} ORDER BY id",
-        in_list("suspect_id", suspect_ids, &mut params)
+        in_list(column, values, &mut params)
     );
     query_sources(conn, &sql, params)
 }
@@ -51,9 +60,6 @@ fn sources_page(
         .unwrap_or_default())
 }
 
-/// The latest `per` submissions of each suspect (oldest first) and whether it has more; the
-/// window function ranks each suspect's sources newest first, so the page reads at most
-/// `per + 1` rows per suspect from the `(suspect_id)` index.
 /// How many sources a suspect has (on the `(suspect_id)` index).
 pub(super) fn source_count(conn: &Connection, suspect_id: i64) -> Result<u64, StoreError> {
     let n: i64 = conn.query_row(
@@ -70,14 +76,12 @@ pub(super) fn sources_by_id(
     conn: &Connection,
     source_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<Source>>, StoreError> {
-    let mut params = Vec::new();
-    let sql = format!(
-        "SELECT {SOURCE_COLUMNS} FROM suspect_sources WHERE 1 = 1{} ORDER BY id",
-        in_list("id", source_ids, &mut params)
-    );
-    query_sources(conn, &sql, params)
+    sources_where_in(conn, "id", source_ids)
 }
 
+/// The latest `per` submissions of each suspect (oldest first) and whether it has more; the
+/// window function ranks each suspect's sources newest first, so the page reads at most
+/// `per + 1` rows per suspect from the `(suspect_id)` index.
 pub(super) fn latest_sources_of(
     conn: &Connection,
     suspect_ids: &[i64],

@@ -53,3 +53,21 @@ pub(crate) fn scanned_to_match(
     s.complete_job(sub.job_id, job.lease_token(), &serde_json::json!({}), &[m])
         .expect("done");
 }
+
+/// A reviewer's caller (member "review") and the id of the first listed match.
+pub(crate) fn reviewer_and_first_match(s: &SqliteStore) -> (crate::Caller, i64) {
+    use crate::prelude::*;
+    let reviewer = s.ensure_member("review").expect("member");
+    let (_, key) = s
+        .create_key(reviewer.id, crate::Role::Reviewer)
+        .expect("key");
+    let caller = s.authenticate(&key).expect("auth").expect("valid");
+    let id = s
+        .matches(&crate::MatchFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .expect("m")[0]
+        .id;
+    (caller, id)
+}
