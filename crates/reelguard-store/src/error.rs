@@ -10,6 +10,17 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (a query, or the connection).
+    #[error("postgresql: {message}")]
+    Postgres {
+        /// The server's message (with its detail), or the client's.
+        message: String,
+        /// The SQLSTATE, when the server answered with an error.
+        code: Option<String>,
+    },
+    /// No PostgreSQL connection could be had from the pool.
+    #[error("postgresql pool: {0}")]
+    PostgresPool(String),
     /// The data directory could not be prepared.
     #[error("{path}: {source}")]
     Io {
@@ -55,4 +66,20 @@ pub enum StoreError {
     /// The system's random source failed.
     #[error("no randomness for a key: {0}")]
     Random(String),
+}
+
+/// The server's own message, not tokio-postgres's bare "db error".
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> StoreError {
+        match e.as_db_error() {
+            Some(db) => StoreError::Postgres {
+                message: db.to_string(),
+                code: Some(db.code().code().to_string()),
+            },
+            None => StoreError::Postgres {
+                message: e.to_string(),
+                code: e.code().map(|c| c.code().to_string()),
+            },
+        }
+    }
 }

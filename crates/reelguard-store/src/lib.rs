@@ -85,6 +85,8 @@ pub mod jobs;
 pub mod legal;
 pub mod matches;
 pub mod members;
+mod migrations;
+pub mod postgres;
 pub mod reviews;
 pub mod sightings;
 mod sqlite;
