@@ -24,8 +24,9 @@
 //!
 //! Module layering (no module imports one above it): [`error`] and `util` at the bottom; the
 //! record-and-trait modules [`members`], [`legal`], [`works`], [`matches`], [`jobs`], [`reviews`],
-//! [`audit`], [`webhooks`], [`takedown`], [`sightings`] and the umbrella `store` above them; `sqlite` (the implementation)
-//! on top.
+//! [`audit`], [`webhooks`], [`takedown`], [`sightings`] and the umbrella `store` above them;
+//! `migrations` (the schema's portable SQL) beside them; `sqlite` and [`postgres`] (the
+//! implementations) on top. [`postgres`] implements the job queue so far (issue 13).
 #![deny(missing_docs)]
 
 /// A closed set of values stored (and serialised) as text: the enum, its spelling both ways,
