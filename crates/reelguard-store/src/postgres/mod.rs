@@ -19,6 +19,7 @@
 pub mod dialect;
 mod jobs;
 mod notify;
+mod queue;
 pub mod schema;
 pub mod throwaway;
 
