@@ -1,8 +1,12 @@
-//! The job queue on a real PostgreSQL server (Debian's package, started per test by
-//! `reelguard_store::postgres::throwaway`): the shared migrations, claims by concurrent
-//! workers with separate pools (as separate processes would have), lease take-over and the
-//! stale holder's refused writes, bounded attempts, idempotency keys under a race, and the
-//! `LISTEN/NOTIFY` wake-up with its polling fallback.
+//! The job queue's contract, run on both stores: SQLite (a store file in a temporary
+//! directory) and a real PostgreSQL server (Debian's package, started per test by
+//! `reelguard_store::postgres::throwaway`). Claims by concurrent workers with their own store
+//! handles (as separate processes would have), lease take-over and the stale holder's refused
+//! writes, bounded attempts, and idempotency keys under a race run on both; the shared
+//! migrations under concurrent starts and the `LISTEN/NOTIFY` wake-up are PostgreSQL's own.
+//!
+//! Rows that the PostgreSQL store cannot write through its traits yet (members, works,
+//! suspects) are seeded with the same portable SQL on both engines.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -11,7 +15,8 @@ use std::time::{Duration, Instant};
 use reelguard_store::postgres::throwaway::PgServer;
 use reelguard_store::postgres::{PgStore, Wake};
 use reelguard_store::{
-    IdempotencyKey, JobKind, JobState, Jobs, NewFile, NewMatch, QueueLimits, StoreError,
+    IdempotencyKey, JobKind, JobState, Jobs, NewFile, NewMatch, QueueLimits, SqliteStore,
+    StoreError,
 };
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -26,6 +31,74 @@ fn server() -> (PgServer, String) {
     (server, url)
 }
 
+/// One store under test, and a way to write rows directly.
+struct Engine {
+    name: &'static str,
+    jobs: Box<dyn Jobs + Send + Sync>,
+    raw: Raw,
+    // What the store lives in (its directory, or its server), dropped after the store.
+    _home: Box<dyn std::any::Any + Send + Sync>,
+}
+
+enum Raw {
+    Sqlite(std::path::PathBuf),
+    Pg(String, Box<PgStore>),
+}
+
+impl std::ops::Deref for Engine {
+    type Target = dyn Jobs + Send + Sync;
+    fn deref(&self) -> &Self::Target {
+        &*self.jobs
+    }
+}
+
+impl Engine {
+    /// Runs portable SQL on the store's database, outside the store.
+    fn sql(&self, sql: &str) -> Result<(), String> {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+                conn.busy_timeout(Duration::from_secs(10))
+                    .map_err(|e| e.to_string())?;
+                conn.execute_batch(&format!("PRAGMA foreign_keys=ON; {sql}"))
+                    .map_err(|e| e.to_string())
+            }
+            Raw::Pg(_, raw) => raw.execute_batch(sql).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Another handle on the same store, as another process would open.
+    fn worker(&self) -> Box<dyn Jobs + Send + Sync> {
+        match &self.raw {
+            Raw::Sqlite(path) => Box::new(SqliteStore::open(path).expect("open")),
+            Raw::Pg(url, _) => Box::new(PgStore::connect(url, 1).expect("connect")),
+        }
+    }
+}
+
+/// A fresh SQLite store and a fresh PostgreSQL one.
+fn engines() -> Vec<Engine> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("store.sqlite3");
+    let sqlite = Engine {
+        name: "sqlite",
+        jobs: Box::new(SqliteStore::open(&path).expect("sqlite store")),
+        raw: Raw::Sqlite(path),
+        _home: Box::new(dir),
+    };
+    let (server, url) = server();
+    let pg = Engine {
+        name: "postgresql",
+        jobs: Box::new(PgStore::connect(&url, 8).expect("connect")),
+        raw: Raw::Pg(
+            url.clone(),
+            Box::new(PgStore::connect(&url, 1).expect("connect")),
+        ),
+        _home: Box::new(server),
+    };
+    vec![sqlite, pg]
+}
+
 fn file(name: &str) -> NewFile {
     NewFile {
         sha256: format!("{name:0>64}"),
@@ -36,7 +109,7 @@ fn file(name: &str) -> NewFile {
 }
 
 /// Members 1 (owner) and 2 (crawler), works `w0`..`w{works-1}` of member 1.
-fn seed(s: &PgStore, works: usize) {
+fn seed(s: &Engine, works: usize) {
     let mut sql = String::from(
         "INSERT INTO members (id, name, created_at) VALUES (1, 'acme', 0), (2, 'crawler', 0);",
     );
@@ -45,13 +118,13 @@ fn seed(s: &PgStore, works: usize) {
             "INSERT INTO works (work_id, member_id, title, created_at) VALUES ('w{w}', 1, 'W', 0);"
         );
     }
-    s.execute_batch(&sql).expect("seed");
+    s.sql(&sql).expect("seed");
 }
 
 /// A scan job of member 2 for a new suspect (the suspect half of the store is not on
 /// PostgreSQL yet, so the rows are written directly).
-fn scan_job(s: &PgStore, n: i64) -> i64 {
-    s.execute_batch(&format!(
+fn scan_job(s: &Engine, n: i64) -> i64 {
+    s.sql(&format!(
         "INSERT INTO suspects (id, sha256, size_bytes, file_path, created_at) \
              VALUES ({n}, 'sha{n}', 1, '/s/{n}', 0); \
          INSERT INTO jobs (kind, state, member_id, suspect_id, file_path, file_name, \
@@ -89,9 +162,10 @@ fn the_shared_migrations_apply_once_under_concurrent_starts() {
     s.ping().expect("ping");
     // Version 9 on PostgreSQL drops the uniqueness of a notice's match: two notices of one
     // match are allowed.
-    seed(s, 1);
     s.execute_batch(
-        "INSERT INTO suspects (id, sha256, size_bytes, file_path, created_at) VALUES (1, 'x', 1, 'p', 0);
+        "INSERT INTO members (id, name, created_at) VALUES (1, 'acme', 0), (2, 'crawler', 0);
+         INSERT INTO works (work_id, member_id, title, created_at) VALUES ('w0', 1, 'W', 0);
+         INSERT INTO suspects (id, sha256, size_bytes, file_path, created_at) VALUES (1, 'x', 1, 'p', 0);
          INSERT INTO jobs (id, kind, state, member_id, suspect_id, file_path, file_name, max_attempts, next_attempt_at, created_at)
              VALUES (1, 'scan', 'succeeded', 2, 1, 'p', 'p', 1, 0, 0);
          INSERT INTO matches (id, suspect_id, job_id, work_id, episode, episode_id, score, segments, transformation, state, created_at)
@@ -116,11 +190,16 @@ fn the_shared_migrations_apply_once_under_concurrent_starts() {
 
 #[test]
 fn concurrent_workers_claim_every_job_exactly_once_in_registration_order() {
+    for engine in engines() {
+        eprintln!("{}", engine.name);
+        concurrent_workers_claim_every_job_exactly_once_in_registration_order_on(&engine);
+    }
+}
+
+fn concurrent_workers_claim_every_job_exactly_once_in_registration_order_on(s: &Engine) {
     const WORKS: usize = 20;
     const PER_WORK: usize = 15;
-    let (_server, url) = server();
-    let s = PgStore::connect(&url, 4).expect("connect");
-    seed(&s, WORKS);
+    seed(s, WORKS);
     let mut order: HashMap<String, Vec<i64>> = HashMap::new();
     for e in 0..PER_WORK {
         for w in 0..WORKS {
@@ -142,9 +221,9 @@ fn concurrent_workers_claim_every_job_exactly_once_in_registration_order() {
     let done: Mutex<HashMap<String, Vec<i64>>> = Mutex::new(HashMap::new());
     std::thread::scope(|scope| {
         for w in 0..4 {
-            let (url, running, done) = (&url, &running, &done);
+            let (running, done) = (&running, &done);
+            let s = s.worker();
             scope.spawn(move || {
-                let s = PgStore::connect(url, 1).expect("worker connect");
                 let owner = format!("worker-{w}");
                 let mut idle = 0;
                 while idle < 20 {
@@ -209,16 +288,20 @@ fn one_match() -> NewMatch {
 
 #[test]
 fn a_lapsed_lease_is_taken_over_and_the_stale_holder_writes_nothing() {
-    let (_server, url) = server();
-    let s = PgStore::connect(&url, 2).expect("connect");
-    seed(&s, 1);
-    let id = scan_job(&s, 1);
+    for engine in engines() {
+        eprintln!("{}", engine.name);
+        a_lapsed_lease_is_taken_over_and_the_stale_holder_writes_nothing_on(&engine);
+    }
+}
+
+fn a_lapsed_lease_is_taken_over_and_the_stale_holder_writes_nothing_on(s: &Engine) {
+    seed(s, 1);
+    let id = scan_job(s, 1);
     let a = s.claim_job("a", LEASE).expect("claim").expect("a job");
     assert_eq!((a.id, a.attempts), (id, 1));
     assert!(s.claim_job("b", LEASE).expect("claim").is_none(), "held");
     assert!(s.renew_lease(id, a.lease_token(), LEASE).expect("renew"));
-    s.execute_batch("UPDATE jobs SET lease_until = 0")
-        .expect("age");
+    s.sql("UPDATE jobs SET lease_until = 0").expect("age");
     assert_eq!(s.next_due().expect("due"), Some(0));
     let b = s.claim_job("b", LEASE).expect("claim").expect("taken over");
     assert_eq!((b.id, b.attempts), (id, 2));
@@ -259,31 +342,38 @@ fn a_lapsed_lease_is_taken_over_and_the_stale_holder_writes_nothing() {
     assert_eq!(job.result, Some(serde_json::json!({"by": "b"})));
     assert_eq!(s.queue_depth().expect("depth"), 0);
     let err = s
-        .execute_batch("INSERT INTO matches (suspect_id, job_id, work_id, episode, episode_id, score, segments, transformation, state, created_at) VALUES (1, 1, 'w0', 1, 1, 0.9, '[]', '', 'pending_review', 0)")
+        .sql("INSERT INTO matches (suspect_id, job_id, work_id, episode, episode_id, score, segments, transformation, state, created_at) VALUES (1, 1, 'w0', 1, 1, 0.9, '[]', '', 'pending_review', 0)")
         .expect_err("the one match exists: a second is a unique violation");
-    assert!(err.to_string().contains("duplicate key"), "{err}");
+    assert!(
+        err.contains("duplicate key") || err.contains("UNIQUE constraint failed"),
+        "{err}"
+    );
     assert!(s.job_visible_to(&job, 2).expect("visible"));
     assert!(!s.job_visible_to(&job, 1).expect("visible"));
 }
 
 #[test]
 fn attempts_stay_bounded_and_failures_retry_or_end() {
-    let (_server, url) = server();
-    let s = PgStore::connect(&url, 2).expect("connect");
-    seed(&s, 1);
+    for engine in engines() {
+        eprintln!("{}", engine.name);
+        attempts_stay_bounded_and_failures_retry_or_end_on(&engine);
+    }
+}
+
+fn attempts_stay_bounded_and_failures_retry_or_end_on(s: &Engine) {
+    seed(s, 1);
     // A job whose every holder stops renewing fails after its two attempts.
-    let id = scan_job(&s, 1);
+    let id = scan_job(s, 1);
     for _ in 0..2 {
         s.claim_job("a", LEASE).expect("claim").expect("a job");
-        s.execute_batch("UPDATE jobs SET lease_until = 0")
-            .expect("age");
+        s.sql("UPDATE jobs SET lease_until = 0").expect("age");
     }
     assert!(s.claim_job("a", LEASE).expect("claim").is_none());
     let job = s.job(id).expect("job").expect("exists");
     assert_eq!(job.state, JobState::Failed);
     assert_eq!(job.error_kind.as_deref(), Some("lease_expired"));
     // A retryable failure is queued again for later, then fails for good.
-    let id = scan_job(&s, 2);
+    let id = scan_job(s, 2);
     let j = s.claim_job("a", LEASE).expect("claim").expect("a job");
     assert_eq!(
         s.fail_job(id, j.lease_token(), "decode", "bad", Some(3600))
@@ -294,7 +384,7 @@ fn attempts_stay_bounded_and_failures_retry_or_end() {
     let due = s.next_due().expect("due").expect("a due time");
     let job = s.job(id).expect("job").expect("exists");
     assert_eq!(due, job.next_attempt_at);
-    s.execute_batch("UPDATE jobs SET next_attempt_at = 0")
+    s.sql("UPDATE jobs SET next_attempt_at = 0")
         .expect("due now");
     let j = s.claim_job("a", LEASE).expect("claim").expect("a job");
     assert_eq!(
@@ -304,7 +394,7 @@ fn attempts_stay_bounded_and_failures_retry_or_end() {
         "no attempts left"
     );
     // A graceful re-queue does not count the attempt; start-up recovery does.
-    let id = scan_job(&s, 3);
+    let id = scan_job(s, 3);
     let j = s.claim_job("a", LEASE).expect("claim").expect("a job");
     assert!(s.requeue(id, j.lease_token()).expect("requeue"));
     assert_eq!(s.job(id).expect("job").expect("exists").attempts, 0);
@@ -322,9 +412,14 @@ fn attempts_stay_bounded_and_failures_retry_or_end() {
 
 #[test]
 fn an_idempotency_key_gives_racing_retries_one_job() {
-    let (_server, url) = server();
-    let s = PgStore::connect(&url, 8).expect("connect");
-    seed(&s, 1);
+    for engine in engines() {
+        eprintln!("{}", engine.name);
+        an_idempotency_key_gives_racing_retries_one_job_on(&engine);
+    }
+}
+
+fn an_idempotency_key_gives_racing_retries_one_job_on(s: &Engine) {
+    seed(s, 1);
     let key = IdempotencyKey {
         key: "k1".into(),
         request_sha256: "d1".into(),
@@ -370,7 +465,11 @@ fn an_idempotency_key_gives_racing_retries_one_job() {
 fn a_submission_wakes_an_idle_worker_and_a_lost_listener_falls_back_to_polling() {
     let (_server, url) = server();
     let s = Arc::new(PgStore::connect(&url, 2).expect("connect"));
-    seed(&s, 1);
+    s.execute_batch(
+        "INSERT INTO members (id, name, created_at) VALUES (1, 'acme', 0);
+         INSERT INTO works (work_id, member_id, title, created_at) VALUES ('w0', 1, 'W', 0);",
+    )
+    .expect("seed");
     let mut waker = s.job_waker().expect("listen");
     assert_eq!(waker.wait(Duration::from_millis(50)), Wake::TimedOut);
     let mut latencies = Vec::new();
