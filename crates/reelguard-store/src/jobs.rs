@@ -116,6 +116,24 @@ pub struct Submission {
     pub replayed: bool,
 }
 
+impl Submission {
+    /// The answer to a registration: its job, new or (`replayed`) the first request's.
+    pub fn registration(job_id: i64, replayed: bool) -> Submission {
+        Submission {
+            job_id,
+            suspect_id: None,
+            deduplicated: false,
+            replayed,
+        }
+    }
+}
+
+/// A lease in whole seconds, rounded up (never shorter than asked), as both stores write it.
+pub(crate) fn lease_secs(lease: Duration) -> i64 {
+    let secs = lease.as_secs() + u64::from(lease.subsec_nanos() > 0);
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
 /// A client's `Idempotency-Key` for one request, with a digest of what the request asked
 /// (the caller decides what counts as "the same request"; for a registration: the work, the
 /// content's SHA-256 and the file name).

@@ -23,13 +23,14 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use super::queue::{
-    changed, claim, complete, expire_in_tx, fail, is_unique_violation, job_from_row, lease_secs,
-    notify, replayed_job, submit_registration, unfinished, JOB_COLUMNS, NOW,
+    changed, claim, complete, expire_in_tx, fail, is_unique_violation, job_from_row, notify,
+    replayed_job, submit_registration, unfinished, JOB_COLUMNS, NOW,
 };
 use super::{pooled, PgStore};
 use crate::error::StoreError;
 use crate::jobs::{
-    IdempotencyKey, Job, JobCount, JobFilter, JobState, Jobs, NewFile, QueueLimits, Submission,
+    lease_secs, IdempotencyKey, Job, JobCount, JobFilter, JobState, Jobs, NewFile, QueueLimits,
+    Submission,
 };
 use crate::matches::NewMatch;
 use crate::util::random_token;
@@ -213,7 +214,7 @@ impl Jobs for PgStore {
             let mut client = pooled(&pool).await?;
             expire_in_tx(
                 &mut client,
-                "state = 'running' AND (lease_owner IS NULL OR lease_owner <> $3)",
+                "state = 'running' AND (lease_owner IS NULL OR lease_owner <> $1)",
                 Some(owner),
             )
             .await

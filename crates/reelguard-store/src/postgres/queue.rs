@@ -6,8 +6,6 @@
 //! worker that lost its lease changes nothing; hot statements are prepared once per
 //! connection.
 
-use std::time::Duration;
-
 use deadpool_postgres::{Client, GenericClient, Pool};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Row, Statement};
@@ -30,12 +28,6 @@ pub(super) const NOW: &str = "CAST(floor(EXTRACT(EPOCH FROM now())) AS BIGINT)";
 pub(super) const LEASE_EXPIRED: &str =
     "state = 'running' AND (lease_until IS NULL OR lease_until <= \
     CAST(floor(EXTRACT(EPOCH FROM now())) AS BIGINT))";
-
-/// Whole seconds, rounded up: a lease is never shorter than asked.
-pub(super) fn lease_secs(lease: Duration) -> i64 {
-    let secs = lease.as_secs() + u64::from(lease.subsec_nanos() > 0);
-    i64::try_from(secs).unwrap_or(i64::MAX)
-}
 
 pub(super) fn job_from_row(row: &Row) -> Result<Job, StoreError> {
     let kind: String = row.try_get(1)?;
@@ -87,7 +79,7 @@ pub(super) async fn notify(c: &impl GenericClient) -> Result<(), StoreError> {
 
 /// Fails the running jobs `which` selects that have no attempts left, and queues the others
 /// again (the attempt they were on counts), skipping rows another transaction holds. `which`
-/// may bind `$3`, given as `extra`. Returns `(requeued, failed)`.
+/// may bind `$1`, given as `extra`. Returns `(requeued, failed)`.
 pub(super) async fn expire(
     tx: &impl GenericClient,
     which: &str,
@@ -98,34 +90,43 @@ pub(super) async fn expire(
     let select = |more: &str| {
         format!("SELECT id FROM jobs WHERE {which} {more} ORDER BY id FOR UPDATE SKIP LOCKED")
     };
-    let fail_sql = format!(
-        "UPDATE jobs SET state = 'failed', finished_at = {NOW}, error_kind = $1, error = $2 \
-         WHERE id IN ({})",
-        select("AND attempts >= max_attempts")
-    );
-    let failed = match extra {
-        Some(x) => {
-            tx.execute(&cached(tx, &fail_sql).await?, &[&error_kind, &error, &x])
-                .await?
-        }
-        None => {
-            tx.execute(&cached(tx, &fail_sql).await?, &[&error_kind, &error])
-                .await?
-        }
-    };
-    let requeue = format!(
-        "UPDATE jobs SET state = 'queued', next_attempt_at = {NOW}, progress = 0 \
-         WHERE id IN ({})",
-        select("")
-    );
-    let requeued = match extra {
-        // `$1` and `$2` are unused here; the condition numbers its parameter `$3`.
-        Some(x) => {
-            let sql = requeue.replace("$3", "$1");
-            tx.execute(&cached(tx, &sql).await?, &[&x]).await?
-        }
-        None => tx.execute(&cached(tx, &requeue).await?, &[]).await?,
-    };
+    // The condition's parameter (if any) is `$1`; the failure's texts are numbered after it.
+    let mut params: Vec<&(dyn ToSql + Sync)> = Vec::new();
+    if let Some(x) = &extra {
+        params.push(x);
+    }
+    let n = params.len();
+    let requeued = tx
+        .execute(
+            &cached(
+                tx,
+                &format!(
+                    "UPDATE jobs SET state = 'queued', next_attempt_at = {NOW}, progress = 0 \
+                     WHERE id IN ({})",
+                    select("AND attempts < max_attempts")
+                ),
+            )
+            .await?,
+            &params,
+        )
+        .await?;
+    params.extend([&error_kind as &(dyn ToSql + Sync), &error]);
+    let failed = tx
+        .execute(
+            &cached(
+                tx,
+                &format!(
+                    "UPDATE jobs SET state = 'failed', finished_at = {NOW}, error_kind = ${}, \
+                     error = ${} WHERE id IN ({})",
+                    n + 1,
+                    n + 2,
+                    select("AND attempts >= max_attempts")
+                ),
+            )
+            .await?,
+            &params,
+        )
+        .await?;
     if requeued > 0 {
         notify(tx).await?;
     }
@@ -182,12 +183,7 @@ pub(super) async fn submit_registration(
     let tx = client.transaction().await?;
     if let Some(i) = idempotency {
         if let Some(job_id) = replayed_job(&tx, member_id, i).await? {
-            return Ok(Submission {
-                job_id,
-                suspect_id: None,
-                deduplicated: false,
-                replayed: true,
-            });
+            return Ok(Submission::registration(job_id, true));
         }
     }
     let depth = unfinished(&tx).await?;
@@ -226,12 +222,7 @@ pub(super) async fn submit_registration(
     }
     notify(&tx).await?;
     tx.commit().await?;
-    Ok(Submission {
-        job_id,
-        suspect_id: None,
-        deduplicated: false,
-        replayed: false,
-    })
+    Ok(Submission::registration(job_id, false))
 }
 
 /// Whether an error is a unique violation (a concurrent request won a race on a key).

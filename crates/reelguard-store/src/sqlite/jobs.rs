@@ -17,8 +17,8 @@ use super::rows::{opt_json_col, parse_col};
 use super::SqliteStore;
 use crate::error::StoreError;
 use crate::jobs::{
-    IdempotencyKey, Job, JobCount, JobFilter, JobState, Jobs, Lease, NewFile, QueueLimits,
-    Submission,
+    lease_secs, IdempotencyKey, Job, JobCount, JobFilter, JobState, Jobs, Lease, NewFile,
+    QueueLimits, Submission,
 };
 use crate::matches::NewMatch;
 use crate::util::{now, random_token};
@@ -29,12 +29,6 @@ const JOB_COLUMNS: &str = "id, kind, state, member_id, suspect_id, work_id, file
 
 /// A running job whose lease is over (no lease at all: left by a build without leases).
 const LEASE_EXPIRED: &str = "state = 'running' AND (lease_until IS NULL OR lease_until <= ?1)";
-
-/// Whole seconds, rounded up: a lease is never shorter than asked.
-fn lease_secs(lease: Duration) -> i64 {
-    let secs = lease.as_secs() + u64::from(lease.subsec_nanos() > 0);
-    i64::try_from(secs).unwrap_or(i64::MAX)
-}
 
 /// Fails the running jobs `which` selects that have no attempts left, and queues the others
 /// again (the attempt they were on counts). `which` is a condition binding `?1` to now and
@@ -156,12 +150,7 @@ impl Jobs for SqliteStore {
             .transpose()?
             .flatten()
         {
-            return Ok(Submission {
-                job_id,
-                suspect_id: None,
-                deduplicated: false,
-                replayed: true,
-            });
+            return Ok(Submission::registration(job_id, true));
         }
         let depth = unfinished(&tx)?;
         if depth >= limits.max_unfinished {
@@ -193,12 +182,7 @@ impl Jobs for SqliteStore {
             )?;
         }
         tx.commit()?;
-        Ok(Submission {
-            job_id,
-            suspect_id: None,
-            deduplicated: false,
-            replayed: false,
-        })
+        Ok(Submission::registration(job_id, false))
     }
 
     fn idempotent_job(
